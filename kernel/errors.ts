@@ -1,0 +1,63 @@
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
+
+/** The error codes of the client contract (README, "Errors"). Nothing else reaches a client. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'QUERY_TOO_COMPLEX'
+  | 'RATE_LIMITED'
+  | 'INTERNAL_SERVER_ERROR';
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, RATE_LIMITED: 429 };
+
+/** An error a person can act on: a contract code plus a message in plain words. */
+export class DomainError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    const status = HTTP_STATUS[code];
+    super(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
+  }
+}
+
+export const unauthenticated = (message = 'A valid bearer token is required') =>
+  new DomainError('UNAUTHENTICATED', message);
+export const forbidden = (message: string) => new DomainError('FORBIDDEN', message);
+export const notFound = (what: string, id: string) => new DomainError('NOT_FOUND', `${what} '${id}' does not exist`, { id });
+export const badInput = (message: string, field?: string) =>
+  new DomainError('BAD_USER_INPUT', message, field ? { field } : {});
+export const conflict = (message: string) => new DomainError('CONFLICT', message);
+
+const CONTRACT_CODES = new Set<string>([
+  'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT',
+  'QUERY_TOO_COMPLEX', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR',
+]);
+
+/** Apollo's own codes for requests that are malformed rather than refused. */
+const REQUEST_SHAPE_CODES = new Set<string>([
+  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/**
+ * Shapes every error that leaves a server: contract codes pass through with
+ * their message; request-shape problems become BAD_USER_INPUT; anything else
+ * (a bug, a lost database) becomes a bare INTERNAL_SERVER_ERROR, so no stack
+ * trace or SQL ever reaches a client. The original is logged by the caller.
+ */
+export function toContractError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const code = String(formatted.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+  const { stacktrace: _s, exception: _e, serviceName: _n, http: _h, ...rest } = (formatted.extensions ?? {}) as Record<string, unknown>;
+  if (CONTRACT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
+    return { ...formatted, extensions: { ...rest, code } };
+  }
+  if (REQUEST_SHAPE_CODES.has(code)) {
+    return { ...formatted, extensions: { ...rest, code: 'BAD_USER_INPUT' } };
+  }
+  return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

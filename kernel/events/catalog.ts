@@ -1,0 +1,45 @@
+import { PbxKind } from '../domain/enums';
+
+/**
+ * Every event that crosses subgraphs, by name, with its payload. docs/events.md
+ * describes them for people; this is the one definition code uses.
+ */
+
+/** What the network subgraph knows of a PBX, sent whole so replicas can upsert. */
+export interface PbxSnapshot {
+  id: string;
+  name: string;
+  kind: PbxKind;
+  wmsVersion: string;
+  region: string;
+  customerId: string;
+  networkId: string | null;
+  /** grows by one with each change of the PBX; replicas ignore older snapshots */
+  revision: number;
+}
+
+export interface NetworkSnapshot {
+  id: string;
+  name: string;
+  customerId: string;
+}
+
+export interface EventPayloads {
+  /** network -> all: a customer was created */
+  CustomerCreated: { customerId: string; name: string };
+  /** network -> all: a WMS network was created */
+  NetworkCreated: { network: NetworkSnapshot };
+  /** network -> all: a PBX was registered (a cloud PBX on >= 6.05 counts as its first version report) */
+  PbxRegistered: { pbx: PbxSnapshot };
+  /** network -> all: a PBX joined, left or changed network */
+  PbxNetworkChanged: { pbx: PbxSnapshot; previousNetworkId: string | null };
+  /** network -> all: a PBX reported the WMS version it runs */
+  WmsVersionReported: { pbx: PbxSnapshot; previousVersion: string };
+  /** storage -> licensing: the CDS bytes a PBX uses changed (licensing sums them per holder against capacity) */
+  CdsUsageChanged: { pbxId: string; usedBytes: number; revision: number };
+}
+
+export type EventType = keyof EventPayloads;
+
+/** Events that carry a full PBX snapshot. */
+export const PBX_SNAPSHOT_EVENTS = ['PbxRegistered', 'PbxNetworkChanged', 'WmsVersionReported'] as const satisfies readonly EventType[];

@@ -1,0 +1,29 @@
+/**
+ * An event as it travels between subgraphs. Names and payloads are listed in
+ * docs/events.md; `key` is the aggregate it is about (a PBX serial, a network
+ * id), which consumers use to keep per-aggregate order with `revision`s.
+ */
+export interface EventEnvelope<P = unknown> {
+  id: string;
+  type: string;
+  key: string;
+  source: string;
+  occurredAt: string;
+  payload: P;
+}
+
+export type EventHandler = (event: EventEnvelope) => Promise<void>;
+
+/** The bus between subgraphs: at-least-once delivery to each consumer group. */
+export interface EventBus {
+  publish(events: readonly EventEnvelope[]): Promise<void>;
+  /** Starts delivering to `group` from where it left off (or from the start when new). */
+  consume(group: string, handler: EventHandler): Promise<Consumption>;
+  close(): Promise<void>;
+}
+
+export interface Consumption {
+  /** Resolves when this group has handled every event published before the call. */
+  caughtUp(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { Column, DataSource, Entity, EntityManager, Index, MigrationInterface, PrimaryColumn, PrimaryGeneratedColumn, QueryRunner, Table, IsNull } from 'typeorm';
+import { col, InstantColumn } from '../columns';
+import { EventBus, EventEnvelope } from './envelope';
+import { EventPayloads, EventType } from './catalog';
+
+/** An event written in the same transaction as the change it announces. */
+@Entity('outbox_event')
+export class OutboxEvent {
+  @PrimaryGeneratedColumn({ type: 'integer' }) seq!: number;
+  @Index({ unique: true }) @Column({ type: 'varchar', length: 36 }) eventId!: string;
+  @Column({ type: 'varchar', length: 64 }) type!: string;
+  @Column({ type: 'varchar', length: 128 }) eventKey!: string;
+  @Column({ type: 'text' }) payload!: string;
+  @InstantColumn() occurredAt!: Date;
+  @InstantColumn({ nullable: true }) publishedAt!: Date | null;
+}
+
+/** Which events a consumer has already applied: makes delivery idempotent. */
+@Entity('inbox_event')
+export class InboxEvent {
+  @PrimaryColumn({ type: 'varchar', length: 64 }) consumer!: string;
+  @PrimaryColumn({ type: 'varchar', length: 36 }) eventId!: string;
+  @InstantColumn() processedAt!: Date;
+}
+
+export const EVENT_ENTITIES = [OutboxEvent, InboxEvent];
+
+export class CreateEventTables1700000000000 implements MigrationInterface {
+  name = 'CreateEventTables1700000000000';
+  async up(q: QueryRunner): Promise<void> {
+    await q.createTable(new Table({
+      name: 'outbox_event',
+      columns: [
+        col.serial('seq'), col.string('eventId', 36), col.string('type', 64), col.string('eventKey', 128),
+        col.text('payload'), col.instant('occurredAt'), col.instant('publishedAt', true),
+      ],
+      indices: [{ name: 'UQ_outbox_event_id', columnNames: ['eventId'], isUnique: true }, { name: 'IX_outbox_unpublished', columnNames: ['publishedAt', 'seq'] }],
+    }));
+    await q.createTable(new Table({
+      name: 'inbox_event',
+      columns: [{ ...col.id('consumer', 64) }, { ...col.id('eventId', 36) }, col.instant('processedAt')],
+    }));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropTable('inbox_event');
+    await q.dropTable('outbox_event');
+  }
+}
+
+/** Adds an event to the outbox inside the caller's transaction. */
+export async function recordEvent<T extends EventType>(em: EntityManager, source: string, type: T, key: string, payload: EventPayloads[T]): Promise<void> {
+  await em.insert(OutboxEvent, {
+    eventId: randomUUID(),
+    type,
+    eventKey: key,
+    payload: JSON.stringify({ source, payload }),
+    occurredAt: new Date(),
+    publishedAt: null,
+  });
+}
+
+/**
+ * Moves committed outbox rows onto the bus, oldest first. Called right after
+ * each commit (so events leave at once) and on a timer (so nothing waits for
+ * ever after a bus outage). Publishing twice is harmless: consumers dedupe.
+ */
+export class OutboxRelay {
+  private flushing: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly db: DataSource, private readonly bus: EventBus, private readonly source: string) {}
+
+  start(intervalMs = 1000): void {
+    this.timer = setInterval(() => void this.flush().catch((e) => console.error('[outbox] flush failed', e)), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flushing?.catch(() => undefined);
+  }
+
+  /** Publishes everything committed so far; concurrent calls share one run. */
+  flush(): Promise<void> {
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.flushOnce();
+        } while (this.again);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    for (;;) {
+      const rows = await this.db.getRepository(OutboxEvent).find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: 500 });
+      if (!rows.length) return;
+      const events: EventEnvelope[] = rows.map((row) => {
+        const body = JSON.parse(row.payload) as { source: string; payload: unknown };
+        return { id: row.eventId, type: row.type, key: row.eventKey, source: body.source, occurredAt: row.occurredAt.toISOString(), payload: body.payload };
+      });
+      await this.bus.publish(events);
+      await this.db.getRepository(OutboxEvent).update(rows.map((r) => r.seq), { publishedAt: new Date() });
+      if (rows.length < 500) return;
+    }
+  }
+}
+
+export type EventApplier = (em: EntityManager, event: EventEnvelope) => Promise<void>;
+
+/**
+ * Applies events to a subgraph's own tables exactly once per consumer: the
+ * inbox row and the change commit together, a redelivered event finds its
+ * inbox row and is skipped.
+ */
+export function idempotentApplier(db: DataSource, consumer: string, appliers: Record<string, EventApplier>, afterCommit?: () => Promise<void>) {
+  return async (event: EventEnvelope): Promise<void> => {
+    const apply = appliers[event.type];
+    if (!apply) return;
+    const applied = await db.transaction(async (em) => {
+      if (await em.findOneBy(InboxEvent, { consumer, eventId: event.id })) return false;
+      // A twin delivery racing this one fails here on the primary key and is retried, then skipped.
+      await em.insert(InboxEvent, { consumer, eventId: event.id, processedAt: new Date() });
+      await apply(em, event);
+      return true;
+    });
+    if (applied) await afterCommit?.();
+  };
+}

@@ -1,0 +1,129 @@
+import jwt, { Algorithm } from 'jsonwebtoken';
+import { DomainError, forbidden, unauthenticated } from './errors';
+
+/** The roles of the client contract. */
+export type Role = 'admin' | 'partner' | 'analyst' | 'pbx';
+const ROLES: readonly Role[] = ['admin', 'partner', 'analyst', 'pbx'];
+
+/** Who is calling, as the verified token says. */
+export interface Identity {
+  readonly sub: string;
+  readonly role: Role;
+  /** partner: the customers it may see and act on; empty for other roles */
+  readonly customers: readonly string[];
+  /** pbx: its own serial */
+  readonly pbx: string | null;
+  /** seconds since the epoch, when the token stops being valid */
+  readonly expiresAt: number | null;
+  /** the raw header value, forwarded by the gateway to subgraphs */
+  readonly authorization: string;
+}
+
+export interface TokenVerifierOptions {
+  /** HS256 shared secret (development, tests) */
+  secret?: string;
+  /** PEM public key for RS256/ES256 tokens (production) */
+  publicKey?: string;
+}
+
+export interface TokenVerifier {
+  verify(authorization: string | undefined | null): Identity;
+}
+
+/** Builds the verifier used at the gateway and again in every subgraph. */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const key = options.publicKey ?? options.secret;
+  if (!key) throw new Error('Identity: set JWT_SECRET or JWT_PUBLIC_KEY');
+  const algorithms: Algorithm[] = options.publicKey ? ['RS256', 'ES256', 'PS256'] : ['HS256'];
+  return {
+    verify(authorization) {
+      if (!authorization) throw unauthenticated('Missing Authorization header: send "Bearer <JWT>"');
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+      if (!match) throw unauthenticated('The Authorization header must be "Bearer <JWT>"');
+      let claims: jwt.JwtPayload;
+      try {
+        const decoded = jwt.verify(match[1], key, { algorithms });
+        if (typeof decoded === 'string') throw new Error('not a JSON payload');
+        claims = decoded;
+      } catch (error) {
+        const expired = error instanceof jwt.TokenExpiredError;
+        throw unauthenticated(expired ? 'The token has expired' : 'The token is not valid');
+      }
+      return identityFromClaims(claims, authorization.trim());
+    },
+  };
+}
+
+function identityFromClaims(claims: jwt.JwtPayload, authorization: string): Identity {
+  const role = claims.role as Role;
+  if (!ROLES.includes(role)) throw unauthenticated(`The token's role must be one of ${ROLES.join(', ')}`);
+  if (typeof claims.sub !== 'string' || !claims.sub) throw unauthenticated('The token has no subject (sub)');
+  const customers = Array.isArray(claims.customers) ? claims.customers.map(String) : [];
+  if (role === 'partner' && !Array.isArray(claims.customers)) {
+    throw unauthenticated('A partner token must list its customers');
+  }
+  const pbx = typeof claims.pbx === 'string' ? claims.pbx.toLowerCase() : null;
+  if (role === 'pbx' && !pbx) throw unauthenticated('A pbx token must name its PBX serial (pbx claim)');
+  return {
+    sub: claims.sub,
+    role,
+    customers: role === 'partner' ? customers : [],
+    pbx: role === 'pbx' ? pbx : null,
+    expiresAt: typeof claims.exp === 'number' ? claims.exp : null,
+    authorization,
+  };
+}
+
+/** Signs a development/test token (HS256). Never used in production paths. */
+export function signToken(
+  secret: string,
+  claims: { sub: string; role: Role; customers?: string[]; pbx?: string },
+  expiresInSeconds = 12 * 3600,
+): string {
+  return jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: expiresInSeconds });
+}
+
+/** Where a thing belongs, which is all that visibility depends on. */
+export interface Ownership {
+  customerId: string;
+  networkId: string | null;
+  /** set when the thing is a PBX (or belongs to exactly one) */
+  pbxId: string | null;
+}
+
+/**
+ * The one place that decides who sees what (README, "Identity"):
+ * admin and analyst everything; a partner its customers; a PBX itself and
+ * the network and customer it belongs to (but not its siblings).
+ * `own` is the calling PBX's ownership, needed only for the pbx role.
+ */
+export function canSee(identity: Identity, thing: Ownership, own: Ownership | null): boolean {
+  switch (identity.role) {
+    case 'admin':
+    case 'analyst':
+      return true;
+    case 'partner':
+      return identity.customers.includes(thing.customerId);
+    case 'pbx':
+      if (thing.pbxId) return thing.pbxId === identity.pbx;
+      if (!own) return false;
+      return thing.networkId ? thing.networkId === own.networkId : thing.customerId === own.customerId;
+  }
+}
+
+/** May this caller change things that belong to `thing`? Analysts never mutate. */
+export function canAct(identity: Identity, thing: Ownership, own: Ownership | null): boolean {
+  if (identity.role === 'analyst') return false;
+  if (identity.role === 'pbx') return thing.pbxId !== null && thing.pbxId === identity.pbx;
+  return canSee(identity, thing, own);
+}
+
+export function requireRole(identity: Identity, roles: readonly Role[], action: string): void {
+  if (!roles.includes(identity.role)) {
+    throw forbidden(`Your role (${identity.role}) may not ${action}; it needs ${roles.join(' or ')}`);
+  }
+}
+
+export function describeScopeRefusal(kind: string, id: string): DomainError {
+  return forbidden(`${kind} '${id}' is outside what your token may see or change`);
+}

@@ -1,0 +1,43 @@
+import DataLoader from 'dataloader';
+
+/**
+ * The two shapes every request-scoped loader takes. Each subgraph builds its
+ * loaders from these per request, so one SQL statement serves every entity of
+ * a kind that a request touches, however many there are.
+ */
+
+/** One row per key (or null): `SELECT ... WHERE key IN (...)`. */
+export function keyedLoader<K extends string | number, V>(
+  fetch: (keys: readonly K[]) => Promise<V[]>,
+  keyOf: (row: V) => K,
+): DataLoader<K, V | null> {
+  return new DataLoader<K, V | null>(async (keys) => {
+    const rows = await fetch(keys);
+    const byKey = new Map(rows.map((row) => [keyOf(row), row] as const));
+    return keys.map((key) => byKey.get(key) ?? null);
+  }, { maxBatchSize: 1000 });
+}
+
+/** Many rows per key: `SELECT ... WHERE parent IN (...)`, grouped in memory, order kept. */
+export function groupedLoader<K extends string | number, V>(
+  fetch: (keys: readonly K[]) => Promise<V[]>,
+  groupOf: (row: V) => K,
+): DataLoader<K, V[]> {
+  return new DataLoader<K, V[]>(async (keys) => {
+    const rows = await fetch(keys);
+    const groups = new Map<K, V[]>(keys.map((key) => [key, []]));
+    for (const row of rows) groups.get(groupOf(row))?.push(row);
+    return keys.map((key) => groups.get(key) ?? []);
+  }, { maxBatchSize: 1000 });
+}
+
+/** A single aggregate value per key (counts, sums), defaulting when a key has no rows. */
+export function aggregateLoader<K extends string | number, V>(
+  fetch: (keys: readonly K[]) => Promise<Map<K, V>>,
+  fallback: V,
+): DataLoader<K, V> {
+  return new DataLoader<K, V>(async (keys) => {
+    const values = await fetch(keys);
+    return keys.map((key) => values.get(key) ?? fallback);
+  }, { maxBatchSize: 1000 });
+}

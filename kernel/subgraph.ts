@@ -1,0 +1,190 @@
+import { IncomingMessage } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { GraphQLSchema, parse } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
+import { buildSchema, createResolversMap, NonEmptyArray } from 'type-graphql';
+import { DataSource, EntityManager, MixedList, EntitySchema } from 'typeorm';
+import { EventPayloads, EventType } from './events/catalog';
+import { DatabaseConfig, SubgraphName } from './config';
+import { openDatabase, SqlCounter } from './database';
+import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
+import { toContractError } from './errors';
+import { Consumption, EventBus } from './events/envelope';
+import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
+import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
+import { Identity, TokenVerifier } from './identity';
+
+/** The federation features our subgraphs use. */
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible"])`;
+
+/** Everything long-lived a subgraph instance has: its own database, the bus, its outbox and its directory replica. */
+export interface SubgraphRuntime {
+  name: SubgraphName;
+  db: DataSource;
+  bus: EventBus;
+  relay: OutboxRelay;
+  counter: SqlCounter;
+  directory: Directory;
+  /** Runs `work` in one transaction, then sends the events it recorded (see recordEvent). */
+  transact<T>(work: (em: EntityManager) => Promise<T>): Promise<T>;
+  /** Records an event in the outbox of the transaction `em` belongs to. */
+  emit<T extends EventType>(em: EntityManager, type: T, key: string, payload: EventPayloads[T]): Promise<void>;
+}
+
+/** The typed context of every resolver: who asks, this request's loaders, the subgraph's services. */
+export interface SubgraphContext<S, L> {
+  identity: Identity;
+  loaders: L;
+  services: S;
+}
+
+type ReferenceResolver<C> = (reference: { __typename: string; id: string }, context: C) => Promise<unknown>;
+
+/**
+ * One subgraph, declared: its GraphQL classes, its tables, how its services
+ * and request-scoped loaders are built, and the events it applies. Each
+ * subgraph folder exports one of these; `startSubgraph` serves any of them.
+ */
+export interface SubgraphDefinition<S, L> {
+  name: SubgraphName;
+  resolvers: NonEmptyArray<Function>;
+  /** entity stubs only reachable through `_entities` (type-graphql drops them otherwise) */
+  orphanedTypes?: Function[];
+  references: Record<string, ReferenceResolver<SubgraphContext<S, L>>>;
+  entities: MixedList<Function | string | EntitySchema>;
+  migrations: Function[];
+  /** whether this subgraph keeps the directory replica (every subgraph but network) */
+  usesDirectory: boolean;
+  createServices(runtime: SubgraphRuntime): S;
+  createLoaders(services: S, identity: Identity): L;
+  eventAppliers?(services: S): Record<string, EventApplier>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds definitions of any service/loader types
+type AnyDefinition = SubgraphDefinition<any, any>;
+
+const schemaCache = new WeakMap<AnyDefinition, Promise<GraphQLSchema>>();
+
+/** Builds the federated schema of a subgraph from its type-graphql classes (cached per definition). */
+export function buildSubgraph(definition: AnyDefinition): Promise<GraphQLSchema> {
+  let built = schemaCache.get(definition);
+  if (!built) {
+    built = (async () => {
+      const typeGraphQLSchema = await buildSchema({
+        resolvers: definition.resolvers,
+        orphanedTypes: definition.orphanedTypes,
+        scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+        skipCheck: true,
+        validate: false,
+      });
+      const resolvers = createResolversMap(typeGraphQLSchema) as GraphQLResolverMap<unknown>;
+      for (const [typeName, resolveReference] of Object.entries(definition.references)) {
+        resolvers[typeName] = { ...(resolvers[typeName] as object), __resolveReference: resolveReference } as GraphQLResolverMap<unknown>[string];
+      }
+      return buildSubgraphSchema({
+        typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`),
+        resolvers,
+      });
+    })();
+    schemaCache.set(definition, built);
+  }
+  return built;
+}
+
+/** The subgraph's SDL as the gateway composes it (checked into schema/). */
+export async function printSubgraphSdl(definition: AnyDefinition): Promise<string> {
+  return printSubgraphSchema(await buildSubgraph(definition));
+}
+
+export interface SubgraphOptions {
+  port: number;
+  host?: string;
+  db: DatabaseConfig;
+  bus: EventBus;
+  verifier: TokenVerifier;
+  /** keep each SQL text (tests) */
+  keepStatements?: boolean;
+}
+
+export interface RunningSubgraph<S = unknown> {
+  name: SubgraphName;
+  url: string;
+  http: RunningHttpServer;
+  runtime: SubgraphRuntime;
+  services: S;
+  stop(): Promise<void>;
+}
+
+/** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
+export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, options: SubgraphOptions): Promise<RunningSubgraph<S>> {
+  const counter = new SqlCounter(options.keepStatements);
+  const db = await openDatabase({
+    db: options.db,
+    entities: [...EVENT_ENTITIES, ...(definition.usesDirectory ? DIRECTORY_ENTITIES : []), ...(definition.entities as Function[])],
+    migrations: [CreateEventTables1700000000000, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
+    counter,
+  });
+  let consumption: Consumption | null = null;
+  const relay = new OutboxRelay(db, options.bus, definition.name);
+  const runtime: SubgraphRuntime = {
+    name: definition.name, db, bus: options.bus, relay, counter,
+    directory: new Directory(() => consumption),
+    async transact(work) {
+      const result = await db.transaction(work);
+      // The events are committed; sending them now is an optimisation, the relay's timer is the guarantee.
+      await relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, error));
+      return result;
+    },
+    emit: (em, type, key, payload) => recordEvent(em, definition.name, type, key, payload),
+  };
+  const services = definition.createServices(runtime);
+  const appliers = {
+    ...(definition.usesDirectory ? directoryAppliers() : {}),
+    ...(definition.eventAppliers?.(services) ?? {}),
+  };
+  if (Object.keys(appliers).length) {
+    consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()));
+  }
+  relay.start();
+  await relay.flush();
+
+  const server = new ApolloServer<SubgraphContext<S, L>>({
+    schema: await buildSubgraph(definition),
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => {
+      const shaped = toContractError(formatted);
+      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error(`[${definition.name}]`, error);
+      return shaped;
+    },
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+  });
+  await server.start();
+  const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
+    const identity = options.verifier.verify(req.headers.authorization);
+    return { identity, services, loaders: definition.createLoaders(services, identity) };
+  };
+  const httpServer = await listen(options.port, [
+    healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
+    apolloRoute(server, '/graphql', context),
+  ], options.host ?? '0.0.0.0');
+
+  return {
+    name: definition.name,
+    url: `${httpServer.url}/graphql`,
+    http: httpServer,
+    runtime,
+    services,
+    async stop() {
+      await httpServer.close();
+      await server.stop();
+      await consumption?.stop();
+      await relay.stop();
+      await db.destroy();
+    },
+  };
+}

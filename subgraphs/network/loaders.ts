@@ -1,0 +1,45 @@
+import { DataSource, In, IsNull } from 'typeorm';
+import { Identity } from '../../kernel/identity';
+import { aggregateLoader, groupedLoader, keyedLoader } from '../../kernel/loaders';
+import { Scope } from '../../kernel/scope';
+import { Customer } from './entities/customer';
+import { Pbx } from './entities/pbx';
+import { WmsNetwork } from './entities/wms-network';
+
+export const pbxOwnershipOf = (pbx: Pbx) => ({ customerId: pbx.customerId, networkId: pbx.networkId, pbxId: pbx.id });
+export const networkOwnershipOf = (network: WmsNetwork) => ({ customerId: network.customerId, networkId: network.id, pbxId: null });
+export const customerOwnershipOf = (customer: Customer) => ({ customerId: customer.id, networkId: null, pbxId: null });
+
+/** Request-scoped loaders of the network subgraph: one statement per kind of lookup per request. */
+export function createNetworkLoaders(db: DataSource, identity: Identity) {
+  const pbxs = db.getRepository(Pbx);
+  const loaders = {
+    customer: keyedLoader<string, Customer>((ids) => db.getRepository(Customer).findBy({ id: In([...ids]) }), (c) => c.id),
+    network: keyedLoader<string, WmsNetwork>((ids) => db.getRepository(WmsNetwork).findBy({ id: In([...ids]) }), (n) => n.id),
+    pbx: keyedLoader<string, Pbx>((ids) => pbxs.findBy({ id: In([...ids]) }), (p) => p.id),
+    pbxsOfNetwork: groupedLoader<string, Pbx>(
+      (ids) => pbxs.find({ where: { networkId: In([...ids]) }, order: { name: 'ASC', id: 'ASC' } }),
+      (p) => p.networkId ?? '',
+    ),
+    pbxCountOfNetwork: aggregateLoader<string, number>(async (ids) => {
+      const rows = await pbxs.createQueryBuilder('p').select('p.networkId', 'networkId').addSelect('COUNT(*)', 'n')
+        .where('p.networkId IN (:...ids)', { ids: [...ids] }).groupBy('p.networkId').getRawMany<{ networkId: string; n: string | number }>();
+      return new Map(rows.map((r) => [r.networkId, Number(r.n)]));
+    }, 0),
+    networksOfCustomer: groupedLoader<string, WmsNetwork>(
+      (ids) => db.getRepository(WmsNetwork).find({ where: { customerId: In([...ids]) }, order: { name: 'ASC', id: 'ASC' } }),
+      (n) => n.customerId,
+    ),
+    standalonePbxsOfCustomer: groupedLoader<string, Pbx>(
+      (ids) => pbxs.find({ where: { customerId: In([...ids]), networkId: IsNull() }, order: { name: 'ASC', id: 'ASC' } }),
+      (p) => p.customerId,
+    ),
+  };
+  const scope = new Scope(identity, async (serial) => {
+    const own = await loaders.pbx.load(serial);
+    return own ? pbxOwnershipOf(own) : null;
+  });
+  return { ...loaders, scope };
+}
+
+export type NetworkLoaders = ReturnType<typeof createNetworkLoaders>;
