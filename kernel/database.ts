@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { DataSource, EntitySchema, Logger, MixedList, QueryRunner } from 'typeorm';
 import type { DatabaseConfig } from './config';
 
@@ -81,6 +83,7 @@ export async function openDatabase(options: DataSourceOptions): Promise<DataSour
       extra: { connectionLimit: 20 },
     });
   } else {
+    if (options.db.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(options.db.file)), { recursive: true });
     dataSource = new DataSource({
       ...common,
       type: 'better-sqlite3',

@@ -50,8 +50,10 @@ const REQUEST_SHAPE_CODES = new Set<string>([
  * (a bug, a lost database) becomes a bare INTERNAL_SERVER_ERROR, so no stack
  * trace or SQL ever reaches a client. The original is logged by the caller.
  */
-export function toContractError(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const code = String(formatted.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+export function toContractError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
+  // Apollo wraps errors raised by validation rules; the contract code is on the original.
+  const original = domainErrorIn(error);
+  const code = original?.code ?? String(formatted.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
   const { stacktrace: _s, exception: _e, serviceName: _n, http: _h, ...rest } = (formatted.extensions ?? {}) as Record<string, unknown>;
   if (CONTRACT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
     return { ...formatted, extensions: { ...rest, code } };
@@ -60,4 +62,11 @@ export function toContractError(formatted: GraphQLFormattedError): GraphQLFormat
     return { ...formatted, extensions: { ...rest, code: 'BAD_USER_INPUT' } };
   }
   return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+function domainErrorIn(error: unknown): DomainError | null {
+  for (let e = error as { originalError?: unknown } | undefined, depth = 0; e && depth < 5; e = e.originalError as typeof e, depth++) {
+    if (e instanceof DomainError) return e;
+  }
+  return null;
 }

@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
+import { busFromEnv, DEFAULT_PORTS, jwtFromEnv, parseDatabaseUrl, portFromEnv, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
+import { EventBus } from '../kernel/events/envelope';
+import { MemoryBus } from '../kernel/events/memory-bus';
+import { RedisStreamBus } from '../kernel/events/redis-bus';
+import { createTokenVerifier } from '../kernel/identity';
+import { startSubgraph } from '../kernel/subgraph';
+import { startGateway } from '../gateway/server';
+import { SUBGRAPHS } from '../subgraphs';
+
+/**
+ * Production entry point: `node dist/dev/serve.js <gateway|network|storage|recordings|licensing>`
+ * runs one service as its own process, configured by environment (see README).
+ */
+async function main(): Promise<void> {
+  const service = process.argv[2] as SubgraphName | 'gateway' | undefined;
+  const verifier = createTokenVerifier(jwtFromEnv());
+  const stopOnSignal = (stop: () => Promise<void>) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => void stop().finally(() => process.exit(0)));
+    }
+  };
+  if (service === 'gateway') {
+    const subgraphUrls = Object.fromEntries(
+      SUBGRAPH_NAMES.flatMap((name) => {
+        const url = process.env[`SUBGRAPH_${name.toUpperCase()}_URL`];
+        return url ? [[name, url]] : [];
+      }),
+    );
+    const supergraphFile = process.env.SUPERGRAPH_FILE ?? path.join(process.cwd(), 'schema', 'supergraph.graphql');
+    const gateway = await startGateway({
+      port: portFromEnv(DEFAULT_PORTS.gateway),
+      supergraphSdl: fs.readFileSync(supergraphFile, 'utf8'),
+      subgraphUrls,
+      verifier,
+    });
+    console.log(`gateway listening on ${gateway.url}`);
+    stopOnSignal(gateway.stop);
+    return;
+  }
+  if (!service || !SUBGRAPH_NAMES.includes(service)) {
+    throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
+  }
+  const busConfig = busFromEnv();
+  const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : new MemoryBus();
+  if (busConfig.kind === 'memory') {
+    console.warn(`[${service}] REDIS_URL is not set: events stay inside this process (fine only when it runs alone)`);
+  }
+  const running = await startSubgraph(SUBGRAPHS[service], {
+    port: portFromEnv(DEFAULT_PORTS[service]),
+    db: parseDatabaseUrl(process.env.DATABASE_URL ?? `sqlite:.data/${service}.sqlite`),
+    bus,
+    verifier,
+  });
+  console.log(`${service} subgraph listening on ${running.url}`);
+  stopOnSignal(async () => {
+    await running.stop();
+    await bus.close();
+  });
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

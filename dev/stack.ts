@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseConfig, SUBGRAPH_NAMES, SubgraphName, DEFAULT_PORTS } from '../kernel/config';
+import { EventBus } from '../kernel/events/envelope';
+import { MemoryBus } from '../kernel/events/memory-bus';
+import { RedisStreamBus } from '../kernel/events/redis-bus';
+import { createTokenVerifier } from '../kernel/identity';
+import { Route } from '../kernel/http';
+import { RunningSubgraph, startSubgraph } from '../kernel/subgraph';
+import { RunningGateway, startGateway } from '../gateway/server';
+import { SUBGRAPHS } from '../subgraphs';
+
+export type StackDatabase =
+  | { kind: 'sqlite'; dir: string | ':memory:' }
+  /** `url` is the server (mysql://root@127.0.0.1:3306); each subgraph gets database `<prefix>_<name>` */
+  | { kind: 'mysql'; url: string; prefix: string };
+
+export interface StackOptions {
+  db: StackDatabase;
+  /** Redis Streams between subgraphs; the in-process bus when absent */
+  redis?: { url: string; stream: string };
+  jwtSecret: string;
+  /** 0 for ephemeral ports everywhere (tests); otherwise the gateway's port, subgraphs on their default ports */
+  gatewayPort: number;
+  host?: string;
+  supergraphFile?: string;
+  keepStatements?: boolean;
+  gatewayRoutes?: Route[];
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  gateway: RunningGateway;
+  subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /** Waits until every event published so far has been applied by every consumer. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function databaseFor(db: StackDatabase, name: SubgraphName): DatabaseConfig {
+  if (db.kind === 'mysql') return { kind: 'mysql', url: `${db.url.replace(/\/+$/, '')}/${db.prefix}_${name}` };
+  if (db.dir === ':memory:') return { kind: 'sqlite', file: ':memory:' };
+  fs.mkdirSync(db.dir, { recursive: true });
+  return { kind: 'sqlite', file: path.join(db.dir, `${name}.sqlite`) };
+}
+
+/**
+ * The whole system in one process: four subgraphs, each with its own database
+ * and HTTP server, and the gateway in front of them, talking real HTTP. Used by
+ * `npm start` and by the tests; production runs each piece as its own process.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const verifier = createTokenVerifier({ secret: options.jwtSecret });
+  const memoryBus = options.redis ? null : new MemoryBus();
+  const buses: EventBus[] = [];
+  const busFor = (): EventBus => {
+    if (memoryBus) return memoryBus;
+    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream);
+    buses.push(bus);
+    return bus;
+  };
+  const started: RunningSubgraph[] = [];
+  try {
+    for (const name of SUBGRAPH_NAMES) {
+      started.push(await startSubgraph(SUBGRAPHS[name], {
+        port: options.gatewayPort === 0 ? 0 : DEFAULT_PORTS[name],
+        host: options.host ?? '127.0.0.1',
+        db: databaseFor(options.db, name),
+        bus: busFor(),
+        verifier,
+        keepStatements: options.keepStatements,
+      }));
+    }
+  } catch (error) {
+    await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
+    throw error;
+  }
+  const subgraphs = Object.fromEntries(started.map((s) => [s.name, s])) as Record<SubgraphName, RunningSubgraph>;
+  const supergraphFile = options.supergraphFile ?? path.join(__dirname, '..', 'schema', 'supergraph.graphql');
+  const gateway = await startGateway({
+    port: options.gatewayPort,
+    host: options.host ?? '127.0.0.1',
+    supergraphSdl: fs.readFileSync(fs.existsSync(supergraphFile) ? supergraphFile : path.join(process.cwd(), 'schema', 'supergraph.graphql'), 'utf8'),
+    subgraphUrls: Object.fromEntries(started.map((s) => [s.name, s.url])),
+    verifier,
+    routes: options.gatewayRoutes,
+  });
+
+  return {
+    gatewayUrl: gateway.url,
+    gateway,
+    subgraphs,
+    async settle() {
+      // Events can cause events (storage usage -> licensing), so settle twice.
+      for (let round = 0; round < 2; round++) {
+        for (const s of started) await s.runtime.relay.flush();
+        for (const s of started) await s.runtime.directory.catchUp();
+      }
+    },
+    async stop() {
+      await gateway.stop();
+      for (const s of started) await s.stop();
+      await memoryBus?.close();
+      for (const bus of buses) await bus.close();
+    },
+  };
+}

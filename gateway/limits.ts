@@ -1,0 +1,102 @@
+import { ApolloServerPlugin } from '@apollo/server';
+import { ASTVisitor, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, SelectionSetNode, ValidationContext } from 'graphql';
+import { DomainError } from '../kernel/errors';
+import { Identity } from '../kernel/identity';
+
+/** The limits a single operation must stay within (contract code QUERY_TOO_COMPLEX). */
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  /** a rough cost: every field counts 1, list fields with `first` multiply their children */
+  maxCost: number;
+  maxDocumentBytes: number;
+}
+
+export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 12, maxAliases: 30, maxCost: 50_000, maxDocumentBytes: 32_000 };
+
+const tooComplex = (message: string) => new DomainError('QUERY_TOO_COMPLEX', message);
+
+/** A validation rule measuring depth, aliases and cost of each operation (fragments inlined). */
+export function complexityRule(limits: QueryLimits) {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+
+    const measure = (set: SelectionSetNode, depth: number, seen: Set<string>): { depth: number; aliases: number; cost: number } => {
+      let result = { depth, aliases: 0, cost: 0 };
+      for (const selection of set.selections) {
+        let inner: { depth: number; aliases: number; cost: number } | null = null;
+        if (selection.kind === Kind.FIELD) {
+          const field = selection as FieldNode;
+          const multiplier = listMultiplier(field);
+          const child = field.selectionSet ? measure(field.selectionSet, depth + 1, seen) : { depth, aliases: 0, cost: 0 };
+          inner = { depth: child.depth, aliases: child.aliases + (field.alias ? 1 : 0), cost: 1 + multiplier * child.cost };
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          inner = measure(selection.selectionSet, depth, seen);
+        } else {
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
+          if (fragment && !seen.has(name)) inner = measure(fragment.selectionSet, depth, new Set([...seen, name]));
+        }
+        if (inner) result = { depth: Math.max(result.depth, inner.depth), aliases: result.aliases + inner.aliases, cost: result.cost + inner.cost };
+      }
+      return result;
+    };
+
+    return {
+      OperationDefinition(node) {
+        const { depth, aliases, cost } = measure(node.selectionSet, 1, new Set());
+        const problems: string[] = [];
+        if (depth > limits.maxDepth) problems.push(`depth ${depth} is over ${limits.maxDepth}`);
+        if (aliases > limits.maxAliases) problems.push(`${aliases} aliases are over ${limits.maxAliases}`);
+        if (cost > limits.maxCost) problems.push(`estimated cost ${cost} is over ${limits.maxCost}`);
+        if (problems.length) context.reportError(tooComplex(`The operation is too complex: ${problems.join('; ')}`) as GraphQLError);
+      },
+    };
+  };
+}
+
+function listMultiplier(field: FieldNode): number {
+  const first = field.arguments?.find((a) => a.name.value === 'first');
+  if (first?.value.kind === Kind.INT) return Math.max(1, Number(first.value.value));
+  return first ? 500 : 1; // a variable `first` may be as large as the cap
+}
+
+/** Refuses documents over the size limit before parsing them. */
+export function documentSizePlugin(limits: QueryLimits): ApolloServerPlugin<{ identity: Identity }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request }) {
+          if (request.query && Buffer.byteLength(request.query) > limits.maxDocumentBytes) {
+            throw tooComplex(`The operation is ${Buffer.byteLength(request.query)} bytes; at most ${limits.maxDocumentBytes} are accepted`);
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Per-caller token bucket (RATE_LIMITED). In-process: with several gateway
+ * instances each enforces its own share; a shared limiter would live in Redis.
+ */
+export function rateLimitPlugin(perMinute: number, burst: number): ApolloServerPlugin<{ identity: Identity }> {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const take = (identity: Identity): void => {
+    const key = `${identity.role}:${identity.sub}`;
+    const now = Date.now();
+    const bucket = buckets.get(key) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 60_000) * perMinute);
+    bucket.at = now;
+    if (buckets.size > 100_000) buckets.clear();
+    buckets.set(key, bucket);
+    if (bucket.tokens < 1) throw new DomainError('RATE_LIMITED', `Too many requests: at most ${perMinute} a minute; try again in a few seconds`);
+    bucket.tokens -= 1;
+  };
+  return {
+    async requestDidStart() {
+      return { didResolveOperation: async ({ contextValue }) => take(contextValue.identity) };
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { SubgraphDefinition } from '../../kernel/subgraph';
+import { RecordingsServices } from './context';
+import { PbxStub } from './entities/pbx-stub';
+import { Recording } from './entities/recording';
+import { createRecordingsLoaders, RecordingsLoaders } from './loaders';
+import { RECORDINGS_MIGRATIONS } from './migrations';
+import { RecordingService } from './recordings';
+import { PbxRecordingsResolver, RecordingConnectionResolver } from './resolvers/pbx.resolver';
+import { RecordingResolver } from './resolvers/recording.resolver';
+
+/** The recordings subgraph: call recordings of PBXs, paged per PBX (`Pbx.recordings`). */
+export const recordingsSubgraph: SubgraphDefinition<RecordingsServices, RecordingsLoaders> = {
+  name: 'recordings',
+  resolvers: [PbxRecordingsResolver, RecordingConnectionResolver, RecordingResolver],
+  orphanedTypes: [PbxStub, Recording],
+  entities: [Recording],
+  migrations: RECORDINGS_MIGRATIONS,
+  usesDirectory: true,
+  createServices: (runtime) => ({ runtime, recordings: new RecordingService(runtime) }),
+  createLoaders: (services, identity) => createRecordingsLoaders(services.runtime.db, identity),
+  references: {
+    // A representation grants nothing by itself: both are scoped through the directory.
+    Pbx: async ({ id }, { loaders, services }) => {
+      const pbx = await services.recordings.visiblePbx(loaders, id);
+      return pbx ? { id: pbx.id } : null;
+    },
+    Recording: ({ id }, { loaders, services }) => services.recordings.visibleRecording(loaders, id),
+  },
+};

@@ -1,0 +1,30 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { StorageContext } from '../context';
+import { CdsStatus, notActivated } from '../entities/cds-status';
+import { Migration } from '../entities/migration';
+import { PbxStub } from '../entities/pbx-stub';
+
+/** Storage's fields of a PBX. The PBX reached here through a scoped reference or migration. */
+@Resolver(() => PbxStub)
+export class PbxStorageResolver {
+  @FieldResolver(() => CdsStatus, { description: 'Its Company Data Storage; NOT_ACTIVATED until activated' })
+  async cds(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<CdsStatus> {
+    return (await loaders.cdsStatus.load(pbx.id)) ?? notActivated(pbx.id);
+  }
+
+  /**
+   * Decision: "current" means under way: the newest QUEUED or RUNNING
+   * migration, else null. A failed run is not current (the PBX's cds.state
+   * says MIGRATION_FAILED and `migrations` keeps the run with its error), so
+   * a client seeing a current migration can rely on it still progressing.
+   */
+  @FieldResolver(() => Migration, { nullable: true, description: 'The newest migration still QUEUED or RUNNING; null when none is under way' })
+  currentMigration(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<Migration | null> {
+    return loaders.currentMigration.load(pbx.id);
+  }
+
+  @FieldResolver(() => [Migration], { description: 'Every migration of this PBX, newest first' })
+  migrations(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<Migration[]> {
+    return loaders.migrationsOfPbx.load(pbx.id);
+  }
+}

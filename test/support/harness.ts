@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import mysql from 'mysql2/promise';
+import { SUBGRAPH_NAMES } from '../../kernel/config';
+import { Role, signToken } from '../../kernel/identity';
+import { startStack, Stack, StackDatabase } from '../../dev/stack';
+
+export const TEST_SECRET = 'test-secret-for-cds-graph';
+
+/** Which database the suite runs on: TEST_DB=mysql (MariaDB) or sqlite (embedded, the default). */
+export const TEST_DB = (process.env.TEST_DB ?? 'sqlite') as 'mysql' | 'sqlite';
+export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+/** Redis Streams between subgraphs when TEST_BUS=redis (CI runs the MariaDB pass that way). */
+export const TEST_BUS = (process.env.TEST_BUS ?? (TEST_DB === 'mysql' ? 'redis' : 'memory')) as 'redis' | 'memory';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface GraphQLResult<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } & Record<string, unknown> }[];
+  status: number;
+}
+
+export const tokens = {
+  admin: () => signToken(TEST_SECRET, { sub: 'admin@test', role: 'admin' }),
+  analyst: () => signToken(TEST_SECRET, { sub: 'analyst@test', role: 'analyst' }),
+  partner: (customers: string[]) => signToken(TEST_SECRET, { sub: `partner:${customers.join(',')}`, role: 'partner', customers }),
+  pbx: (serial: string) => signToken(TEST_SECRET, { sub: `pbx:${serial}`, role: 'pbx', pbx: serial }),
+  of: (role: Role, extra: { customers?: string[]; pbx?: string } = {}) => signToken(TEST_SECRET, { sub: `${role}@test`, role, ...extra }),
+};
+
+export interface TestStack extends Stack {
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResult<T>>;
+  /** like gql, but fails the test on any error and returns data */
+  ok<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
+  db: StackDatabase;
+}
+
+/** POSTs a GraphQL operation; `token` null sends no Authorization header. */
+export async function postGraphQL<T>(url: string, query: string, variables: Record<string, unknown> = {}, token: string | null = tokens.admin()): Promise<GraphQLResult<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResult<T>, 'status'>;
+  return { ...body, status: response.status };
+}
+
+/** Starts the whole system on fresh databases (and a fresh event stream) for one test file. */
+export async function startTestStack(options: { keepStatements?: boolean } = {}): Promise<TestStack> {
+  const prefix = `t_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const db: StackDatabase = TEST_DB === 'mysql' ? { kind: 'mysql', url: MYSQL_URL, prefix } : { kind: 'sqlite', dir: ':memory:' };
+  const stream = `cds-test:${prefix}:events`;
+  const stack = await startStack({
+    db,
+    redis: TEST_BUS === 'redis' ? { url: REDIS_URL, stream } : undefined,
+    jwtSecret: TEST_SECRET,
+    gatewayPort: 0,
+    keepStatements: options.keepStatements,
+  });
+  const gql = <T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin()) =>
+    postGraphQL<T>(stack.gatewayUrl, query, variables, token);
+  return {
+    ...stack,
+    db,
+    gql,
+    async ok<T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin()) {
+      const result = await gql<T>(query, variables, token);
+      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
+      return result.data as T;
+    },
+    async stop() {
+      await stack.stop();
+      if (db.kind === 'mysql') {
+        const connection = await mysql.createConnection({ uri: MYSQL_URL });
+        for (const name of SUBGRAPH_NAMES) await connection.query(`DROP DATABASE IF EXISTS \`${prefix}_${name}\``);
+        await connection.end();
+      }
+      if (TEST_BUS === 'redis') {
+        const redis = new Redis(REDIS_URL);
+        await redis.del(stream);
+        await redis.quit();
+      }
+    },
+  };
+}
