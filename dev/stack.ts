@@ -63,7 +63,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     for (const name of SUBGRAPH_NAMES) {
       started.push(await startSubgraph(SUBGRAPHS[name], {
-        port: options.gatewayPort === 0 ? 0 : DEFAULT_PORTS[name],
+        port: options.gatewayPort === 0 ? 0 : options.gatewayPort + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway,
         host: options.host ?? '127.0.0.1',
         db: databaseFor(options.db, name),
         bus: busFor(),

@@ -1,5 +1,8 @@
 import { ApolloServerPlugin } from '@apollo/server';
-import { ASTVisitor, FieldNode, FragmentDefinitionNode, GraphQLError, Kind, SelectionSetNode, ValidationContext } from 'graphql';
+import {
+  ASTVisitor, FieldNode, FragmentDefinitionNode, getNamedType, getNullableType, GraphQLError, GraphQLNamedType, isListType, isObjectType, isInterfaceType, Kind,
+  SelectionSetNode, ValidationContext,
+} from 'graphql';
 import { DomainError } from '../kernel/errors';
 import { Identity } from '../kernel/identity';
 
@@ -7,12 +10,15 @@ import { Identity } from '../kernel/identity';
 export interface QueryLimits {
   maxDepth: number;
   maxAliases: number;
-  /** a rough cost: every field counts 1, list fields with `first` multiply their children */
+  /** a rough cost: every field counts 1; a list field multiplies its children by `first`, or by `unboundedListFactor` */
   maxCost: number;
   maxDocumentBytes: number;
 }
 
 export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 12, maxAliases: 30, maxCost: 50_000, maxDocumentBytes: 32_000 };
+
+/** What a list without `first` is assumed to hold, for the cost estimate (a network's PBXs, say). */
+const UNBOUNDED_LIST_FACTOR = 20;
 
 const tooComplex = (message: string) => new DomainError('QUERY_TOO_COMPLEX', message);
 
@@ -22,21 +28,32 @@ export function complexityRule(limits: QueryLimits) {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
 
-    const measure = (set: SelectionSetNode, depth: number, seen: Set<string>): { depth: number; aliases: number; cost: number } => {
+    const schema = context.getSchema();
+    const fieldsOf = (type: GraphQLNamedType | undefined) => (type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields() : {});
+    // `paged` marks the selection of a field bounded by `first`: its edges/nodes lists are that page, not another multiplier.
+    const measure = (set: SelectionSetNode, depth: number, seen: Set<string>, parent: GraphQLNamedType | undefined, paged = false): { depth: number; aliases: number; cost: number } => {
       let result = { depth, aliases: 0, cost: 0 };
       for (const selection of set.selections) {
         let inner: { depth: number; aliases: number; cost: number } | null = null;
         if (selection.kind === Kind.FIELD) {
           const field = selection as FieldNode;
-          const multiplier = listMultiplier(field);
-          const child = field.selectionSet ? measure(field.selectionSet, depth + 1, seen) : { depth, aliases: 0, cost: 0 };
+          // Introspection (IDEs, codegen) is deep by nature and bounded by the schema itself.
+          if (field.name.value === '__schema' || field.name.value === '__type') continue;
+          const definition = fieldsOf(parent)[field.name.value];
+          const isList = definition ? isListType(getNullableType(definition.type)) : false;
+          const hasFirst = Boolean(field.arguments?.some((a) => a.name.value === 'first'));
+          const multiplier = paged && isList ? 1 : listMultiplier(field, isList);
+          const child = field.selectionSet
+            ? measure(field.selectionSet, depth + 1, seen, definition ? getNamedType(definition.type) : undefined, hasFirst)
+            : { depth, aliases: 0, cost: 0 };
           inner = { depth: child.depth, aliases: child.aliases + (field.alias ? 1 : 0), cost: 1 + multiplier * child.cost };
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          inner = measure(selection.selectionSet, depth, seen);
+          const condition = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) ?? undefined : parent;
+          inner = measure(selection.selectionSet, depth, seen, condition, paged);
         } else {
           const name = selection.name.value;
           const fragment = fragments.get(name);
-          if (fragment && !seen.has(name)) inner = measure(fragment.selectionSet, depth, new Set([...seen, name]));
+          if (fragment && !seen.has(name)) inner = measure(fragment.selectionSet, depth, new Set([...seen, name]), schema.getType(fragment.typeCondition.name.value) ?? undefined, paged);
         }
         if (inner) result = { depth: Math.max(result.depth, inner.depth), aliases: result.aliases + inner.aliases, cost: result.cost + inner.cost };
       }
@@ -45,7 +62,7 @@ export function complexityRule(limits: QueryLimits) {
 
     return {
       OperationDefinition(node) {
-        const { depth, aliases, cost } = measure(node.selectionSet, 1, new Set());
+        const { depth, aliases, cost } = measure(node.selectionSet, 1, new Set(), schema.getRootType(node.operation) ?? undefined);
         const problems: string[] = [];
         if (depth > limits.maxDepth) problems.push(`depth ${depth} is over ${limits.maxDepth}`);
         if (aliases > limits.maxAliases) problems.push(`${aliases} aliases are over ${limits.maxAliases}`);
@@ -56,10 +73,11 @@ export function complexityRule(limits: QueryLimits) {
   };
 }
 
-function listMultiplier(field: FieldNode): number {
+function listMultiplier(field: FieldNode, isList: boolean): number {
   const first = field.arguments?.find((a) => a.name.value === 'first');
   if (first?.value.kind === Kind.INT) return Math.max(1, Number(first.value.value));
-  return first ? 500 : 1; // a variable `first` may be as large as the cap
+  if (first) return 500; // a variable `first` may be as large as the cap
+  return isList ? UNBOUNDED_LIST_FACTOR : 1;
 }
 
 /** Refuses documents over the size limit before parsing them. */
