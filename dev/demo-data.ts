@@ -3,6 +3,7 @@ import { HolderType } from '../subgraphs/licensing/holders';
 import { seedLicensing } from '../subgraphs/licensing/seed';
 import { seedRecordings } from '../subgraphs/recordings/seed';
 import { seedStorage } from '../subgraphs/storage/seed';
+import { RegisterPbxCommand } from '../subgraphs/network/provisioning';
 import { Stack } from './stack';
 
 export const DEMO_NETWORK_ID = 'acme-hq';
@@ -38,15 +39,7 @@ query NetworkDashboard($networkId: ID!) {
 }
 `;
 
-interface DemoPbx {
-  id: string;
-  name: string;
-  kind: PbxKind;
-  wmsVersion: string;
-  region: string;
-  customerId: string;
-  networkId: string | null;
-}
+type DemoPbx = RegisterPbxCommand & { networkId: string | null };
 
 const { CLOUD, VIRTUAL, HARDWARE } = PbxKind;
 const NEW = '6.05.20231120.1';

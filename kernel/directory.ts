@@ -7,7 +7,7 @@ import { Consumption } from './events/envelope';
 import { EventPayloads, PBX_SNAPSHOT_EVENTS, PbxSnapshot } from './events/catalog';
 import { EventApplier } from './events/outbox';
 import { Ownership } from './identity';
-import { aggregateLoader, groupedLoader, keyedLoader } from './loaders';
+import { countLoader, groupedLoader, keyedLoader } from './loaders';
 
 /**
  * The directory: each subgraph's own read-only replica of who owns what
@@ -101,11 +101,7 @@ export function createDirectoryLoaders(db: DataSource) {
       (ids) => pbxs.find({ where: { networkId: In([...ids]) }, order: { id: 'ASC' } }),
       (p) => p.networkId ?? '',
     ),
-    pbxCountOfNetwork: aggregateLoader<string, number>(async (ids) => {
-      const rows = await pbxs.createQueryBuilder('p').select('p.networkId', 'networkId').addSelect('COUNT(*)', 'n')
-        .where('p.networkId IN (:...ids)', { ids: [...ids] }).groupBy('p.networkId').getRawMany<{ networkId: string; n: string | number }>();
-      return new Map(rows.map((r) => [r.networkId, Number(r.n)]));
-    }, 0),
+    pbxCountOfNetwork: countLoader(pbxs, 'networkId'),
   };
 }
 export type DirectoryLoaders = ReturnType<typeof createDirectoryLoaders>;

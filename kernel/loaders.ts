@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { ObjectLiteral, Repository } from 'typeorm';
 
 /**
  * The two shapes every request-scoped loader takes. Each subgraph builds its
@@ -40,4 +41,13 @@ export function aggregateLoader<K extends string | number, V>(
     const values = await fetch(keys);
     return keys.map((key) => values.get(key) ?? fallback);
   }, { maxBatchSize: 1000 });
+}
+
+/** How many rows of `repository` have each value of `column` (a network's PBXs, say): one GROUP BY per request. */
+export function countLoader<E extends ObjectLiteral>(repository: Repository<E>, column: keyof E & string): DataLoader<string, number> {
+  return aggregateLoader<string, number>(async (keys) => {
+    const rows = await repository.createQueryBuilder('row').select(`row.${column}`, 'k').addSelect('COUNT(*)', 'n')
+      .where(`row.${column} IN (:...keys)`, { keys: [...keys] }).groupBy(`row.${column}`).getRawMany<{ k: string; n: string | number }>();
+    return new Map(rows.map((r) => [r.k, Number(r.n)]));
+  }, 0);
 }

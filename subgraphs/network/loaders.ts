@@ -1,6 +1,6 @@
 import { DataSource, In, IsNull } from 'typeorm';
 import { Identity } from '../../kernel/identity';
-import { aggregateLoader, groupedLoader, keyedLoader } from '../../kernel/loaders';
+import { countLoader, groupedLoader, keyedLoader } from '../../kernel/loaders';
 import { Scope } from '../../kernel/scope';
 import { Customer } from './entities/customer';
 import { Pbx } from './entities/pbx';
@@ -21,11 +21,7 @@ export function createNetworkLoaders(db: DataSource, identity: Identity) {
       (ids) => pbxs.find({ where: { networkId: In([...ids]) }, order: { name: 'ASC', id: 'ASC' } }),
       (p) => p.networkId ?? '',
     ),
-    pbxCountOfNetwork: aggregateLoader<string, number>(async (ids) => {
-      const rows = await pbxs.createQueryBuilder('p').select('p.networkId', 'networkId').addSelect('COUNT(*)', 'n')
-        .where('p.networkId IN (:...ids)', { ids: [...ids] }).groupBy('p.networkId').getRawMany<{ networkId: string; n: string | number }>();
-      return new Map(rows.map((r) => [r.networkId, Number(r.n)]));
-    }, 0),
+    pbxCountOfNetwork: countLoader(pbxs, 'networkId'),
     networksOfCustomer: groupedLoader<string, WmsNetwork>(
       (ids) => db.getRepository(WmsNetwork).find({ where: { customerId: In([...ids]) }, order: { name: 'ASC', id: 'ASC' } }),
       (n) => n.customerId,

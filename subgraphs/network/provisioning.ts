@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { isDuplicateKeyError } from '../../kernel/database';
-import { PbxKind } from '../../kernel/domain/enums';
+import { PbxSnapshot } from '../../kernel/events/catalog';
 import {
   normalizeClientId, normalizeDisplayName, normalizePbxName, normalizeRegion, normalizeSerial, parseWmsVersion,
 } from '../../kernel/domain/rules';
@@ -13,15 +13,8 @@ import { Pbx, snapshotOf } from './entities/pbx';
 import { WmsNetwork } from './entities/wms-network';
 import { customerOwnershipOf, NetworkLoaders, networkOwnershipOf, pbxOwnershipOf } from './loaders';
 
-export interface RegisterPbxCommand {
-  id: string;
-  name: string;
-  kind: PbxKind;
-  wmsVersion: string;
-  region: string;
-  customerId: string;
-  networkId?: string | null;
-}
+/** What registering a PBX takes: its snapshot before it has a revision, the network optional. */
+export type RegisterPbxCommand = Omit<PbxSnapshot, 'revision' | 'networkId'> & { networkId?: string | null };
 
 /**
  * Provisioning as the management portal does it. Every command checks the
