@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataSource, EntitySchema, Logger, MixedList, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, EntitySchema, Logger, MixedList, QueryRunner } from 'typeorm';
 import type { DatabaseConfig } from './config';
 
 /**
@@ -109,3 +109,12 @@ export function isDuplicateKeyError(error: unknown): boolean {
 }
 
 export type { QueryRunner };
+
+/**
+ * Row lock for read-modify-write inside a transaction: SELECT ... FOR UPDATE
+ * on MySQL/MariaDB. SQLite has no row locks; it serialises writers on the
+ * whole database instead, which gives the same guarantee.
+ */
+export function forUpdate(em: EntityManager): { lock?: { mode: 'pessimistic_write' } } {
+  return em.connection.options.type === 'mysql' ? { lock: { mode: 'pessimistic_write' } } : {};
+}

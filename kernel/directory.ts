@@ -122,6 +122,19 @@ export class Directory {
     return this.require(loaders.pbx, id, 'PBX');
   }
 
+  /**
+   * The PBX at least at `revision` (what the network subgraph just said it
+   * is, passed through `@requires(fields: "revision")`): read-your-writes for
+   * fields that depend on its version or network. Null when unknown.
+   */
+  async freshPbx(loaders: DirectoryLoaders, id: string, revision?: number | null): Promise<DirectoryPbx | null> {
+    const known = await loaders.pbx.load(id);
+    if (known && (revision === undefined || revision === null || known.revision >= revision)) return known;
+    await this.catchUp();
+    loaders.pbx.clear(id);
+    return loaders.pbx.load(id);
+  }
+
   async requireNetwork(loaders: DirectoryLoaders, id: string): Promise<DirectoryNetwork> {
     return this.require(loaders.network, id, 'Network');
   }

@@ -14,7 +14,7 @@ import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
 import { Consumption, EventBus } from './events/envelope';
-import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
+import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
 
@@ -29,6 +29,8 @@ export interface SubgraphRuntime {
   relay: OutboxRelay;
   counter: SqlCounter;
   directory: Directory;
+  /** Settings by name (the process environment, or what a test stack passes) */
+  settings: Readonly<Record<string, string | undefined>>;
   /** Runs `work` in one transaction, then sends the events it recorded (see recordEvent). */
   transact<T>(work: (em: EntityManager) => Promise<T>): Promise<T>;
   /** Records an event in the outbox of the transaction `em` belongs to. */
@@ -108,6 +110,8 @@ export interface SubgraphOptions {
   verifier: TokenVerifier;
   /** keep each SQL text (tests) */
   keepStatements?: boolean;
+  /** settings read by subgraphs (e.g. CDS_STORES); defaults to the process environment */
+  settings?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RunningSubgraph<S = unknown> {
@@ -133,6 +137,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   const runtime: SubgraphRuntime = {
     name: definition.name, db, bus: options.bus, relay, counter,
     directory: new Directory(() => consumption),
+    settings: options.settings ?? process.env,
     async transact(work) {
       const result = await db.transaction(work);
       // The events are committed; sending them now is an optimisation, the relay's timer is the guarantee.
@@ -142,10 +147,8 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     emit: (em, type, key, payload) => recordEvent(em, definition.name, type, key, payload),
   };
   const services = definition.createServices(runtime);
-  const appliers = {
-    ...(definition.usesDirectory ? directoryAppliers() : {}),
-    ...(definition.eventAppliers?.(services) ?? {}),
-  };
+  // The directory learns of a PBX before the subgraph's own appliers react to the same event.
+  const appliers = combineAppliers(definition.usesDirectory ? directoryAppliers() : {}, definition.eventAppliers?.(services) ?? {});
   if (Object.keys(appliers).length) {
     consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()));
   }

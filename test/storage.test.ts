@@ -76,7 +76,7 @@ const at = (minutes: number) => new Date(Date.UTC(2024, 2, 1, 10, minutes));
 function registered(pbx: Omit<PbxSnapshot, 'revision' | 'wmsVersion' | 'name'> & { wmsVersion?: string }): EventEnvelope<EventPayloads['PbxRegistered']> {
   return {
     id: randomUUID(), type: 'PbxRegistered', key: pbx.id, source: 'network', occurredAt: new Date().toISOString(),
-    payload: { pbx: { name: `${pbx.id}.wildixin.com`, wmsVersion: '6.05.20231120.1', revision: 1, ...pbx } },
+    payload: { pbx: { name: `${pbx.id}.wildixin.com`, wmsVersion: '6.04.20230901.1', revision: 1, ...pbx } },
   };
 }
 

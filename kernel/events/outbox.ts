@@ -137,3 +137,15 @@ export function idempotentApplier(db: DataSource, consumer: string, appliers: Re
     if (applied) await afterCommit?.();
   };
 }
+
+/** Merges applier maps; several appliers of one event type run in the order given, in one transaction. */
+export function combineAppliers(...maps: Record<string, EventApplier>[]): Record<string, EventApplier> {
+  const combined: Record<string, EventApplier[]> = {};
+  for (const map of maps) for (const [type, applier] of Object.entries(map)) (combined[type] ??= []).push(applier);
+  return Object.fromEntries(Object.entries(combined).map(([type, appliers]) => [
+    type,
+    async (em: EntityManager, event: EventEnvelope) => {
+      for (const apply of appliers) await apply(em, event);
+    },
+  ]));
+}

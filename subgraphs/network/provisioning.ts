@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { isDuplicateKeyError } from '../../kernel/database';
+import { forUpdate, isDuplicateKeyError } from '../../kernel/database';
 import { PbxSnapshot } from '../../kernel/events/catalog';
 import {
   normalizeClientId, normalizeDisplayName, normalizePbxName, normalizeRegion, normalizeSerial, parseWmsVersion,
@@ -76,7 +76,7 @@ export class ProvisioningService {
     requireRole(loaders.scope.identity, ['admin', 'partner'], 'move PBXs between networks');
     const network = networkId ? await this.networkForPbxOf(loaders, pbx.customerId, networkId) : null;
     return this.runtime.transact(async (em) => {
-      const current = await em.findOneOrFail(Pbx, { where: { id: pbx.id }, lock: { mode: 'pessimistic_write' } });
+      const current = await em.findOneOrFail(Pbx, { where: { id: pbx.id }, ...forUpdate(em) });
       const previousNetworkId = current.networkId;
       if (previousNetworkId === (network?.id ?? null)) return current;
       current.networkId = network?.id ?? null;
@@ -93,7 +93,7 @@ export class ProvisioningService {
     parseWmsVersion(version);
     const pbx = await this.pbxForChange(loaders, pbxId);
     return this.runtime.transact(async (em) => {
-      const current = await em.findOneOrFail(Pbx, { where: { id: pbx.id }, lock: { mode: 'pessimistic_write' } });
+      const current = await em.findOneOrFail(Pbx, { where: { id: pbx.id }, ...forUpdate(em) });
       const previousVersion = current.wmsVersion;
       // Every report is announced, the same version too: storage decides idempotently (rule 1).
       current.wmsVersion = version.trim();

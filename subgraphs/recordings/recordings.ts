@@ -7,6 +7,7 @@ import { badInput, DomainError } from '../../kernel/errors';
 import { SubgraphRuntime } from '../../kernel/subgraph';
 import { Recording } from './entities/recording';
 import { RecordingsLoaders } from './loaders';
+import { localCopyExpiry } from './rules';
 
 /** What the CDS agent knows of one recording file when it registers it. */
 export interface RecordingRegistration {
@@ -93,6 +94,18 @@ export class RecordingService {
    * location or checksum are separate commands. Answers one row per input,
    * in input order. Checks every row before writing any.
    */
+  /**
+   * Rule 5 at completion: every recording of the PBX that is in CDS (has its
+   * verified object) but still reads LOCAL becomes CDS_WITH_LOCAL_COPY, its
+   * local copy kept until `completedAt` + 7 days.
+   */
+  async markMigrated(em: EntityManager, pbxId: string, completedAt: Date): Promise<void> {
+    await em.createQueryBuilder().update(Recording)
+      .set({ location: RecordingLocation.CDS_WITH_LOCAL_COPY, localCopyExpiresAt: localCopyExpiry(completedAt) })
+      .where('pbxId = :pbxId AND location = :local AND objectKey IS NOT NULL AND sha256 IS NOT NULL', { pbxId, local: RecordingLocation.LOCAL })
+      .execute();
+  }
+
   async registerRecordings(em: EntityManager, registrations: readonly RecordingRegistration[]): Promise<Recording[]> {
     const now = new Date();
     const candidates = registrations.map((registration, index) => newRecording(em, registration, index, now));

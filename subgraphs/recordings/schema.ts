@@ -7,16 +7,25 @@ import { RECORDINGS_MIGRATIONS } from './migrations';
 import { RecordingService } from './recordings';
 import { PbxRecordingsResolver, RecordingConnectionResolver } from './resolvers/pbx.resolver';
 import { RecordingResolver } from './resolvers/recording.resolver';
+import { RegistrationResolver } from './resolvers/registration.resolver';
+import { EventPayloads } from '../../kernel/events/catalog';
 
 /** The recordings subgraph: call recordings of PBXs, paged per PBX (`Pbx.recordings`). */
 export const recordingsSubgraph: SubgraphDefinition<RecordingsServices, RecordingsLoaders> = {
   name: 'recordings',
-  resolvers: [PbxRecordingsResolver, RecordingConnectionResolver, RecordingResolver],
+  resolvers: [PbxRecordingsResolver, RecordingConnectionResolver, RecordingResolver, RegistrationResolver],
   orphanedTypes: [PbxStub, Recording],
   entities: [Recording],
   migrations: RECORDINGS_MIGRATIONS,
   usesDirectory: true,
   createServices: (runtime) => ({ runtime, recordings: new RecordingService(runtime) }),
+  eventAppliers: ({ recordings }) => ({
+    // Rule 5: once the migration completes, migrated recordings keep a 7-day local copy.
+    MigrationCompleted: (em, event) => {
+      const { pbxId, completedAt } = event.payload as EventPayloads['MigrationCompleted'];
+      return recordings.markMigrated(em, pbxId, new Date(completedAt));
+    },
+  }),
   createLoaders: (services, identity) => createRecordingsLoaders(services.runtime.db, identity),
   references: {
     // A representation grants nothing by itself: both are scoped through the directory.

@@ -48,18 +48,14 @@ export function createStorageLoaders(runtime: SubgraphRuntime, identity: Identit
   /**
    * The PBX as the directory knows it, after checking the caller may see it;
    * null when the directory does not know it even after catching up with the
-   * events already published (a PBX registered a moment ago is found).
+   * events already published (a PBX registered a moment ago is found), and
+   * never older than `revision` when the network subgraph sent one.
    * Throws FORBIDDEN for a PBX outside the caller's scope, naming `as` (the
    * thing asked for, so a refusal does not reveal which PBX a migration is of).
    */
-  async function visiblePbx(id: string, as: { kind: string; id: string } = { kind: 'PBX', id }): Promise<DirectoryPbx | null> {
-    let pbx = await directory.pbx.load(id);
-    if (!pbx) {
-      await runtime.directory.catchUp();
-      directory.pbx.clear(id);
-      pbx = await directory.pbx.load(id);
-      if (!pbx) return null;
-    }
+  async function visiblePbx(id: string, as: { kind: string; id: string } = { kind: 'PBX', id }, revision?: number | null): Promise<DirectoryPbx | null> {
+    const pbx = await runtime.directory.freshPbx(directory, id, revision);
+    if (!pbx) return null;
     await scope.assertSees(pbxOwnership(pbx), as.kind, as.id);
     return pbx;
   }

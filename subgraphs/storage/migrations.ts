@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner, Table } from 'typeorm';
+import { MigrationInterface, QueryRunner, Table, TableColumn } from 'typeorm';
 import { col } from '../../kernel/columns';
 
 export class CreateStorageTables1700000000200 implements MigrationInterface {
@@ -43,4 +43,26 @@ export class CreateStorageTables1700000000200 implements MigrationInterface {
   }
 }
 
-export const STORAGE_MIGRATIONS = [CreateStorageTables1700000000200];
+/** Issue 3: verified CDS objects and the agent run that holds a migration. */
+export class AddCdsObjectsAndRuns1700000000201 implements MigrationInterface {
+  name = 'AddCdsObjectsAndRuns1700000000201';
+  async up(q: QueryRunner): Promise<void> {
+    await q.createTable(new Table({
+      name: 'cds_object',
+      columns: [
+        col.serial('seq'), col.string('pbxId', 64), col.string('category', 24), col.text('sourcePath'), col.string('pathHash', 64),
+        col.text('objectKey'), col.bytes('sizeBytes'), col.string('sha256', 64), col.string('migrationId', 36), col.instant('verifiedAt'),
+      ],
+      indices: [{ name: 'UQ_cds_object_item', columnNames: ['pbxId', 'category', 'pathHash'], isUnique: true }],
+    }));
+    await q.addColumn('migration', new TableColumn(col.string('runToken', 36, true)));
+    await q.addColumn('migration', new TableColumn(col.instant('leaseExpiresAt', true)));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropColumn('migration', 'leaseExpiresAt');
+    await q.dropColumn('migration', 'runToken');
+    await q.dropTable('cds_object');
+  }
+}
+
+export const STORAGE_MIGRATIONS = [CreateStorageTables1700000000200, AddCdsObjectsAndRuns1700000000201];

@@ -11,20 +11,38 @@ import { CdsStatusResolver } from './resolvers/cds-status.resolver';
 import { MigrationResolver } from './resolvers/migration.resolver';
 import { PbxStorageResolver } from './resolvers/pbx.resolver';
 import { CdsUsageService } from './usage';
+import { EventPayloads } from '../../kernel/events/catalog';
+import { DEFAULT_CDS_STORES, RegionStores } from '../../kernel/objectstore/regions';
+import { CdsObject } from './entities/cds-object';
+import { LifecycleService } from './lifecycle';
+import { LifecycleResolver } from './resolvers/lifecycle.resolver';
 
 /** The storage subgraph: CDS state and usage of each PBX, and its migrations into CDS. */
 export const storageSubgraph: SubgraphDefinition<StorageServices, StorageLoaders> = {
   name: 'storage',
-  resolvers: [PbxStorageResolver, CdsStatusResolver, MigrationResolver],
+  resolvers: [PbxStorageResolver, CdsStatusResolver, MigrationResolver, LifecycleResolver],
   orphanedTypes: [PbxStub],
-  entities: [CdsStatus, CdsUsage, Migration, MigrationCategory],
+  entities: [CdsStatus, CdsUsage, Migration, MigrationCategory, CdsObject],
   migrations: STORAGE_MIGRATIONS,
   usesDirectory: true,
-  createServices: (runtime) => ({ runtime, usage: new CdsUsageService(runtime) }),
+  createServices: (runtime) => {
+    const usage = new CdsUsageService(runtime);
+    const stores = RegionStores.fromConfig(runtime.settings.CDS_STORES ?? DEFAULT_CDS_STORES);
+    const leaseMs = Number(runtime.settings.MIGRATION_LEASE_SECONDS ?? 30) * 1000;
+    return { runtime, usage, lifecycle: new LifecycleService(runtime, usage, stores, leaseMs) };
+  },
+  eventAppliers: ({ lifecycle }) => ({
+    // Rule 1: registering a cloud PBX already on 6.05 or later counts as its first version report.
+    PbxRegistered: (em, event) => lifecycle.onPbxVersion(em, (event.payload as EventPayloads['PbxRegistered']).pbx),
+    WmsVersionReported: (em, event) => lifecycle.onPbxVersion(em, (event.payload as EventPayloads['WmsVersionReported']).pbx),
+  }),
   createLoaders: (services, identity) => createStorageLoaders(services.runtime, identity),
   references: {
     // `_entities` is scoped like every other read: a representation grants nothing by itself.
-    Pbx: async ({ id }, { loaders }) => ((await loaders.visiblePbx(id)) ? pbxStub(id) : null),
+    Pbx: async (reference, { loaders }) => {
+      const { id, revision } = reference as { id: string; revision?: number | null };
+      return (await loaders.visiblePbx(id, { kind: 'PBX', id }, revision)) ? pbxStub(id) : null;
+    },
     Migration: async ({ id }, { loaders }) => {
       const migration = await loaders.migration.load(id);
       return migration && (await loaders.visiblePbx(migration.pbxId, { kind: 'Migration', id })) ? migration : null;

@@ -1,4 +1,4 @@
-import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { InstantColumn } from '../../../kernel/columns';
 import { PbxKind } from '../../../kernel/domain/enums';
@@ -18,7 +18,13 @@ export class Pbx {
   @Field({ description: 'The AWS region it runs in (cloud) or is configured for (virtual, hardware)' }) @Column({ type: 'varchar', length: 32 }) region!: string;
   @Column({ type: 'varchar', length: 64 }) customerId!: string;
   @Column({ type: 'varchar', length: 64, nullable: true }) networkId!: string | null;
-  /** grows with every change; travels in events so replicas keep the newest */
+  /**
+   * Grows with every change; travels in events so replicas keep the newest,
+   * and (hidden from clients) to subgraphs whose fields `@requires` it, so they
+   * answer from a replica at least this fresh.
+   */
+  @Directive('@inaccessible')
+  @Field(() => Int, { description: 'Internal: the change counter replicas catch up to' })
   @Column({ type: 'int', default: 1 }) revision!: number;
   @Field() @InstantColumn() createdAt!: Date;
   @InstantColumn() updatedAt!: Date;

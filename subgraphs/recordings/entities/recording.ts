@@ -38,8 +38,10 @@ export class Recording {
   @Field(() => String, { nullable: true, description: 'Hex SHA-256 of the file, known once its CDS copy is verified' })
   @Column({ type: 'varchar', length: 64, nullable: true }) sha256!: string | null;
   /** where the file lives in CDS; null while it is only local */
+  @Field(() => String, { nullable: true, description: 'Where its file lives in the CDS store of its region; null while only local' })
   @Column({ type: 'varchar', length: 1024, nullable: true }) objectKey!: string | null;
   /** the file's path on the PBX, relative to its storage root (e.g. recordings/2024/05/14/x.wav) */
+  @Field(() => String, { nullable: true, description: "Its file's path on the PBX, relative to the PBX's storage root" })
   @Column({ type: 'varchar', length: 700, nullable: true }) sourcePath!: string | null;
   /** the migration (storage subgraph) that moved it into CDS */
   @Column({ type: 'varchar', length: 64, nullable: true }) migrationId!: string | null;

@@ -24,4 +24,8 @@ export class Migration {
   @Field({ description: 'When it was started (queued)' }) @InstantColumn() startedAt!: Date;
   @Field(() => Date, { nullable: true }) @InstantColumn({ nullable: true }) finishedAt!: Date | null;
   @InstantColumn() createdAt!: Date;
+  /** The agent run that holds this migration (rule: one agent per PBX at a time); never shown to clients. */
+  @Column({ type: 'varchar', length: 36, nullable: true }) runToken!: string | null;
+  /** Until when that run holds it; a run that stops reporting loses it after this. */
+  @InstantColumn({ nullable: true }) leaseExpiresAt!: Date | null;
 }

@@ -1,0 +1,173 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { notFound } from '../errors';
+import {
+  ByteRange, checkKey, checkRange, hashingTap, hashStream, IO_CHUNK_BYTES, ObjectStore, rangeNotSatisfiable,
+  sameObject, StoredObject,
+} from './store';
+
+/** S3 allows at most 10,000 parts per multipart upload; parts are at least 5 MiB except the last. */
+const MAX_PARTS = 10_000;
+const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** Parts uploaded in parallel: memory per upload is about partSize × this. */
+const DEFAULT_QUEUE_SIZE = 4;
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix inside the bucket (`cds/eu-central-1`), without leading or trailing '/'. */
+  prefix?: string;
+  /** S3-compatible endpoint (`http://127.0.0.1:9000`); AWS's own endpoint for the region when left out. */
+  endpoint?: string;
+  /** Signing region; from the standard provider chain (AWS_REGION, profile) when left out. */
+  region?: string;
+  /** `http://endpoint/bucket/key` instead of `http://bucket.endpoint/key`; most S3-compatible servers need it. */
+  forcePathStyle?: boolean;
+  /** Static keys (tests, S3-compatible servers); otherwise the standard provider chain (env, profile, instance/task role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Multipart part size; grows for very large files to stay within 10,000 parts. */
+  partSizeBytes?: number;
+  queueSize?: number;
+  /** Use this client instead of building one (it is then not destroyed by close()). */
+  client?: S3Client;
+}
+
+/**
+ * CDS objects in an S3 bucket (AWS or S3-compatible). Uploads stream the file
+ * through a SHA-256 tap into lib-storage's Upload: one PutObject for small
+ * files, a multipart upload for large ones. Both are atomic in S3: the object
+ * appears only when PutObject or CompleteMultipartUpload succeeds, and a
+ * failed multipart upload is aborted, so no partial object is ever visible.
+ * Each upload holds at most partSize × queueSize bytes in memory.
+ */
+export class S3Store implements ObjectStore {
+  readonly location: string;
+  readonly bucket: string;
+  private readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly ownsClient: boolean;
+  private readonly partSizeBytes: number;
+  private readonly queueSize: number;
+
+  constructor(options: S3StoreOptions) {
+    this.bucket = options.bucket;
+    this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    if (this.prefix) checkKey(this.prefix);
+    this.partSizeBytes = options.partSizeBytes ?? DEFAULT_PART_BYTES;
+    this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}${options.endpoint ? `?endpoint=${options.endpoint}` : ''}`;
+    this.ownsClient = !options.client;
+    this.client = options.client ?? new S3Client(clientConfig(options));
+  }
+
+  async putFile(key: string, filePath: string): Promise<StoredObject> {
+    const objectKey = this.objectKey(key);
+    const { size } = await stat(filePath);
+    const tap = hashingTap();
+    const body = Readable.from(tap.stage(createReadStream(filePath, { highWaterMark: IO_CHUNK_BYTES })));
+    const upload = new Upload({
+      client: this.client,
+      partSize: Math.max(this.partSizeBytes, Math.ceil(size / MAX_PARTS)),
+      queueSize: this.queueSize,
+      params: {
+        Bucket: this.bucket,
+        Key: objectKey,
+        // The expected length makes Upload refuse a file that shrank or grew while being read.
+        ContentLength: size,
+        Body: body,
+      },
+    });
+    try {
+      await upload.done();
+    } finally {
+      // A failed upload stops reading mid-file; this closes the file.
+      body.destroy();
+    }
+    return tap.result();
+  }
+
+  async verify(key: string, expected: StoredObject): Promise<boolean> {
+    const found = await this.stat(key);
+    if (!found || found.sizeBytes !== expected.sizeBytes) return false;
+    let body: Readable;
+    try {
+      body = await this.get(key);
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+    return sameObject(await hashStream(body), expected);
+  }
+
+  async stat(key: string): Promise<{ sizeBytes: number } | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return { sizeBytes: head.ContentLength ?? 0 };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    if (range) checkRange(range);
+    try {
+      return await this.get(key, range);
+    } catch (error) {
+      if (isNotFound(error)) throw notFound('CDS object', key);
+      if (range && httpStatus(error) === 416) throw rangeNotSatisfiable(key, range);
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private async get(key: string, range?: ByteRange): Promise<Readable> {
+    const response = await this.client.send(new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+    }));
+    const body = response.Body;
+    if (!(body instanceof Readable)) throw new Error(`S3 GetObject for '${key}' returned no Node.js stream`);
+    return body;
+  }
+
+  private objectKey(key: string): string {
+    checkKey(key);
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+}
+
+function clientConfig(options: S3StoreOptions): S3ClientConfig {
+  const config: S3ClientConfig = {};
+  if (options.endpoint) {
+    config.endpoint = options.endpoint;
+    // S3-compatible servers rarely know the SDK's newer default CRC checksums; send them only where S3 requires one.
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  if (options.region) config.region = options.region;
+  if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
+  if (options.credentials) config.credentials = options.credentials;
+  return config;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return httpStatus(error) === 404 || name === 'NotFound' || name === 'NoSuchKey';
+}
