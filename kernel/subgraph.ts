@@ -56,6 +56,12 @@ export interface SubgraphDefinition<S, L> {
   resolvers: NonEmptyArray<Function>;
   /** entity stubs only reachable through `_entities` (type-graphql drops them otherwise) */
   orphanedTypes?: Function[];
+  /**
+   * SDL added to the generated schema: the Subscription fields this subgraph
+   * declares for the supergraph. The gateway serves them (gateway/subscriptions);
+   * a subgraph has no resolvers for them.
+   */
+  extraSdl?: string;
   references: Record<string, ReferenceResolver<SubgraphContext<S, L>>>;
   entities: MixedList<Function | string | EntitySchema>;
   migrations: Function[];
@@ -88,7 +94,7 @@ export function buildSubgraph(definition: AnyDefinition): Promise<GraphQLSchema>
         resolvers[typeName] = { ...(resolvers[typeName] as object), __resolveReference: resolveReference } as GraphQLResolverMap<unknown>[string];
       }
       return buildSubgraphSchema({
-        typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}`),
+        typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}\n${definition.extraSdl ?? ''}`),
         resolvers,
       });
     })();

@@ -36,7 +36,7 @@ export interface EventPayloads {
   /** network -> all: a PBX reported the WMS version it runs */
   WmsVersionReported: { pbx: PbxSnapshot; previousVersion: string };
   /** storage -> all: a migration into CDS was started (queued) */
-  MigrationStarted: { migrationId: string; pbxId: string; trigger: MigrationTrigger; region: string; startedAt: string };
+  MigrationStarted: MigrationProgressPayload & { trigger: MigrationTrigger; region: string; startedAt: string };
   /** storage -> all: a migration's counts changed (an agent reported verified items, or began a run) */
   MigrationProgressed: MigrationProgressPayload;
   /** storage -> recordings, all: every item is verified in CDS; CDS is ACTIVE */
@@ -65,6 +65,9 @@ export type EventType = keyof EventPayloads;
 export interface MigrationProgressPayload {
   migrationId: string;
   pbxId: string;
+  /** whose PBX it is, so subscribers can be filtered and scoped without lookups */
+  customerId: string;
+  networkId: string | null;
   status: MigrationStatus;
   itemsDone: number;
   itemsTotal: number;

@@ -19,6 +19,12 @@ export interface EventBus {
   publish(events: readonly EventEnvelope[]): Promise<void>;
   /** Starts delivering to `group` from where it left off (or from the start when new). */
   consume(group: string, handler: EventHandler): Promise<Consumption>;
+  /**
+   * Live feed of every event published from now on, to every tailing process
+   * (gateways fan subscriptions out from it). No acknowledgement, no catch-up:
+   * it is for notifying clients, never for changing state.
+   */
+  tail(handler: (event: EventEnvelope) => void): Promise<{ stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 

@@ -18,6 +18,7 @@ export class MemoryBus implements EventBus {
   private readonly log: EventEnvelope[] = [];
   private readonly groups = new Map<string, Group>();
   private readonly progress = new EventEmitter();
+  private readonly tails = new Set<(event: EventEnvelope) => void>();
 
   constructor(private readonly retryDelayMs = 200) {
     this.progress.setMaxListeners(0);
@@ -25,6 +26,17 @@ export class MemoryBus implements EventBus {
 
   async publish(events: readonly EventEnvelope[]): Promise<void> {
     this.log.push(...events);
+    for (const tail of this.tails) {
+      setImmediate(() => {
+        for (const event of events) {
+          try {
+            tail(event);
+          } catch (error) {
+            console.error('[bus] tail handler failed', error);
+          }
+        }
+      });
+    }
     // Delivery runs after the publisher's own work: a handler that publishes
     // must never wait for itself.
     for (const name of this.groups.keys()) setImmediate(() => void this.drain(name));
@@ -43,6 +55,11 @@ export class MemoryBus implements EventBus {
         this.groups.delete(groupName);
       },
     };
+  }
+
+  async tail(handler: (event: EventEnvelope) => void): Promise<{ stop(): Promise<void> }> {
+    this.tails.add(handler);
+    return { stop: async () => void this.tails.delete(handler) };
   }
 
   private async drain(name: string): Promise<void> {
@@ -88,5 +105,6 @@ export class MemoryBus implements EventBus {
   async close(): Promise<void> {
     for (const group of this.groups.values()) if (group.retryTimer) clearTimeout(group.retryTimer);
     this.groups.clear();
+    this.tails.clear();
   }
 }

@@ -101,7 +101,28 @@ export class OutboxRelay {
     return this.flushing;
   }
 
+  /**
+   * On MySQL several instances of a subgraph share one outbox: a named lock
+   * makes one relay publish at a time, so events leave in commit order (what
+   * subscribers see as order per migration). SQLite has one process anyway.
+   */
   private async flushOnce(): Promise<void> {
+    if (this.db.options.type !== 'mysql') return this.publishPending();
+    const runner = this.db.createQueryRunner();
+    try {
+      const [row] = (await runner.query('SELECT GET_LOCK(?, 10) AS got', [`outbox:${this.db.driver.database ?? ''}`])) as { got: number | string | null }[];
+      if (Number(row?.got) !== 1) return; // another instance is publishing; its run covers our rows
+      try {
+        await this.publishPending();
+      } finally {
+        await runner.query('SELECT RELEASE_LOCK(?)', [`outbox:${this.db.driver.database ?? ''}`]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async publishPending(): Promise<void> {
     for (;;) {
       const rows = await this.db.getRepository(OutboxEvent).find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: 500 });
       if (!rows.length) return;

@@ -103,6 +103,45 @@ export class RedisStreamBus implements EventBus {
     };
   }
 
+  async tail(handler: (event: EventEnvelope) => void): Promise<{ stop(): Promise<void> }> {
+    const reader = new Redis(this.url, { maxRetriesPerRequest: null });
+    this.readers.add(reader);
+    let stopped = false;
+    let lastId = '$';
+    const loop = async () => {
+      while (!stopped) {
+        try {
+          const read = (await reader.xread('COUNT', 500, 'BLOCK', 500, 'STREAMS', this.stream, lastId)) as [string, StreamEntry[]][] | null;
+          for (const [, entries] of read ?? []) {
+            for (const [id, fields] of entries) {
+              lastId = id;
+              const raw = fields[fields.indexOf('event') + 1];
+              if (!raw) continue;
+              try {
+                handler(JSON.parse(raw) as EventEnvelope);
+              } catch (error) {
+                console.error('[bus] tail handler failed', error);
+              }
+            }
+          }
+        } catch (error) {
+          if (stopped) return;
+          console.error('[bus] tail read failed; retrying', error);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
+    const running = loop();
+    return {
+      stop: async () => {
+        stopped = true;
+        reader.disconnect();
+        this.readers.delete(reader);
+        await running;
+      },
+    };
+  }
+
   /** Waits until the group has delivered and acknowledged everything up to the stream's current end. */
   private async caughtUp(group: string, timeoutMs: number): Promise<void> {
     const info = (await this.writer.xinfo('STREAM', this.stream)) as unknown[];

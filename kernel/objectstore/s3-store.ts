@@ -48,7 +48,8 @@ export class S3Store implements ObjectStore {
   readonly location: string;
   readonly bucket: string;
   private readonly prefix: string;
-  private readonly client: S3Client;
+  /** The SDK client, for what the interface leaves out (presigned playback URLs, listing in tools). */
+  readonly client: S3Client;
   private readonly ownsClient: boolean;
   private readonly partSizeBytes: number;
   private readonly queueSize: number;
@@ -68,7 +69,10 @@ export class S3Store implements ObjectStore {
     const objectKey = this.objectKey(key);
     const { size } = await stat(filePath);
     const tap = hashingTap();
-    const body = Readable.from(tap.stage(createReadStream(filePath, { highWaterMark: IO_CHUNK_BYTES })));
+    let sourceError: unknown = null;
+    const source = createReadStream(filePath, { highWaterMark: IO_CHUNK_BYTES });
+    source.once('error', (error) => (sourceError ??= error));
+    const body = Readable.from(tap.stage(source));
     const upload = new Upload({
       client: this.client,
       partSize: Math.max(this.partSizeBytes, Math.ceil(size / MAX_PARTS)),
@@ -83,6 +87,9 @@ export class S3Store implements ObjectStore {
     });
     try {
       await upload.done();
+    } catch (error) {
+      // When reading the file failed, that is the cause, even if aborting the multipart upload failed as well.
+      throw sourceError ?? error;
     } finally {
       // A failed upload stops reading mid-file; this closes the file.
       body.destroy();
@@ -140,7 +147,23 @@ export class S3Store implements ObjectStore {
     }));
     const body = response.Body;
     if (!(body instanceof Readable)) throw new Error(`S3 GetObject for '${key}' returned no Node.js stream`);
-    return body;
+    if (!range) return body;
+    // Some S3-compatible servers ignore a Range or serve a different one (s3rver reads `bytes=0-0` as
+    // `bytes=0-`); cut what was asked for out of what was served.
+    const served = parseContentRange(response.ContentRange);
+    const servedStart = served?.start ?? 0;
+    const sizeBytes = served?.sizeBytes ?? response.ContentLength;
+    if (sizeBytes !== undefined && range.start >= sizeBytes) {
+      body.destroy();
+      throw rangeNotSatisfiable(key, range, sizeBytes);
+    }
+    const wantedEnd = sizeBytes === undefined ? range.end : Math.min(range.end, sizeBytes - 1);
+    if (served && served.start === range.start && served.end === wantedEnd) return body;
+    if (servedStart > range.start) {
+      body.destroy();
+      throw new Error(`S3 served bytes ${response.ContentRange} of '${key}' for range ${range.start}-${range.end}`);
+    }
+    return Readable.from(slice(body, range.start - servedStart, wantedEnd - range.start + 1));
   }
 
   private objectKey(key: string): string {
@@ -170,4 +193,32 @@ function httpStatus(error: unknown): number | undefined {
 function isNotFound(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name;
   return httpStatus(error) === 404 || name === 'NotFound' || name === 'NoSuchKey';
+}
+
+/** `bytes 0-15/16` → { start: 0, end: 15, sizeBytes: 16 }; null when absent or unparsable. */
+function parseContentRange(header: string | undefined): { start: number; end: number; sizeBytes?: number } | null {
+  const match = header?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
+  if (!match) return null;
+  return { start: Number(match[1]), end: Number(match[2]), sizeBytes: match[3] === '*' ? undefined : Number(match[3]) };
+}
+
+/** Skips `skip` bytes, then passes `take` bytes and stops reading (which closes the source). */
+async function* slice(source: AsyncIterable<Buffer>, skip: number, take: number): AsyncGenerator<Buffer> {
+  if (take <= 0) return;
+  for await (let chunk of source) {
+    if (skip > 0) {
+      if (chunk.length <= skip) {
+        skip -= chunk.length;
+        continue;
+      }
+      chunk = chunk.subarray(skip);
+      skip = 0;
+    }
+    if (chunk.length >= take) {
+      yield chunk.subarray(0, take);
+      return;
+    }
+    take -= chunk.length;
+    yield chunk;
+  }
 }

@@ -108,8 +108,8 @@ export class LifecycleService {
       itemsTotal: 0, itemsDone: 0, bytesTotal: 0, bytesDone: 0,
     })));
     await em.update(CdsStatus, { pbxId }, { state: storeMissing ? CdsState.MIGRATION_FAILED : CdsState.MIGRATING, region });
-    await this.runtime.emit(em, 'MigrationStarted', pbxId, { migrationId: migration.id, pbxId, trigger, region, startedAt: now.toISOString() });
-    if (storeMissing) await this.runtime.emit(em, 'MigrationFailed', pbxId, { ...progressOf(migration), error: migration.error ?? '', failedAt: now.toISOString() });
+    await this.runtime.emit(em, 'MigrationStarted', pbxId, { ...(await progressOf(em, migration)), trigger, region, startedAt: now.toISOString() });
+    if (storeMissing) await this.runtime.emit(em, 'MigrationFailed', pbxId, { ...(await progressOf(em, migration)), error: migration.error ?? '', failedAt: now.toISOString() });
     return migration;
   }
 
@@ -191,7 +191,7 @@ export class LifecycleService {
         await em.save(CdsUsage, em.create(CdsUsage, { pbxId: pbx.id, category: sum.category, usedBytes: Number(sum.bytes), itemCount: Number(sum.items) }));
       }
       await this.usage.recordUsage(em, pbx.id);
-      await this.runtime.emit(em, 'MigrationCompleted', pbx.id, { ...progressOf(migration), region: migration.region, completedAt: now.toISOString() });
+      await this.runtime.emit(em, 'MigrationCompleted', pbx.id, { ...(await progressOf(em, migration)), region: migration.region, completedAt: now.toISOString() });
       return migration;
     });
   }
@@ -213,7 +213,7 @@ export class LifecycleService {
       Object.assign(migration, { status: MigrationStatus.FAILED, error: reason, finishedAt: now, runToken: null, leaseExpiresAt: null });
       await em.save(Migration, migration);
       await em.update(CdsStatus, { pbxId: pbx.id }, { state: CdsState.MIGRATION_FAILED });
-      await this.runtime.emit(em, 'MigrationFailed', pbx.id, { ...progressOf(migration), error: reason, failedAt: now.toISOString() });
+      await this.runtime.emit(em, 'MigrationFailed', pbx.id, { ...(await progressOf(em, migration)), error: reason, failedAt: now.toISOString() });
       return migration;
     });
   }
@@ -232,7 +232,7 @@ export class LifecycleService {
     await em.save(MigrationCategory, categories);
     Object.assign(migration, migrationTotals(categories));
     await em.save(Migration, migration);
-    if (announce) await this.runtime.emit(em, 'MigrationProgressed', migration.pbxId, progressOf(migration));
+    if (announce) await this.runtime.emit(em, 'MigrationProgressed', migration.pbxId, await progressOf(em, migration));
   }
 
   private async heldMigration(em: EntityManager, migrationId: string, runToken: string): Promise<Migration> {
@@ -299,7 +299,11 @@ export class LifecycleService {
   }
 }
 
-export const progressOf = (m: Migration): MigrationProgressPayload => ({
-  migrationId: m.id, pbxId: m.pbxId, status: m.status,
-  itemsDone: m.itemsDone, itemsTotal: m.itemsTotal, bytesDone: m.bytesDone, bytesTotal: m.bytesTotal,
-});
+/** A migration's event payload, with its PBX's owners from the directory replica. */
+async function progressOf(em: EntityManager, m: Migration): Promise<MigrationProgressPayload> {
+  const owner = await em.findOneBy(DirectoryPbx, { id: m.pbxId });
+  return {
+    migrationId: m.id, pbxId: m.pbxId, customerId: owner?.customerId ?? '', networkId: owner?.networkId ?? null, status: m.status,
+    itemsDone: m.itemsDone, itemsTotal: m.itemsTotal, bytesDone: m.bytesDone, bytesTotal: m.bytesTotal,
+  };
+}

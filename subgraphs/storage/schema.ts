@@ -14,14 +14,17 @@ import { CdsUsageService } from './usage';
 import { EventPayloads } from '../../kernel/events/catalog';
 import { DEFAULT_CDS_STORES, RegionStores } from '../../kernel/objectstore/regions';
 import { CdsObject } from './entities/cds-object';
+import { MIGRATION_SUBSCRIPTION_SDL, MigrationProgressEvent } from './entities/migration-progress-event';
 import { LifecycleService } from './lifecycle';
 import { LifecycleResolver } from './resolvers/lifecycle.resolver';
+import { OverviewResolver } from './resolvers/overview.resolver';
 
 /** The storage subgraph: CDS state and usage of each PBX, and its migrations into CDS. */
 export const storageSubgraph: SubgraphDefinition<StorageServices, StorageLoaders> = {
   name: 'storage',
-  resolvers: [PbxStorageResolver, CdsStatusResolver, MigrationResolver, LifecycleResolver],
-  orphanedTypes: [PbxStub],
+  resolvers: [PbxStorageResolver, CdsStatusResolver, MigrationResolver, LifecycleResolver, OverviewResolver],
+  orphanedTypes: [PbxStub, MigrationProgressEvent],
+  extraSdl: MIGRATION_SUBSCRIPTION_SDL,
   entities: [CdsStatus, CdsUsage, Migration, MigrationCategory, CdsObject],
   migrations: STORAGE_MIGRATIONS,
   usesDirectory: true,

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { SUBGRAPH_NAMES } from '../../kernel/config';
@@ -33,6 +36,8 @@ export interface TestStack extends Stack {
   /** like gql, but fails the test on any error and returns data */
   ok<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
   db: StackDatabase;
+  /** the Redis stream the subgraphs share, when on Redis */
+  redis: { url: string; stream: string } | null;
 }
 
 /** POSTs a GraphQL operation; `token` null sends no Authorization header. */
@@ -47,22 +52,33 @@ export async function postGraphQL<T>(url: string, query: string, variables: Reco
 }
 
 /** Starts the whole system on fresh databases (and a fresh event stream) for one test file. */
-export async function startTestStack(options: { keepStatements?: boolean } = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  keepStatements?: boolean;
+  coalesceMs?: number;
+  /** Redis Streams even on the embedded pass (tests of several instances); SQLite then lives in files they can share */
+  redis?: boolean;
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const prefix = `t_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const db: StackDatabase = TEST_DB === 'mysql' ? { kind: 'mysql', url: MYSQL_URL, prefix } : { kind: 'sqlite', dir: ':memory:' };
+  const useRedis = options.redis || TEST_BUS === 'redis';
+  const db: StackDatabase = TEST_DB === 'mysql' ? { kind: 'mysql', url: MYSQL_URL, prefix }
+    : { kind: 'sqlite', dir: options.redis ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
   const stream = `cds-test:${prefix}:events`;
   const stack = await startStack({
     db,
-    redis: TEST_BUS === 'redis' ? { url: REDIS_URL, stream } : undefined,
+    redis: useRedis ? { url: REDIS_URL, stream } : undefined,
     jwtSecret: TEST_SECRET,
     gatewayPort: 0,
     keepStatements: options.keepStatements,
+    coalesceMs: options.coalesceMs,
   });
   const gql = <T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin()) =>
     postGraphQL<T>(stack.gatewayUrl, query, variables, token);
   return {
     ...stack,
     db,
+    redis: useRedis ? { url: REDIS_URL, stream } : null,
     gql,
     async ok<T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin()) {
       const result = await gql<T>(query, variables, token);
@@ -76,7 +92,8 @@ export async function startTestStack(options: { keepStatements?: boolean } = {})
         for (const name of SUBGRAPH_NAMES) await connection.query(`DROP DATABASE IF EXISTS \`${prefix}_${name}\``);
         await connection.end();
       }
-      if (TEST_BUS === 'redis') {
+      if (db.kind === 'sqlite' && db.dir !== ':memory:') fs.rmSync(db.dir, { recursive: true, force: true });
+      if (useRedis) {
         const redis = new Redis(REDIS_URL);
         await redis.del(stream);
         await redis.quit();
