@@ -10,7 +10,8 @@ import { Supergraph } from '@apollo/federation-internals';
 import { DocumentNode, GraphQLError, print } from 'graphql';
 import { EventBus } from '../kernel/events/envelope';
 import { SubscriptionEngine } from './subscriptions/engine';
-import { attachWebSocketTransport, sseRoute } from './subscriptions/transports';
+import { sseRoute } from './subscriptions/transports';
+import { attachWsProtocol } from './subscriptions/ws-protocol';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
@@ -99,7 +100,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
   ], options.host ?? '0.0.0.0');
-  const websocket = transport ? attachWebSocketTransport(http.server, '/graphql', transport) : null;
+  const websocket = transport ? attachWsProtocol(http.server, '/graphql', {
+    verifier: options.verifier,
+    subscribe: (document, variables, identity, operationName) => engine!.subscribe(document, variables, identity, operationName),
+    execute: transport.executeOperation,
+  }) : null;
   return {
     url: `${http.url}/graphql`,
     http,

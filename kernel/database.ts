@@ -93,6 +93,9 @@ export async function openDatabase(options: DataSourceOptions): Promise<DataSour
       // WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma('journal_mode = WAL');
+        // better-sqlite3 blocks the event loop during each fsync; with WAL, NORMAL still survives a
+        // crash of the process (only an OS crash may lose the newest commits). Production runs MySQL.
+        db.pragma('synchronous = NORMAL');
         db.pragma('busy_timeout = 5000');
         db.pragma('foreign_keys = ON');
       },

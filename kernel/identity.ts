@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import jwt, { Algorithm } from 'jsonwebtoken';
 import { DomainError, forbidden, unauthenticated } from './errors';
 
@@ -32,8 +33,9 @@ export interface TokenVerifier {
 
 /** Builds the verifier used at the gateway and again in every subgraph. */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const key = options.publicKey ?? options.secret;
-  if (!key) throw new Error('Identity: set JWT_SECRET or JWT_PUBLIC_KEY');
+  if (!options.publicKey && !options.secret) throw new Error('Identity: set JWT_SECRET or JWT_PUBLIC_KEY');
+  // A KeyObject made once: given a string, jsonwebtoken probes its type on every call (milliseconds each).
+  const key: KeyObject = options.publicKey ? createPublicKey(options.publicKey) : secretKey(options.secret!);
   const algorithms: Algorithm[] = options.publicKey ? ['RS256', 'ES256', 'PS256'] : ['HS256'];
   return {
     verify(authorization) {
@@ -80,7 +82,17 @@ export function signToken(
   claims: { sub: string; role: Role; customers?: string[]; pbx?: string },
   expiresInSeconds = 12 * 3600,
 ): string {
-  return jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: expiresInSeconds });
+  return jwt.sign(claims, secretKey(secret), { algorithm: 'HS256', expiresIn: expiresInSeconds });
+}
+
+const secretKeys = new Map<string, KeyObject>();
+function secretKey(secret: string): KeyObject {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    secretKeys.set(secret, key);
+  }
+  return key;
 }
 
 /** Where a thing belongs, which is all that visibility depends on. */

@@ -112,6 +112,13 @@ interface EntityState {
   timer: NodeJS.Timeout | null;
 }
 
+const SERIALIZED = Symbol('serialized');
+
+/** The JSON text of a result the engine made (once per subscriber group), if it was one. */
+export function serializedResult(result: ExecutionResult): string | undefined {
+  return (result as { [SERIALIZED]?: string })[SERIALIZED];
+}
+
 /** Everything that makes two identities see the same thing. */
 const scopeKey = (identity: Identity) => `${identity.role}|${[...identity.customers].sort().join(',')}|${identity.pbx ?? ''}`;
 
@@ -255,6 +262,7 @@ export class SubscriptionEngine {
       result = { errors: [new DomainError('INTERNAL_SERVER_ERROR', 'Internal server error')] };
     }
     const text = JSON.stringify(result);
+    Object.defineProperty(result, SERIALIZED, { value: text });
     if (text !== state.delivered) {
       state.delivered = text;
       for (const subscriber of group.subscribers) if (subscriber.filter(subject)) subscriber.push(result, terminal);

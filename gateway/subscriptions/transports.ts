@@ -1,9 +1,6 @@
-import { IncomingMessage, Server } from 'node:http';
-import { DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema, parse } from 'graphql';
+import { IncomingMessage } from 'node:http';
+import { DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/http';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { DomainError } from '../../kernel/errors';
 import { Identity, TokenVerifier } from '../../kernel/identity';
 import { Route } from '../../kernel/http';
 import { SubscriptionEngine } from './engine';
@@ -19,49 +16,6 @@ interface TransportOptions {
 }
 
 const expired = (identity: Identity) => identity.expiresAt !== null && identity.expiresAt * 1000 <= Date.now();
-
-/**
- * graphql-ws (`graphql-transport-ws`) at `path` on the gateway's HTTP server.
- * Identity: `connection_init` payload `{ authorization: "Bearer <JWT>" }`,
- * checked at connection and again on every subscribe.
- */
-export function attachWebSocketTransport(server: Server, path: string, options: TransportOptions): { close(): Promise<void> } {
-  const wss = new WebSocketServer({ server, path });
-  const identities = new WeakMap<object, Identity>();
-  const cleanup = useServer<Record<string, unknown>>({
-    schema: options.schema,
-    onConnect: (ctx) => {
-      try {
-        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        identities.set(ctx, options.verifier.verify(typeof authorization === 'string' ? authorization : null));
-        return true;
-      } catch {
-        return false; // closes with 4403 Forbidden
-      }
-    },
-    onSubscribe: (ctx, _id, payload) => {
-      const identity = identities.get(ctx);
-      if (!identity) return [new DomainError('UNAUTHENTICATED', 'Send { "authorization": "Bearer <JWT>" } in connection_init')];
-      if (expired(identity)) return [new DomainError('UNAUTHENTICATED', 'The token has expired')];
-      let document: DocumentNode;
-      try {
-        document = parse(payload.query);
-      } catch (error) {
-        return [new DomainError('BAD_USER_INPUT', (error as GraphQLError).message)];
-      }
-      return { schema: options.schema, document, variableValues: payload.variables ?? {}, operationName: payload.operationName, contextValue: { identity } };
-    },
-    subscribe: (args) => options.engine.subscribe(args.document, args.variableValues, (args.contextValue as { identity: Identity }).identity, args.operationName),
-    execute: (args) => options.executeOperation(args.document, args.variableValues, (args.contextValue as { identity: Identity }).identity, args.operationName),
-  }, wss);
-  return {
-    close: async () => {
-      await cleanup.dispose();
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
-  };
-}
 
 /** Server-Sent Events (graphql-sse, distinct connections mode) at `path`, for clients that cannot use WebSockets. */
 export function sseRoute(path: string, options: TransportOptions): Route {
