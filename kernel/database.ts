@@ -16,7 +16,7 @@ export class SqlCounter implements Logger {
     // Transaction bookkeeping is not a data access; counting it would only add noise.
     if (/^(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)/i.test(query)) return;
     // The outbox relay and the inbox run on their own timers, beside requests; they are not what a request costs.
-    if (/\b(outbox_event|inbox_event)\b/.test(query)) return;
+    if (/\b(outbox_event|inbox_event)\b|GET_LOCK|RELEASE_LOCK/.test(query)) return;
     this.count++;
     if (this.keep) this.statements.push(query);
   }
@@ -102,7 +102,27 @@ export async function openDatabase(options: DataSourceOptions): Promise<DataSour
     });
   }
   await dataSource.initialize();
+  if (options.db.kind === 'sqlite') serializeTransactions(dataSource);
   return dataSource;
+}
+
+/**
+ * TypeORM runs every better-sqlite3 transaction on the one shared connection,
+ * so two open at once would nest (as savepoints) instead of being isolated: a
+ * rollback of one could undo the other. SQLite allows one writer anyway, so
+ * transactions of an SQLite data source run one after another. (Nested
+ * `em.transaction` inside one still works: it is the manager of the running
+ * transaction, not this one.)
+ */
+function serializeTransactions(dataSource: DataSource): void {
+  const manager = dataSource.manager;
+  const run = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  let tail: Promise<unknown> = Promise.resolve();
+  manager.transaction = ((...args: unknown[]) => {
+    const result = tail.then(() => run(...args));
+    tail = result.catch(() => undefined);
+    return result;
+  }) as typeof manager.transaction;
 }
 
 export function isDuplicateKeyError(error: unknown): boolean {

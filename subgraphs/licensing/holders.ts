@@ -113,34 +113,40 @@ export function staticIpAllowance(tier: BundleTier, pbxCount: number): number {
 /**
  * Rule 8's figures. `available` never goes below 0: a holder that shrank or
  * moved to a smaller tier keeps the addresses it has but gets no more.
+ * **Decision:** when a PBX with a static IP joins a holder whose allowance is
+ * already used up, it keeps its address (taking an address away would cut a
+ * running PBX off); the holder is flagged `overAllowance` and gets no new
+ * address until enough are released or it orders a larger bundle.
  */
 export function staticIpUsage(tier: BundleTier, pbxCount: number, assigned: number): StaticIpUsage {
   const allowance = staticIpAllowance(tier, pbxCount);
-  return { allowance, assigned, available: Math.max(0, allowance - assigned) };
+  return { allowance, assigned, available: Math.max(0, allowance - assigned), overAllowance: assigned > allowance };
 }
 
 /** The holder's CDS storage against its bundle's capacity. */
-export function holderStorage(tier: BundleTier, usedBytes: number): HolderStorage {
+export function holderStorage(holder: Holder, tier: BundleTier, usedBytes: number): HolderStorage {
   const capacityBytes = tier.storageBytes;
   const usageRatio = capacityBytes > 0 ? usedBytes / capacityBytes : usedBytes > 0 ? 1 : 0;
-  return { usedBytes, capacityBytes, usageRatio };
+  return { holder, usedBytes, capacityBytes, usageRatio };
 }
 
 /** Rule 10: whether usage is at or above the alert threshold (the alert itself is raised once per crossing). */
-export function reachesUsageAlert(storage: HolderStorage): boolean {
+export function reachesUsageAlert(storage: Pick<HolderStorage, 'usageRatio'>): boolean {
   return storage.usageRatio >= USAGE_ALERT_RATIO;
 }
 
 /**
  * Rule 7: why `holder` may not hold `tier`, in words a person understands,
  * or null when it may. Ordering refuses with this (CONFLICT).
+ * **Decision:** DEFAULT is not a bundle one orders (it is what a holder has
+ * without one), so ordering it is refused like any tier the holder may not hold.
  */
 export function refusalToHold(tier: BundleTier, holder: Holder, pbxCount: number): string | null {
   if (tier.code === DEFAULT_TIER_CODE) return `${DEFAULT_TIER_CODE} is what a holder has without a bundle; it cannot be ordered`;
   if (holder.type !== HolderType.NETWORK) return null;
-  if (tier.standaloneOnly) return `${tier.code} is for standalone PBXs only; network '${holder.id}' needs a larger bundle`;
+  if (tier.standaloneOnly) return `${tier.code} is for standalone PBXs only; network '${holder.id}' needs a bundle that networks may hold`;
   if (tier.maxNetworkPbxs !== null && pbxCount > tier.maxNetworkPbxs) {
-    return `${tier.code} is for networks of at most ${tier.maxNetworkPbxs} PBXs; network '${holder.id}' has ${pbxCount}`;
+    return `${tier.code} is for networks of at most ${tier.maxNetworkPbxs} PBXs; network '${holder.id}' has ${pbxCount}, so it needs a larger bundle`;
   }
   return null;
 }
@@ -163,22 +169,33 @@ export interface RoundUpDecision {
   rule: string;
 }
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /**
  * Rule 9: what a holder transitions to. `legacyLicenses` is the holder's
  * licences (for a network, the sum over its PBXs: any licence counts).
+ * The rule names the holder's own figure and the range it fell in, e.g.
+ * "network of 4 PBXs (1-5 PBXs) -> CDS-50".
  */
 export function legacyRoundUp(holder: Holder, pbxCount: number, legacyLicenses: number): RoundUpDecision {
   if (legacyLicenses <= 0) {
-    return { code: DEFAULT_TIER_CODE, rule: 'no legacy storage licences: DEFAULT 5 GB' };
+    return { code: DEFAULT_TIER_CODE, rule: 'no legacy storage licences -> DEFAULT 5 GB (nothing to transition)' };
   }
   if (holder.type === HolderType.NETWORK) {
     const { smallUpTo, small, large } = LEGACY_ROUND_UP.network;
+    const network = `network of ${plural(pbxCount, 'PBX', 'PBXs')} with licences`;
     return pbxCount <= smallUpTo
-      ? { code: small, rule: `network with licences and 1 to ${smallUpTo} PBXs: ${small}` }
-      : { code: large, rule: `network with licences and ${smallUpTo + 1} or more PBXs: ${large}` };
+      ? { code: small, rule: `${network} (1-${smallUpTo} PBXs) -> ${small}` }
+      : { code: large, rule: `${network} (${smallUpTo + 1} or more PBXs) -> ${large}` };
   }
   const { smallUpTo, small, large } = LEGACY_ROUND_UP.standalone;
+  const standalone = `standalone PBX with ${plural(legacyLicenses, 'licence', 'licences')}`;
   return legacyLicenses <= smallUpTo
-    ? { code: small, rule: `standalone PBX with 1 to ${smallUpTo} licences: ${small}` }
-    : { code: large, rule: `standalone PBX with ${smallUpTo + 1} or more licences: ${large}` };
+    ? { code: small, rule: `${standalone} (1-${smallUpTo} licences) -> ${small}` }
+    : { code: large, rule: `${standalone} (${smallUpTo + 1} or more licences) -> ${large}` };
+}
+
+/** How a holder is named in messages a partner reads. */
+export function describeHolder(holder: Holder): string {
+  return holder.type === HolderType.NETWORK ? `network '${holder.id}'` : `standalone PBX '${holder.id}'`;
 }

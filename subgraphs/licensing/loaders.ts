@@ -1,15 +1,30 @@
-import { Brackets, DataSource, In } from 'typeorm';
+import { DataSource, In, ObjectLiteral, Repository } from 'typeorm';
 import { createDirectoryLoaders, DirectoryPbx, pbxOwnership } from '../../kernel/directory';
 import { Identity } from '../../kernel/identity';
 import { aggregateLoader, keyedLoader } from '../../kernel/loaders';
 import { Scope } from '../../kernel/scope';
 import { BundleHolding } from './entities/bundle-holding';
 import { BundleTier } from './entities/bundle-tier';
-import { Bundle } from './entities/holder-views';
+import { Bundle, HolderStorage, StaticIpUsage } from './entities/holder-views';
 import { LegacyLicense } from './entities/legacy-license';
 import { PbxUsage } from './entities/pbx-usage';
 import { StaticIpAddress } from './entities/static-ip-address';
-import { heldBundle, Holder, holderKey, HolderType, pbxCountOf, TierCatalogue } from './holders';
+import { UsageAlert } from './entities/usage-alert';
+import { whereHolders } from './holder-facts';
+import { heldBundle, Holder, holderKey, holderStorage, HolderType, pbxCountOf, staticIpUsage, TierCatalogue } from './holders';
+
+/** Splits holderKeys back into holders. */
+const holdersOf = (keys: readonly string[]): Holder[] => keys.map((key) => {
+  const at = key.indexOf(':');
+  return { type: key.slice(0, at) as HolderType, id: key.slice(at + 1) };
+});
+
+/** A loader of rows keyed by holder (holderType, holderId): one statement per request. */
+const byHolderKey = <E extends ObjectLiteral & { holderType: HolderType; holderId: string }>(repository: Repository<E>) =>
+  keyedLoader<string, E>(
+    (keys) => whereHolders(repository.createQueryBuilder('h'), 'h', holdersOf(keys)).getMany(),
+    (row) => holderKey({ type: row.holderType, id: row.holderId }),
+  );
 
 /** `SELECT networkId, <aggregate> ... JOIN directory_pbx ... GROUP BY networkId` as a Map. */
 async function perNetwork(
@@ -36,21 +51,9 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
     tiers: (): Promise<TierCatalogue> =>
       (catalogue ??= db.getRepository(BundleTier).find({ order: { rank: 'ASC' } }).then((rows) => new TierCatalogue(rows))),
     /** Holdings by holderKey; null when the holder holds DEFAULT. */
-    holding: keyedLoader<string, BundleHolding>(async (keys) => {
-      const idsByType = new Map<string, string[]>();
-      for (const key of keys) {
-        const at = key.indexOf(':');
-        const type = key.slice(0, at);
-        idsByType.set(type, [...(idsByType.get(type) ?? []), key.slice(at + 1)]);
-      }
-      const query = holdings.createQueryBuilder('h');
-      let i = 0;
-      for (const [type, ids] of idsByType) {
-        const n = i++;
-        query.orWhere(new Brackets((q) => q.where(`h.holderType = :type${n}`, { [`type${n}`]: type }).andWhere(`h.holderId IN (:...ids${n})`, { [`ids${n}`]: ids })));
-      }
-      return query.getMany();
-    }, (h) => holderKey({ type: h.holderType, id: h.holderId })),
+    holding: byHolderKey(holdings),
+    /** Usage alerts by holderKey (rule 10); null when never raised. */
+    usageAlert: byHolderKey(db.getRepository(UsageAlert)),
     /** Sum of the CDS bytes of a network's PBXs (PBXs without a figure count 0). */
     usedBytesOfNetwork: aggregateLoader<string, number>((ids) => perNetwork(
       usage.createQueryBuilder('u').innerJoin(DirectoryPbx, 'd', 'd.id = u.pbxId')
@@ -83,11 +86,29 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
     return heldBundle(holder, holding, tiers, pbxCount);
   };
 
+  /** The holder's CDS usage against its bundle's capacity. */
+  const storageOf = async (holder: Holder): Promise<HolderStorage> => {
+    const [bundle, usedBytes] = await Promise.all([
+      bundleOf(holder),
+      holder.type === HolderType.NETWORK ? loaders.usedBytesOfNetwork.load(holder.id) : loaders.usageOfPbx.load(holder.id).then((u) => u?.usedBytes ?? 0),
+    ]);
+    return holderStorage(holder, bundle.tier, usedBytes);
+  };
+
+  /** The holder's static-IP allowance and how much of it is used. */
+  const staticIpUsageOf = async (holder: Holder): Promise<StaticIpUsage> => {
+    const [bundle, pbxCount, assigned] = await Promise.all([
+      bundleOf(holder), pbxCountOfHolder(holder),
+      holder.type === HolderType.NETWORK ? loaders.assignedStaticIpsOfNetwork.load(holder.id) : loaders.staticIpOfPbx.load(holder.id).then((a) => (a ? 1 : 0)),
+    ]);
+    return staticIpUsage(bundle.tier, pbxCount, assigned);
+  };
+
   const scope = new Scope(identity, async (serial) => {
     const own = await directory.pbx.load(serial);
     return own ? pbxOwnership(own) : null;
   });
-  return { ...loaders, pbxCountOfHolder, bundleOf, scope };
+  return { ...loaders, pbxCountOfHolder, bundleOf, storageOf, staticIpUsageOf, scope };
 }
 
 export type LicensingLoaders = ReturnType<typeof createLicensingLoaders>;

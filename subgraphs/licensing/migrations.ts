@@ -88,4 +88,15 @@ export class InsertBundleTierCatalogue1700000000401 implements MigrationInterfac
   }
 }
 
-export const LICENSING_MIGRATIONS = [CreateLicensingTables1700000000400, InsertBundleTierCatalogue1700000000401];
+export class CreateHolderLockTable1700000000402 implements MigrationInterface {
+  name = 'CreateHolderLockTable1700000000402';
+  async up(q: QueryRunner): Promise<void> {
+    // The row a licensing command locks for its holder (see entities/holder-lock.ts).
+    await q.createTable(new Table({ name: 'holder_lock', columns: [col.id('holderType', 16), col.id('holderId', 64)] }));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropTable('holder_lock');
+  }
+}
+
+export const LICENSING_MIGRATIONS = [CreateLicensingTables1700000000400, InsertBundleTierCatalogue1700000000401, CreateHolderLockTable1700000000402];

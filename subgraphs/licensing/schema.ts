@@ -1,9 +1,10 @@
 import { networkOwnership, pbxOwnership } from '../../kernel/directory';
 import { DomainError } from '../../kernel/errors';
 import { SubgraphDefinition } from '../../kernel/subgraph';
-import { LicensingServices } from './context';
+import { createLicensingServices, LicensingServices } from './context';
 import { BundleHolding } from './entities/bundle-holding';
 import { BundleTier } from './entities/bundle-tier';
+import { HolderLock } from './entities/holder-lock';
 import { LegacyLicense } from './entities/legacy-license';
 import { PbxUsage } from './entities/pbx-usage';
 import { StaticIpAddress } from './entities/static-ip-address';
@@ -11,10 +12,13 @@ import { PbxStub, WmsNetworkStub } from './entities/stubs';
 import { UsageAlert } from './entities/usage-alert';
 import { createLicensingLoaders, LicensingLoaders } from './loaders';
 import { LICENSING_MIGRATIONS } from './migrations';
-import { ProvisioningService } from './provisioning';
 import { BundleTierResolver } from './resolvers/bundle-tier.resolver';
+import { BundleResolver } from './resolvers/bundle.resolver';
+import { HolderStorageResolver } from './resolvers/holder-storage.resolver';
+import { LegacyTransitionResolver } from './resolvers/legacy-transition.resolver';
 import { PbxLicensingResolver } from './resolvers/pbx.resolver';
 import { LicensingProvisioningResolver } from './resolvers/provisioning.resolver';
+import { StaticIpResolver } from './resolvers/static-ip.resolver';
 import { WmsNetworkLicensingResolver } from './resolvers/wms-network.resolver';
 import { usageAppliers } from './usage-replica';
 
@@ -31,14 +35,17 @@ const nullWhenNotFound = (error: unknown): null => {
  */
 export const licensingSubgraph: SubgraphDefinition<LicensingServices, LicensingLoaders> = {
   name: 'licensing',
-  resolvers: [BundleTierResolver, WmsNetworkLicensingResolver, PbxLicensingResolver, LicensingProvisioningResolver],
+  resolvers: [
+    BundleTierResolver, WmsNetworkLicensingResolver, PbxLicensingResolver, HolderStorageResolver, LicensingProvisioningResolver,
+    BundleResolver, StaticIpResolver, LegacyTransitionResolver,
+  ],
   orphanedTypes: [WmsNetworkStub, PbxStub],
-  entities: [BundleTier, BundleHolding, LegacyLicense, StaticIpAddress, PbxUsage, UsageAlert],
+  entities: [BundleTier, BundleHolding, LegacyLicense, StaticIpAddress, PbxUsage, UsageAlert, HolderLock],
   migrations: LICENSING_MIGRATIONS,
   usesDirectory: true,
-  createServices: (runtime) => ({ runtime, provisioning: new ProvisioningService(runtime) }),
+  createServices: createLicensingServices,
   createLoaders: (services, identity) => createLicensingLoaders(services.runtime.db, identity),
-  eventAppliers: () => usageAppliers(),
+  eventAppliers: (services) => usageAppliers(services.runtime),
   references: {
     // `_entities` is scoped like every other read: a representation grants nothing by itself.
     // An id the directory does not know yet waits for it to catch up (a network or PBX just

@@ -1,27 +1,46 @@
 import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { LicensingContext } from '../context';
-import { Bundle } from '../entities/holder-views';
+import { Bundle, HolderStorage, StaticIpUsage } from '../entities/holder-views';
 import { StaticIpAddress } from '../entities/static-ip-address';
 import { PbxStub } from '../entities/stubs';
-import { analyticsRetentionMonths, holderOfPbx } from '../holders';
+import { analyticsRetentionMonths, Holder, holderOfPbx } from '../holders';
 
-/** A PBX's licensing: its holder's bundle and its own static IP. Reached through `_entities`, scoped there. */
+/**
+ * A PBX's licensing: its holder's bundle and its own static IP. Reached
+ * through `_entities`, scoped there. The holder comes from the directory on
+ * every request, so a PBX that joins or leaves a network follows its new
+ * holder's bundle, capacity, allowance and retention at once.
+ */
 @Resolver(() => PbxStub)
 export class PbxLicensingResolver {
+  private async holder(pbx: PbxStub, { loaders, services }: LicensingContext): Promise<Holder> {
+    return holderOfPbx(await services.runtime.directory.requirePbx(loaders.directory, pbx.id));
+  }
+
   @FieldResolver(() => Bundle, { description: "Its network's bundle, or its own when it is standalone" })
-  async bundle(@Root() pbx: PbxStub, @Ctx() { loaders, services }: LicensingContext): Promise<Bundle> {
-    const known = await services.runtime.directory.requirePbx(loaders.directory, pbx.id);
-    return loaders.bundleOf(holderOfPbx(known));
+  async bundle(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<Bundle> {
+    return context.loaders.bundleOf(await this.holder(pbx, context));
   }
 
   @FieldResolver(() => Int, { description: 'How many months Cloud Analytics keeps its data (rule 6)' })
-  async analyticsRetentionMonths(@Root() pbx: PbxStub, @Ctx() { loaders, services }: LicensingContext): Promise<number> {
-    const known = await services.runtime.directory.requirePbx(loaders.directory, pbx.id);
-    return analyticsRetentionMonths((await loaders.bundleOf(holderOfPbx(known))).tier);
+  async analyticsRetentionMonths(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<number> {
+    return analyticsRetentionMonths((await context.loaders.bundleOf(await this.holder(pbx, context))).tier);
   }
 
   @FieldResolver(() => StaticIpAddress, { nullable: true, description: 'The static IP assigned to it; null when it has none' })
   staticIp(@Root() pbx: PbxStub, @Ctx() { loaders }: LicensingContext): Promise<StaticIpAddress | null> {
     return loaders.staticIpOfPbx.load(pbx.id);
+  }
+
+  @FieldResolver(() => StaticIpUsage, { description: "Its holder's static-IP allowance and use: its network's, or its own when it is standalone (rule 8)" })
+  async staticIpUsage(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<StaticIpUsage> {
+    return context.loaders.staticIpUsageOf(await this.holder(pbx, context));
+  }
+
+  @FieldResolver(() => HolderStorage, {
+    description: "Its holder's CDS storage against the bundle's capacity, with the usage alert: its network's, or its own when it is standalone",
+  })
+  async holderStorage(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<HolderStorage> {
+    return context.loaders.storageOf(await this.holder(pbx, context));
   }
 }

@@ -2,9 +2,14 @@ import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { LicensingContext } from '../context';
 import { Bundle, HolderStorage, StaticIpUsage } from '../entities/holder-views';
 import { WmsNetworkStub } from '../entities/stubs';
-import { analyticsRetentionMonths, holderStorage, networkHolder, staticIpUsage } from '../holders';
+import { analyticsRetentionMonths, networkHolder } from '../holders';
 
-/** A network's licensing: the bundle all its PBXs share (rule 7). Reached through `_entities`, scoped there. */
+/**
+ * A network's licensing: the bundle all its PBXs share (rule 7). Reached
+ * through `_entities`, scoped there. Everything follows from the directory's
+ * current PBXs, so a PBX joining or leaving changes allowance and needsUpgrade
+ * at once.
+ */
 @Resolver(() => WmsNetworkStub)
 export class WmsNetworkLicensingResolver {
   @FieldResolver(() => Bundle, { description: 'The bundle the network holds (DEFAULT when it holds none)' })
@@ -18,19 +23,12 @@ export class WmsNetworkLicensingResolver {
   }
 
   @FieldResolver(() => StaticIpUsage, { description: "The network's static-IP allowance and how much of it is used (rule 8)" })
-  async staticIpUsage(@Root() network: WmsNetworkStub, @Ctx() { loaders }: LicensingContext): Promise<StaticIpUsage> {
-    const holder = networkHolder(network.id);
-    const [bundle, pbxCount, assigned] = await Promise.all([
-      loaders.bundleOf(holder), loaders.pbxCountOfHolder(holder), loaders.assignedStaticIpsOfNetwork.load(network.id),
-    ]);
-    return staticIpUsage(bundle.tier, pbxCount, assigned);
+  staticIpUsage(@Root() network: WmsNetworkStub, @Ctx() { loaders }: LicensingContext): Promise<StaticIpUsage> {
+    return loaders.staticIpUsageOf(networkHolder(network.id));
   }
 
   @FieldResolver(() => HolderStorage, { description: "CDS bytes used by the network's PBXs against its bundle's capacity" })
-  async storage(@Root() network: WmsNetworkStub, @Ctx() { loaders }: LicensingContext): Promise<HolderStorage> {
-    const [bundle, usedBytes] = await Promise.all([
-      loaders.bundleOf(networkHolder(network.id)), loaders.usedBytesOfNetwork.load(network.id),
-    ]);
-    return holderStorage(bundle.tier, usedBytes);
+  storage(@Root() network: WmsNetworkStub, @Ctx() { loaders }: LicensingContext): Promise<HolderStorage> {
+    return loaders.storageOf(networkHolder(network.id));
   }
 }
