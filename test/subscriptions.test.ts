@@ -131,4 +131,30 @@ describe('MigrationProgress subscription through the gateway', () => {
     client.dispose();
     expect(statuses.at(-1)).toBe('COMPLETED');
   });
+
+  it('delivers storage alerts (rule 10) to the holder\'s watchers only', async () => {
+    const pbx = serial(4, 'f1');
+    await registerPbx(stack, { id: pbx, customerId: 'sub-a', kind: PbxKind.VIRTUAL, wmsVersion: '6.05' });
+    await stack.settle();
+    const ALERTS = `subscription ($pbxId: ID, $customerId: ID) { storageAlerts(pbxId: $pbxId, customerId: $customerId) {
+      alert { id holderType active raisedAt storage { usedBytes capacityBytes usageRatio } pbx { id name } network { id } } } }`;
+    const watcher = subscribeWs<{ storageAlerts: { alert: Record<string, unknown> } }>(stack.gatewayUrl, tokens.partner(['sub-a']), ALERTS, { pbxId: pbx });
+    const outsider = subscribeWs<unknown>(stack.gatewayUrl, tokens.partner(['sub-b']), ALERTS, { customerId: 'sub-b' });
+    await sleep(300);
+    // 4.9 GB verified into the DEFAULT 5 GB: 98% of capacity.
+    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
+    const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory: [{ category: 'BACKUPS', itemsTotal: 1, bytesTotal: 4_900_000_000 }] }, tokens.admin());
+    await stack.ok(REPORT, { id: migration.id, token: runToken, items: [{ category: 'BACKUPS', sourcePath: 'backups/big.tar', objectKey: `${pbx}/BACKUPS/backups/big.tar`, sizeBytes: 4_900_000_000, sha256: sha('big') }] }, tokens.admin());
+    await stack.ok(COMPLETE, { id: migration.id, token: runToken }, tokens.admin());
+    const [event] = await watcher.until((r) => r.length > 0);
+    expect(event.storageAlerts.alert).toMatchObject({
+      id: `PBX:${pbx}`, holderType: 'PBX', active: true,
+      storage: { usedBytes: 4_900_000_000, capacityBytes: 5_000_000_000, usageRatio: 0.98 }, pbx: { id: pbx }, network: null,
+    });
+    await sleep(300);
+    expect(watcher.results).toHaveLength(1); // raised once
+    expect(outsider.results).toEqual([]);
+    await watcher.dispose();
+    await outsider.dispose();
+  });
 });

@@ -74,4 +74,22 @@ export const migrationProgress: SubscriptionField = {
   authorize: holderFilter,
 };
 
-export const SUBSCRIPTION_FIELDS: readonly SubscriptionField[] = [migrationProgress];
+/** Rule 10's alert: each raise is its own event (never coalesced away); the holder is a network or a standalone PBX. */
+export const storageAlerts: SubscriptionField = {
+  name: 'storageAlerts',
+  events: ['StorageUsageAlertRaised'],
+  payloadField: 'alert',
+  entityQuery: 'storageAlert(id: $__key)',
+  entityKey: (event) => {
+    const p = event.payload as EventPayloads['StorageUsageAlertRaised'];
+    return `${p.holderType}:${p.holderId}`;
+  },
+  subject: (event) => {
+    const p = event.payload as EventPayloads['StorageUsageAlertRaised'];
+    return { pbxId: p.holderType === 'PBX' ? p.holderId : null, networkId: p.holderType === 'NETWORK' ? p.holderId : null, customerId: p.customerId };
+  },
+  terminal: () => true,
+  authorize: holderFilter,
+};
+
+export const SUBSCRIPTION_FIELDS: readonly SubscriptionField[] = [migrationProgress, storageAlerts];

@@ -1,5 +1,6 @@
 import { networkOwnership, pbxOwnership } from '../../kernel/directory';
 import { DomainError } from '../../kernel/errors';
+import { STORAGE_ALERT_SUBSCRIPTION_SDL, StorageAlertEvent, StorageAlertResolver } from './resolvers/storage-alert.resolver';
 import { SubgraphDefinition } from '../../kernel/subgraph';
 import { createLicensingServices, LicensingServices } from './context';
 import { BundleHolding } from './entities/bundle-holding';
@@ -36,10 +37,12 @@ const nullWhenNotFound = (error: unknown): null => {
 export const licensingSubgraph: SubgraphDefinition<LicensingServices, LicensingLoaders> = {
   name: 'licensing',
   resolvers: [
+    StorageAlertResolver,
     BundleTierResolver, WmsNetworkLicensingResolver, PbxLicensingResolver, HolderStorageResolver, LicensingProvisioningResolver,
     BundleResolver, StaticIpResolver, LegacyTransitionResolver,
   ],
-  orphanedTypes: [WmsNetworkStub, PbxStub],
+  orphanedTypes: [WmsNetworkStub, PbxStub, StorageAlertEvent],
+  extraSdl: STORAGE_ALERT_SUBSCRIPTION_SDL,
   entities: [BundleTier, BundleHolding, LegacyLicense, StaticIpAddress, PbxUsage, UsageAlert, HolderLock],
   migrations: LICENSING_MIGRATIONS,
   usesDirectory: true,
