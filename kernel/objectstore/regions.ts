@@ -138,7 +138,9 @@ export class RegionStores {
 
   /** Keeps regions apart: a store whose place overlaps another region's is refused. */
   private adopt(region: string, spec: StoreSpec, fail: (message: string) => Error): ObjectStore {
-    for (const [other, place] of this.places) {
+    const others = new Map([...[...this.explicit].map(([r, s]) => [r, s.place] as const), ...this.places]);
+    others.delete(region);
+    for (const [other, place] of others) {
       if (overlaps(place, spec.place)) {
         throw fail(`regions ${other} and ${region} would share ${describe(spec.place)}, so objects would cross regions`);
       }

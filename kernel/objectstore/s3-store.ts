@@ -67,7 +67,7 @@ export class S3Store implements ObjectStore {
 
   async putFile(key: string, filePath: string): Promise<StoredObject> {
     const objectKey = this.objectKey(key);
-    const { size } = await stat(filePath);
+    const { size } = await stat(filePath); // only to size the parts
     const tap = hashingTap();
     let sourceError: unknown = null;
     const source = createReadStream(filePath, { highWaterMark: IO_CHUNK_BYTES });
@@ -80,8 +80,8 @@ export class S3Store implements ObjectStore {
       params: {
         Bucket: this.bucket,
         Key: objectKey,
-        // The expected length makes Upload refuse a file that shrank or grew while being read.
-        ContentLength: size,
+        // No ContentLength: each part's length is that of the bytes actually read, so a file that
+        // changes while being read yields a consistent object (and the hash of what was stored).
         Body: body,
       },
     });
