@@ -38,6 +38,8 @@ async function main(): Promise<void> {
       subgraphUrls,
       verifier,
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
+      // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
+      playbackLinks: process.env.JWT_SECRET ? { linkSecret: process.env.PLAYBACK_URL_SECRET || process.env.JWT_SECRET, jwtSecret: process.env.JWT_SECRET } : null,
     });
     console.log(`gateway listening on ${gateway.url}`);
     stopOnSignal(gateway.stop);

@@ -71,6 +71,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         bus: busFor(),
         verifier,
         keepStatements: options.keepStatements,
+        // The recordings subgraph signs playback links with the same secret the gateway checks them with.
+        settings: { ...process.env, JWT_SECRET: options.jwtSecret },
       }));
     }
   } catch (error) {
@@ -88,6 +90,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     routes: options.gatewayRoutes,
     bus: memoryBus ?? busFor(),
     coalesceMs: options.coalesceMs,
+    playbackLinks: { linkSecret: process.env.PLAYBACK_URL_SECRET || options.jwtSecret, jwtSecret: options.jwtSecret },
   });
 
   return {

@@ -1,3 +1,4 @@
+import { createSecretKey, KeyObject } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -107,7 +108,7 @@ export function parseRange(header: string | undefined, size: number): RangeReque
 /** The Authorization a request's lookup runs with, or the refusal to send. */
 type Credentials = { authorization: string } | { status: number; reason: string };
 
-function credentialsOf(deps: PlaybackDeps, req: IncomingMessage, url: URL, recordingId: string): Credentials {
+function credentialsOf(deps: PlaybackDeps, mintKey: KeyObject | null, req: IncomingMessage, url: URL, recordingId: string): Credentials {
   const bearer = req.headers.authorization?.trim();
   if (bearer) {
     try {
@@ -121,18 +122,20 @@ function credentialsOf(deps: PlaybackDeps, req: IncomingMessage, url: URL, recor
   if (!url.searchParams.has('sig')) {
     return { status: 401, reason: "Send Authorization: Bearer <JWT>, or use the recording's playbackUrl (a signed link)" };
   }
-  if (!deps.signedLinks) return { status: 401, reason: 'Signed playback links are not enabled here; send Authorization: Bearer <JWT>' };
+  if (!deps.signedLinks || !mintKey) return { status: 401, reason: 'Signed playback links are not enabled here; send Authorization: Bearer <JWT>' };
   const check = verifyPlaybackGrant(deps.signedLinks.linkSecret, recordingId, url.searchParams);
   if (!check.ok) return { status: 403, reason: check.reason };
   const token = jwt.sign(
     { sub: `playback-link:${recordingId}`, role: 'pbx', pbx: check.grant.pbxId },
-    deps.signedLinks.jwtSecret,
+    mintKey,
     { algorithm: 'HS256', expiresIn: LINK_TOKEN_SECONDS },
   );
   return { authorization: `Bearer ${token}` };
 }
 
 export function playbackRoute(deps: PlaybackDeps): Route {
+  // A KeyObject made once: given a string, jsonwebtoken probes its type on every call.
+  const mintKey = deps.signedLinks ? createSecretKey(Buffer.from(deps.signedLinks.jwtSecret, 'utf8')) : null;
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const path = PLAYBACK_PATH_PATTERN.exec(url.pathname);
     if (!path) return false;
@@ -148,7 +151,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       return true;
     }
 
-    const credentials = credentialsOf(deps, req, url, recordingId);
+    const credentials = credentialsOf(deps, mintKey, req, url, recordingId);
     if ('status' in credentials) {
       sendRestError(res, credentials.status, credentials.reason);
       return true;

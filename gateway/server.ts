@@ -12,6 +12,10 @@ import { EventBus } from '../kernel/events/envelope';
 import { SubscriptionEngine } from './subscriptions/engine';
 import { sseRoute } from './subscriptions/transports';
 import { attachWsProtocol } from './subscriptions/ws-protocol';
+import { RegionStores } from '../kernel/objectstore/regions';
+import { ObjectStore } from '../kernel/objectstore/store';
+import { playbackRoute } from './playback';
+import { recordingsRestRoute } from './rest-recordings';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
@@ -44,6 +48,10 @@ export interface GatewayOptions {
   bus?: EventBus;
   /** subscription progress coalescing interval (ms) */
   coalesceMs?: number;
+  /** where playback reads recordings (the same CDS_STORES as the storage subgraph); from the environment by default */
+  cdsStores?: { forRegion(region: string): ObjectStore };
+  /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
+  playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
 }
 
 export interface RunningGateway {
@@ -94,12 +102,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   } : null;
 
+  // REST and playback call the gateway's own /graphql as the caller, so every rule stays in the subgraphs.
+  let selfGraphqlUrl = '';
+  const graphqlUrl = () => selfGraphqlUrl;
+  const ownStores = options.cdsStores ? null : RegionStores.fromEnv();
+  const cdsStores = options.cdsStores ?? ownStores!;
+
   const http = await listen(options.port, [
     healthRoute(async () => true),
     ...(options.routes ?? []),
+    recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
+    playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
   ], options.host ?? '0.0.0.0');
+  selfGraphqlUrl = `${http.url}/graphql`;
   const websocket = transport ? attachWsProtocol(http.server, '/graphql', {
     verifier: options.verifier,
     subscribe: (document, variables, identity, operationName) => engine!.subscribe(document, variables, identity, operationName),
@@ -114,6 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await engine?.stop();
       await http.close();
       await server.stop();
+      await ownStores?.close();
     },
   };
 }

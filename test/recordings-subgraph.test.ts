@@ -9,11 +9,12 @@ import { createTokenVerifier, signToken } from '../kernel/identity';
 import { RunningSubgraph, startSubgraph } from '../kernel/subgraph';
 import { RecordingsServices } from '../subgraphs/recordings/context';
 import { Recording } from '../subgraphs/recordings/entities/recording';
-import { RecordingQueries } from '../subgraphs/recordings/queries';
+import { DAY_SEEK_MIN_OFFSET, RecordingQueries } from '../subgraphs/recordings/queries';
 import { RecordingRegistration } from '../subgraphs/recordings/recordings';
-import { localCopyExpiry } from '../subgraphs/recordings/rules';
+import { localCopyExpiry, RecordingWindow } from '../subgraphs/recordings/rules';
 import { recordingsSubgraph } from '../subgraphs/recordings/schema';
 import { seedRecordings } from '../subgraphs/recordings/seed';
+import { rebuildDayCounts } from '../subgraphs/recordings/day-counts';
 
 /**
  * The recordings subgraph on its own: the directory is fed with the network's
@@ -379,5 +380,198 @@ describe('recordings subgraph: registerRecordings', () => {
       await expect(recordings.runtime.transact((em) => service().registerRecordings(em, rows))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     }
     expect(await recordings.runtime.db.getRepository(Recording).countBy({ pbxId: E })).toBe(before);
+  });
+});
+
+describe('recordings subgraph: by offset (for GET /api/v1/pbx/recordings)', () => {
+  type OffsetPage = { totalCount: number; offset: number; nodes: RecordingNode[] };
+  async function byOffset(ids: string[], args: { offset?: number; first?: number; from?: string; to?: string } = {}, auth = token.admin) {
+    return gql<{ _entities: ({ id: string; recordingsByOffset: OffsetPage } | null)[] }>(
+      `query ($r: [_Any!]!, $offset: Int, $first: Int, $from: DateTime, $to: DateTime) {
+        _entities(representations: $r) { ... on Pbx { id recordingsByOffset(offset: $offset, first: $first, filter: { from: $from, to: $to }) {
+          totalCount offset nodes { ${NODE} } } } } }`,
+      { r: ids.map((id) => ({ __typename: 'Pbx', id })), ...args }, auth);
+  }
+  async function offsetPage(id: string, args: { offset?: number; first?: number; from?: string; to?: string } = {}): Promise<OffsetPage> {
+    const { data, errors } = await byOffset([id], args);
+    expect(errors).toBeUndefined();
+    return data!._entities[0]!.recordingsByOffset;
+  }
+
+  test('pages by position in the same order as the cursors, 100 by default', async () => {
+    const byCursor = (await page(A, { first: 500 })).edges.map((e) => e.node.id);
+    const first = await offsetPage(A);
+    expect(first).toMatchObject({ totalCount: 120, offset: 0 });
+    expect(first.nodes.map((n) => n.id)).toEqual(byCursor.slice(0, 100));
+    const seen: string[] = [];
+    for (let offset = 0; offset < 120; offset += 35) seen.push(...(await offsetPage(A, { offset, first: 35 })).nodes.map((n) => n.id));
+    expect(seen).toEqual(byCursor);
+    expect((await offsetPage(A, { offset: 500 })).nodes).toEqual([]);
+    // Ties on the start instant keep the id order of the cursors, with a window.
+    const window = { from: '2024-05-11T00:00:00.000Z', to: '2024-05-12T00:00:00.000Z' };
+    const ties = (await page(E, window)).edges.map((e) => e.node.id);
+    expect((await offsetPage(E, { ...window, offset: 1, first: 1 })).nodes.map((n) => n.id)).toEqual([ties[1]]);
+    expect((await offsetPage(E, window)).totalCount).toBe(2);
+  });
+
+  test('a deep offset reads the right rows, skipping inside the index only', async () => {
+    const deep = await offsetPage(BIG, { offset: 19_990, first: 500 });
+    expect(deep.totalCount).toBe(20_000);
+    const oldest = await recordings.runtime.db.getRepository(Recording).find({ where: { pbxId: BIG }, order: { startedAt: 'ASC', id: 'ASC' }, take: 10 });
+    expect(deep.nodes.map((n) => n.id)).toEqual(oldest.map((r) => r.id).reverse());
+
+    const queries = new RecordingQueries(recordings.runtime.db);
+    const { sql, params } = queries.offsetStatement([{ pbxId: BIG, window: { from: null, to: new Date('2024-01-01T00:00:00Z') }, offset: 5_000, rows: 50 }]);
+    if (recordings.runtime.db.options.type === 'mysql') {
+      const plan = await recordings.runtime.db.query<{ table: string; type: string; key: string | null; Extra: string | null; r_rows: string | number }[]>(`ANALYZE ${sql}`, params);
+      // The skip: an index-only range scan (no row lookups for the 5,000 skipped entries).
+      const skip = plan.find((row) => row.table === 'recording' && row.key === 'IX_recording_pbx_started')!;
+      expect(skip.Extra ?? '').toMatch(/Using index/);
+      expect(skip.Extra ?? '').not.toMatch(/filesort/i);
+      // The page: its rows fetched by primary key, one each.
+      const fetch = plan.find((row) => row.table === 'r')!;
+      expect(fetch).toMatchObject({ type: 'eq_ref', key: 'PRIMARY' });
+      expect(Number(fetch.r_rows)).toBeLessThanOrEqual(1);
+    } else {
+      const plan = (await recordings.runtime.db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((row) => row.detail);
+      expect(plan.join('\n')).toMatch(/SEARCH recording USING COVERING INDEX IX_recording_pbx_started \(pbxId=\? AND startedAt<\?\)/);
+      expect(plan.join('\n')).toMatch(/SEARCH r USING INDEX sqlite_autoindex_recording_1 \(id=\?\)/);
+      expect(plan.join('\n')).not.toMatch(/TEMP B-TREE|SCAN r\b/);
+    }
+  });
+
+  test('deep offsets skip whole days by their counts and land on exactly the rows a plain walk finds', async () => {
+    const { db } = recordings.runtime;
+    const queries = new RecordingQueries(db);
+    const everything = await db.getRepository(Recording).find({ where: { pbxId: BIG }, order: { startedAt: 'DESC', id: 'DESC' } });
+    const windows: RecordingWindow[] = [
+      { from: null, to: null },
+      { from: null, to: new Date('2024-03-17T15:45:00.123Z') },
+      { from: new Date('2023-08-02T06:00:00Z'), to: null },
+      { from: new Date('2023-08-02T06:00:00Z'), to: new Date('2024-04-01T00:00:00Z') },
+    ];
+    const requests = windows.flatMap((window) => [0, 1_999, 2_000, 2_345, 7_777, 12_050, 19_990, 25_000].map((offset) => ({ pbxId: BIG, window, offset, rows: 37 })));
+    const pages = await queries.offsetPages(requests);
+    const seeks = await queries.seekPastWholeDays(requests);
+    requests.forEach((request, i) => {
+      const inWindow = everything.filter((r) => (!request.window.from || r.startedAt >= request.window.from) && (!request.window.to || r.startedAt < request.window.to));
+      expect(pages[i].map((r) => r.id)).toEqual(inWindow.slice(request.offset, request.offset + 37).map((r) => r.id));
+      // What runs: a deep offset inside the window is left with less than a day's worth (about 55 here) to walk.
+      if (request.offset < DAY_SEEK_MIN_OFFSET) expect(seeks[i]).toBe(request);
+      else if (request.offset < inWindow.length) expect(seeks[i].offset).toBeLessThan(200);
+    });
+  });
+
+  test('offset and page size mistakes are BAD_USER_INPUT', async () => {
+    for (const args of [{ offset: -1 }, { first: 501 }, { first: 0 }]) {
+      const { errors } = await byOffset([A], args);
+      expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  test('pages of many PBXs cost the same statements as of two, and are scoped', async () => {
+    const counter = recordings.runtime.counter;
+    const cost = async (ids: string[]) => {
+      counter.reset();
+      const { data, errors } = await byOffset(ids, { offset: 1, first: 1 }, token.partner(['c1']));
+      expect(errors).toBeUndefined();
+      expect(data!._entities.every((p) => p!.recordingsByOffset.totalCount === 3 && p!.recordingsByOffset.nodes.length === 1)).toBe(true);
+      // The outbox relay's lock (GET_LOCK/RELEASE_LOCK on MariaDB) runs on its own timer and is not what the request costs.
+      const statements = counter.statements.filter((sql) => !/\b(GET_LOCK|RELEASE_LOCK)\(/.test(sql));
+      counter.reset();
+      return statements.length;
+    };
+    expect(await cost(FLEET)).toBe(await cost(FLEET.slice(0, 2)));
+    const refused = await byOffset([B], {}, token.partner(['c1']));
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('recordings subgraph: one recording and its playback link', () => {
+  const ONE = `query ($id: ID!) { recording(id: $id) { id callId location playbackUrl pbx { id } } }`;
+
+  test('recording(id) is scoped like the rest: found, null when unknown, FORBIDDEN outside the scope', async () => {
+    const cds = registeredE[3];
+    const found = await gql<{ recording: { id: string; callId: string; location: string; playbackUrl: string | null; pbx: { id: string } } | null }>(ONE, { id: cds.id });
+    expect(found.errors).toBeUndefined();
+    expect(found.data!.recording).toMatchObject({ id: cds.id, callId: 'call-4', location: 'CDS', pbx: { id: E } });
+    // No secret configured in this test: the link is a plain path that needs a bearer token.
+    expect(found.data!.recording!.playbackUrl).toBe(`/api/v1/pbx/recordings/${cds.id}/audio`);
+    const localOne = await gql<{ recording: { playbackUrl: string | null } }>(ONE, { id: registeredE[0].id });
+    expect(localOne.data!.recording.playbackUrl).toBeNull();
+    expect((await gql<{ recording: null }>(ONE, { id: randomUUID() })).data!.recording).toBeNull();
+    const refused = await gql(ONE, { id: cds.id }, token.partner(['c2']));
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const analyst = await gql(ONE, { id: cds.id }, token.analyst);
+    expect(analyst.errors?.map((e) => [e.extensions?.code, e.path?.at(-1)])).toEqual([['FORBIDDEN', 'playbackUrl']]);
+  });
+});
+
+describe('recordings subgraph: totalCount from day counts', () => {
+  test('equals counting the rows, for any window, with ties, duplicates and partial days', async () => {
+    const { db } = recordings.runtime;
+    const queries = new RecordingQueries(db);
+    const repository = db.getRepository(Recording);
+    const brute = async (pbxId: string, from: Date | null, to: Date | null) => {
+      const qb = repository.createQueryBuilder('r').where('r.pbxId = :pbxId', { pbxId });
+      if (from) qb.andWhere('r.startedAt >= :from', { from: queries['instant'](from) });
+      if (to) qb.andWhere('r.startedAt < :to', { to: queries['instant'](to) });
+      return qb.getCount();
+    };
+    const day = 24 * 3600 * 1000;
+    const windows: [Date | null, Date | null][] = [
+      [null, null],
+      [new Date('2024-05-11T09:30:00.250Z'), null],
+      [null, new Date('2024-05-12T00:00:00.000Z')],
+      [new Date('2024-05-11T00:00:00.000Z'), new Date('2024-05-12T00:00:00.000Z')],
+      [new Date('2024-05-10T08:00:00.000Z'), new Date('2024-05-10T08:00:00.001Z')],
+      [new Date('2024-05-10T12:00:00.000Z'), new Date('2024-05-11T12:00:00.000Z')],
+      [new Date('2024-02-03T17:12:00.000Z'), new Date('2024-04-29T05:00:00.000Z')],
+    ];
+    let seed = 7;
+    const next = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    for (let i = 0; i < 12; i++) {
+      const from = new Date(NOW.getTime() - Math.floor(next() * 400 * day));
+      windows.push([from, new Date(from.getTime() + Math.floor(next() * 60 * day))]);
+    }
+    const requests = [A, BIG, E].flatMap((pbxId) => windows.map(([from, to]) => ({ pbxId, window: { from, to } })));
+    const counts = await queries.counts(requests);
+    const expected = await Promise.all(requests.map((r) => brute(r.pbxId, r.window.from, r.window.to)));
+    expect(counts).toEqual(expected);
+    expect(counts.some((n) => n > 1000)).toBe(true);
+
+    // The table agrees with a recount from the rows (what the migration backfills).
+    const kept = await db.query<{ pbxId: string; day: string; recordings: number | string }[]>('SELECT * FROM recording_day_count ORDER BY pbxId, day');
+    await db.transaction((em) => rebuildDayCounts(em));
+    const rebuilt = await db.query<{ pbxId: string; day: string; recordings: number | string }[]>('SELECT * FROM recording_day_count ORDER BY pbxId, day');
+    expect(kept.map((r) => [r.pbxId, r.day, Number(r.recordings)])).toEqual(rebuilt.map((r) => [r.pbxId, r.day, Number(r.recordings)]));
+    expect(rebuilt.filter((r) => r.pbxId === BIG).reduce((s, r) => s + Number(r.recordings), 0)).toBe(20_000);
+  });
+
+  test('a long window reads day counts and at most two days of rows', async () => {
+    const queries = new RecordingQueries(recordings.runtime.db);
+    const { sql, params } = queries.countStatement([{ pbxId: BIG, window: { from: new Date('2023-09-01T10:00:00Z'), to: new Date('2024-05-01T10:00:00Z') } }]);
+    if (recordings.runtime.db.options.type === 'mysql') {
+      const plan = await recordings.runtime.db.query<{ table: string; key: string | null; r_rows: string | number | null }[]>(`ANALYZE ${sql}`, params);
+      const rowsRead = plan.filter((row) => row.table === 'recording').map((row) => Number(row.r_rows));
+      expect(rowsRead).toHaveLength(2);
+      // 20,000 recordings over a year: about 55 a day.
+      for (const n of rowsRead) expect(n).toBeLessThan(200);
+      expect(plan.find((row) => row.table === 'recording_day_count')?.key).toBe('PRIMARY');
+    } else {
+      const plan = (await recordings.runtime.db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((row) => row.detail).join('\n');
+      expect(plan).toMatch(/SEARCH recording_day_count USING (COVERING )?INDEX sqlite_autoindex_recording_day_count_1 \(pbxId=\? AND day>\? AND day<\?\)/);
+      expect(plan.match(/SEARCH recording USING COVERING INDEX IX_recording_pbx_started \(pbxId=\? AND startedAt>\? AND startedAt<\?\)/g)).toHaveLength(2);
+    }
+  });
+
+  test('registering files already there counts nothing twice', async () => {
+    const { db } = recordings.runtime;
+    const dayTotal = async () => Number((await db.query<{ n: number | string }[]>(`SELECT COALESCE(SUM(recordings), 0) AS n FROM recording_day_count WHERE ${db.driver.escape('pbxId')} = ?`, [E]))[0].n);
+    const before = await dayTotal();
+    expect(before).toBe(await db.getRepository(Recording).countBy({ pbxId: E }));
+    await recordings.runtime.transact((em) => recordings.services.recordings.registerRecordings(em, [file(1, t('10T08:00:00.000')), file(20, t('20T10:00:00.000')), file(20, t('20T10:00:00.000'))]));
+    expect(await dayTotal()).toBe(before + 1);
+    expect(await dayTotal()).toBe(await db.getRepository(Recording).countBy({ pbxId: E }));
   });
 });

@@ -5,7 +5,7 @@ import { Identity } from '../../kernel/identity';
 import { keyedLoader } from '../../kernel/loaders';
 import { Scope } from '../../kernel/scope';
 import { Recording } from './entities/recording';
-import { RecordingCountRequest, RecordingPageRequest, RecordingQueries } from './queries';
+import { RecordingCountRequest, RecordingOffsetRequest, RecordingPageRequest, RecordingQueries } from './queries';
 import { RecordingWindow } from './rules';
 
 const millis = (date: Date | null) => (date ? date.getTime() : null);
@@ -30,6 +30,10 @@ export function createRecordingsLoaders(db: DataSource, identity: Identity) {
     recording: keyedLoader<string, Recording>((ids) => db.getRepository(Recording).findBy({ id: In([...ids]) }), (r) => r.id),
     recordingPage: new DataLoader<RecordingPageRequest, Recording[], string>((requests) => queries.pages(requests), {
       cacheKeyFn: (r) => JSON.stringify([r.pbxId, r.rows, ...windowKey(r.window), millis(r.after?.startedAt ?? null), r.after?.id ?? null]),
+      maxBatchSize: 1000,
+    }),
+    recordingOffsetPage: new DataLoader<RecordingOffsetRequest, Recording[], string>((requests) => queries.offsetPages(requests), {
+      cacheKeyFn: (r) => JSON.stringify([r.pbxId, r.rows, r.offset, ...windowKey(r.window)]),
       maxBatchSize: 1000,
     }),
     recordingCount: new DataLoader<RecordingCountRequest, number, string>((requests) => queries.counts(requests), {

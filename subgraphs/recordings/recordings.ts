@@ -4,10 +4,13 @@ import { DirectoryPbx, pbxOwnership } from '../../kernel/directory';
 import { RecordingLocation } from '../../kernel/domain/enums';
 import { normalizeSerial } from '../../kernel/domain/rules';
 import { badInput, DomainError } from '../../kernel/errors';
+import { Identity } from '../../kernel/identity';
 import { SubgraphRuntime } from '../../kernel/subgraph';
+import { addToDayCounts } from './day-counts';
 import { Recording } from './entities/recording';
 import { RecordingsLoaders } from './loaders';
-import { localCopyExpiry } from './rules';
+import { PLAYBACK_LINK_TTL_SECONDS, playbackPath, playbackSecretFrom, signPlaybackGrant } from './playback-link';
+import { effectiveLocation, localCopyExpiry } from './rules';
 
 /** What the CDS agent knows of one recording file when it registers it. */
 export interface RecordingRegistration {
@@ -41,21 +44,56 @@ const fileKey = (pbxId: string, sourcePath: string | null) => `${pbxId}\u0000${s
 /**
  * Inserts recordings, skipping any whose (pbxId, sourcePath) is already
  * there: the conflict updates nothing, so a file registered twice, or by two
- * agents at once, stays one row.
+ * agents at once, stays one row. Every recording goes in through here, which
+ * keeps the per-day counts (day-counts.ts) in the same transaction; returns
+ * the rows it actually inserted (those whose fresh id is now in the table).
  */
-export async function insertRecordingRows(em: EntityManager, rows: readonly Recording[]): Promise<void> {
+export async function insertRecordingRows(em: EntityManager, rows: readonly Recording[]): Promise<Recording[]> {
+  const inserted: Recording[] = [];
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
     await em.createQueryBuilder().insert().into(Recording)
-      .values(rows.slice(i, i + INSERT_CHUNK))
+      .values(chunk)
       .orUpdate(['pbxId'], ['pbxId', 'sourcePath'])
       .updateEntity(false)
       .execute();
+    // Ids are new random UUIDs: one found now was written by this statement, not by an earlier registration.
+    const found = await em.createQueryBuilder(Recording, 'r').select('r.id', 'id')
+      .where('r.id IN (:...ids)', { ids: chunk.map((r) => r.id) }).getRawMany<{ id: string }>();
+    const ours = new Set(found.map((r) => r.id));
+    inserted.push(...chunk.filter((r) => ours.has(r.id)));
   }
+  await addToDayCounts(em, inserted);
+  return inserted;
 }
 
 /** The commands and lookups of the recordings subgraph. */
 export class RecordingService {
-  constructor(private readonly runtime: SubgraphRuntime) {}
+  /** null: no secret configured, so links carry no signature and need a bearer token */
+  private readonly playbackSecret: string | null;
+  /** e.g. https://cds.example.com; links are relative to the gateway when unset */
+  private readonly publicUrl: string;
+
+  constructor(private readonly runtime: SubgraphRuntime) {
+    this.playbackSecret = playbackSecretFrom(runtime.settings);
+    this.publicUrl = (runtime.settings.GATEWAY_PUBLIC_URL ?? '').replace(/\/+$/, '');
+  }
+
+  /**
+   * Where the gateway streams this recording's CDS copy (gateway/playback.ts):
+   * null while the file is only on the PBX (the control plane cannot serve a
+   * local copy). Signed when a secret is configured (playback-link.ts), so it
+   * plays without an Authorization header for PLAYBACK_LINK_TTL_SECONDS, and
+   * never longer than the token of the caller it was handed to.
+   */
+  playbackUrl(recording: Recording, identity: Identity, now: Date = new Date()): string | null {
+    if (effectiveLocation(recording, now) === RecordingLocation.LOCAL || !recording.objectKey || !recording.sha256) return null;
+    const path = `${this.publicUrl}${playbackPath(recording.id)}`;
+    if (!this.playbackSecret) return path;
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const expiresAt = Math.min(nowSeconds + PLAYBACK_LINK_TTL_SECONDS, identity.expiresAt ?? Number.MAX_SAFE_INTEGER);
+    return `${path}?${signPlaybackGrant(this.playbackSecret, { recordingId: recording.id, pbxId: recording.pbxId, expiresAt })}`;
+  }
 
   /**
    * A PBX as the directory knows it, if the caller may see it: null when the
@@ -88,13 +126,6 @@ export class RecordingService {
   }
 
   /**
-   * Registers recording files of PBXs (what the CDS agent reports), in the
-   * caller's transaction. Idempotent on (pbxId, sourcePath): a file already
-   * registered keeps its row unchanged and that row is returned; changes of
-   * location or checksum are separate commands. Answers one row per input,
-   * in input order. Checks every row before writing any.
-   */
-  /**
    * Rule 5 at completion: every recording of the PBX that is in CDS (has its
    * verified object) but still reads LOCAL becomes CDS_WITH_LOCAL_COPY, its
    * local copy kept until `completedAt` + 7 days.
@@ -106,6 +137,13 @@ export class RecordingService {
       .execute();
   }
 
+  /**
+   * Registers recording files of PBXs (what the CDS agent reports), in the
+   * caller's transaction. Idempotent on (pbxId, sourcePath): a file already
+   * registered keeps its row unchanged and that row is returned; changes of
+   * location or checksum are separate commands. Answers one row per input,
+   * in input order. Checks every row before writing any.
+   */
   async registerRecordings(em: EntityManager, registrations: readonly RecordingRegistration[]): Promise<Recording[]> {
     const now = new Date();
     const candidates = registrations.map((registration, index) => newRecording(em, registration, index, now));

@@ -11,7 +11,7 @@ import { Identity, Role } from '../../kernel/identity';
 /** README "Identity": analysts read everything except a recording's caller and callee. */
 const PERSONAL_DATA_ROLES: readonly Role[] = ['admin', 'partner', 'pbx'];
 
-export function mayReadPersonalData(identity: Identity): boolean {
+export function mayReadPersonalData(identity: Pick<Identity, 'role'>): boolean {
   return PERSONAL_DATA_ROLES.includes(identity.role);
 }
 
@@ -19,6 +19,17 @@ export function mayReadPersonalData(identity: Identity): boolean {
 export function assertMayReadPersonalData(identity: Identity): void {
   if (!mayReadPersonalData(identity)) {
     throw forbidden(`Your role (${identity.role}) may not read personal data of recordings (caller, callee)`);
+  }
+}
+
+/**
+ * Decision: hearing a recording is personal data too (the call itself, not
+ * only who made it), so playback follows the caller/callee rule: analysts
+ * read a recording's metadata but get no playback link and no audio.
+ */
+export function assertMayHearRecording(identity: Identity): void {
+  if (!mayReadPersonalData(identity)) {
+    throw forbidden(`Your role (${identity.role}) may not play recordings: a call's audio is personal data`);
   }
 }
 

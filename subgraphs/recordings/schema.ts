@@ -2,20 +2,25 @@ import { SubgraphDefinition } from '../../kernel/subgraph';
 import { RecordingsServices } from './context';
 import { PbxStub } from './entities/pbx-stub';
 import { Recording } from './entities/recording';
+import { RecordingDayCount } from './entities/recording-day-count';
 import { createRecordingsLoaders, RecordingsLoaders } from './loaders';
 import { RECORDINGS_MIGRATIONS } from './migrations';
 import { RecordingService } from './recordings';
-import { PbxRecordingsResolver, RecordingConnectionResolver } from './resolvers/pbx.resolver';
+import { PbxRecordingsByOffsetResolver, PbxRecordingsResolver, RecordingConnectionResolver, RecordingOffsetPageResolver } from './resolvers/pbx.resolver';
 import { RecordingResolver } from './resolvers/recording.resolver';
 import { RegistrationResolver } from './resolvers/registration.resolver';
 import { EventPayloads } from '../../kernel/events/catalog';
 
-/** The recordings subgraph: call recordings of PBXs, paged per PBX (`Pbx.recordings`). */
+/**
+ * The recordings subgraph: call recordings of PBXs, paged per PBX by keyset
+ * (`Pbx.recordings`) or by position (`Pbx.recordingsByOffset`, for the REST
+ * endpoint), one by id (`recording`), with signed playback links.
+ */
 export const recordingsSubgraph: SubgraphDefinition<RecordingsServices, RecordingsLoaders> = {
   name: 'recordings',
-  resolvers: [PbxRecordingsResolver, RecordingConnectionResolver, RecordingResolver, RegistrationResolver],
+  resolvers: [PbxRecordingsResolver, RecordingConnectionResolver, PbxRecordingsByOffsetResolver, RecordingOffsetPageResolver, RecordingResolver, RegistrationResolver],
   orphanedTypes: [PbxStub, Recording],
-  entities: [Recording],
+  entities: [Recording, RecordingDayCount],
   migrations: RECORDINGS_MIGRATIONS,
   usesDirectory: true,
   createServices: (runtime) => ({ runtime, recordings: new RecordingService(runtime) }),
