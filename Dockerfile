@@ -14,5 +14,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schema ./schema
 COPY package.json ./
+RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
 USER node
 ENTRYPOINT ["node", "dist/dev/serve.js"]
