@@ -31,6 +31,20 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     const identity = (context as Partial<GatewayContext>).identity;
     if (identity) request.http?.headers.set('authorization', identity.authorization);
   }
+
+  /**
+   * A subgraph refuses a request it cannot even execute (a malformed DateTime
+   * or SafeInt variable: the gateway's schema has no parsers for custom
+   * scalars) with HTTP 400 and GraphQL errors; pass its first error on, code
+   * and message, instead of a bare "400: Bad Request".
+   */
+  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
+    const error = await super.errorFromResponse(response);
+    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } | undefined)?.body;
+    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
+    if (!first?.message || !first.extensions?.code) return error;
+    return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
+  }
 }
 
 export interface GatewayOptions {

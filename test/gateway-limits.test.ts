@@ -30,6 +30,13 @@ describe('gateway limits and error shapes', () => {
     expect(JSON.stringify(unknown)).not.toMatch(/stacktrace|serviceName/);
   });
 
+  it('refuses a malformed custom scalar in variables with BAD_USER_INPUT', async () => {
+    const result = await stack.gql('query ($asOf: DateTime!) { bundleTiers { code } storageAlert(id: "NETWORK:x") { raisedAt } } ', { asOf: 'not-a-date' });
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    const mutation = await stack.gql('mutation ($asOf: DateTime!) { runLegacyLicenseTransition(asOf: $asOf, dryRun: true) { changed } }', { asOf: 'yesterday' });
+    expect(mutation.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it('serves the offline IDE and health', async () => {
     const base = stack.gatewayUrl.replace(/\/graphql$/, '');
     expect((await fetch(`${base}/health`)).status).toBe(200);

@@ -8,6 +8,9 @@ import {
   sameObject, StoredObject,
 } from './store';
 
+/** The smallest read buffer: below this, more reads cost more than the memory saved. */
+const SMALL_CHUNK_BYTES = 64 * 1024;
+
 /** Files being written live here until they are complete; the name can never be a PBX serial, so it is reserved. */
 const STAGING = '.cds-staging';
 /** A staged file this old was left by a process that died mid-write; nothing still writes it. */
@@ -179,16 +182,19 @@ async function hashPath(file: string): Promise<StoredObject> {
  * runs in the thread pool while this thread hashes.
  */
 async function hashFile(handle: FileHandle): Promise<StoredObject> {
-  const buffers = [0, 1].map(() => Buffer.allocUnsafeSlow(IO_CHUNK_BYTES));
+  // Buffers sized to the file (a 20 kB recording needs no 4 MiB chunks: allocating them for every small
+  // file drives the garbage collector and slows small files several times); +1 so one read ends the file.
+  const chunk = Math.min(IO_CHUNK_BYTES, Math.max(SMALL_CHUNK_BYTES, (await handle.stat()).size + 1));
+  const buffers = [0, 1].map(() => Buffer.allocUnsafeSlow(chunk));
   const hash = createHash('sha256');
   let sizeBytes = 0;
-  let reading = quiet(handle.read(buffers[0], 0, IO_CHUNK_BYTES, 0));
+  let reading = quiet(handle.read(buffers[0], 0, chunk, 0));
   try {
     for (let n = 0; ; n++) {
       const { bytesRead } = await reading;
       if (bytesRead === 0) break;
       sizeBytes += bytesRead;
-      reading = quiet(handle.read(buffers[(n + 1) % 2], 0, IO_CHUNK_BYTES, sizeBytes));
+      reading = quiet(handle.read(buffers[(n + 1) % 2], 0, chunk, sizeBytes));
       hash.update(buffers[n % 2].subarray(0, bytesRead));
     }
   } catch (error) {

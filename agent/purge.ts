@@ -1,0 +1,117 @@
+import { lstat, unlink } from 'node:fs/promises';
+import { ObjectStore } from '../kernel/objectstore/store';
+import { AgentError, describeIoError } from './errors';
+import { insideSource } from './migrate';
+import { CdsApi, RecordingRow } from './operations';
+import { mapLimited } from './scan';
+
+export interface PurgeOptions {
+  pbxId: string;
+  sourceDir: string;
+  api: CdsApi;
+  storeFor: (region: string) => ObjectStore;
+  log: (line: string) => void;
+  /** Recordings re-verified at once. */
+  concurrency: number;
+  now?: Date;
+}
+
+export interface PurgeResult {
+  purged: number;
+  purgedBytes: number;
+  sidecars: number;
+  /** Still inside their 7-day window. */
+  notExpired: number;
+  /** Expired, but no local file any more (purged before, or removed by hand). */
+  alreadyGone: number;
+  /** Expired, but the local file is not the one that was migrated (size differs): left alone. */
+  differs: string[];
+  /** Expired, but the CDS copy did not verify: the local copy is kept. */
+  notVerified: string[];
+  message: string;
+}
+
+/**
+ * `--purge` (DOMAIN rule 5): removes the local copy of each recording whose
+ * 7-day window has passed, and its sidecar, but only after re-reading its CDS
+ * copy and finding the recorded size and SHA-256. Nothing else is ever
+ * deleted: not backups, voicemails or faxes, not recordings still in their
+ * window, not a file that differs from what was migrated.
+ */
+export async function purge(options: PurgeOptions): Promise<PurgeResult> {
+  const { api, pbxId, sourceDir } = options;
+  const now = (options.now ?? new Date()).getTime();
+  const pbx = await api.pbx(pbxId);
+  const region = pbx.cds.region ?? pbx.region;
+  const result: PurgeResult = { purged: 0, purgedBytes: 0, sidecars: 0, notExpired: 0, alreadyGone: 0, differs: [], notVerified: [], message: '' };
+  if (pbx.cds.state !== 'ACTIVE') {
+    result.message = `CDS is ${pbx.cds.state} for PBX ${pbx.id}: local copies are kept until a migration completes and their 7 days have passed. Nothing was removed.`;
+    return result;
+  }
+  let store: ObjectStore;
+  try {
+    store = options.storeFor(region);
+  } catch (error) {
+    throw new AgentError(`Nothing was removed: ${(error as Error).message}`);
+  }
+
+  for await (const page of api.recordings(pbx.id)) {
+    const expired = page.filter((r) => {
+      const expires = r.localCopyExpiresAt ? Date.parse(r.localCopyExpiresAt) : NaN;
+      if (r.location === 'LOCAL' || !r.sourcePath || !r.objectKey || !r.sha256 || Number.isNaN(expires)) return false;
+      if (expires > now) {
+        result.notExpired += 1;
+        return false;
+      }
+      return true;
+    });
+    await mapLimited(expired, options.concurrency, (recording) => purgeOne(recording, sourceDir, store, result));
+  }
+
+  const problems = [
+    ...result.notVerified.map((p) => `${p} (its CDS copy did not verify)`),
+    ...result.differs.map((p) => `${p} (the local file is not the one migrated)`),
+  ];
+  result.message = `Purge of PBX ${pbx.id}: removed ${result.purged} expired local recording cop${result.purged === 1 ? 'y' : 'ies'} `
+    + `(${(result.purgedBytes / 1e6).toFixed(1)} MB) and ${result.sidecars} sidecar${result.sidecars === 1 ? '' : 's'}; `
+    + `${result.notExpired} still within their 7 days, ${result.alreadyGone} already gone`
+    + (problems.length ? `; KEPT ${problems.length}: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', ...' : ''}` : '')
+    + '.';
+  if (problems.length) throw new AgentError(result.message);
+  return result;
+}
+
+async function purgeOne(recording: RecordingRow, sourceDir: string, store: ObjectStore, result: PurgeResult): Promise<void> {
+  const sourcePath = recording.sourcePath!;
+  const local = insideSource(sourceDir, sourcePath);
+  if (!local) {
+    result.differs.push(sourcePath);
+    return;
+  }
+  const stats = await lstat(local).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new AgentError(`${sourcePath}: cannot be checked: ${describeIoError(error)}`);
+  });
+  if (!stats) {
+    result.alreadyGone += 1;
+    return;
+  }
+  if (!stats.isFile() || stats.size !== recording.sizeBytes) {
+    result.differs.push(sourcePath);
+    return;
+  }
+  const verified = await store.verify(recording.objectKey!, { sizeBytes: recording.sizeBytes, sha256: recording.sha256! }).catch(() => false);
+  if (!verified) {
+    result.notVerified.push(sourcePath);
+    return;
+  }
+  await unlink(local);
+  result.purged += 1;
+  result.purgedBytes += stats.size;
+  const sidecar = local.replace(/\.(wav|mp3)$/i, '.json');
+  if (sidecar !== local) {
+    await unlink(sidecar).then(() => {
+      result.sidecars += 1;
+    }, () => undefined);
+  }
+}
