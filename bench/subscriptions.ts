@@ -182,9 +182,10 @@ on SQLite files, events through Redis Streams on 127.0.0.1; ${r.subscribers} gra
 the benchmark process. ${r.migrations} migrations each report one verified item per round, ${r.rounds}
 rounds of ${GAP_MS} ms, each migration reporting at its own offset within the round (independent
 agents), coalescing interval 100 ms, so every state is delivered.
-Latency: from sending the progress report (a GraphQL mutation) to a subscriber receiving the
-state it produced; it includes the mutation's own work, the outbox, Redis, the payload query
-through the supergraph and the WebSocket.
+Latency (event to client): from the moment the progress report's mutation returned (its
+transaction committed and its event was on the Redis stream) to a subscriber receiving the state
+it produced: Redis, the gateway's tail, the payload query through the supergraph, serialisation
+and the WebSocket. End to end adds the mutation itself (gateway, storage subgraph, SQLite, outbox).
 
 Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. Run on ${new Date().toISOString()}.
 
@@ -196,6 +197,8 @@ Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math
 | latency p90 | ${f(r.p90)} ms |
 | latency p99 | ${f(r.p99)} ms |
 | latency max | ${f(r.max)} ms |
+| end to end (from sending the report) p50 / p99 | ${f(r.e2e50)} / ${f(r.e2e99)} ms |
+| the report mutation itself p50 / p99 | ${f(r.mutation50)} / ${f(r.mutation99)} ms |
 | gateway RSS before subscribers | ${f(r.idleRss)} MB |
 | gateway RSS with ${r.subscribers} subscribers | ${f(r.subscribedRss)} MB |
 | gateway RSS peak while delivering | ${f(r.peakRss)} MB |

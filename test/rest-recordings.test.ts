@@ -1,4 +1,4 @@
-import { recordingsRestRoute } from '../gateway/rest-recordings';
+import { recordingsRestRoute, RestRecording } from '../gateway/rest-recordings';
 import { listen } from '../kernel/http';
 import { signToken } from '../kernel/identity';
 import { seedRecordings } from '../subgraphs/recordings/seed';
@@ -14,18 +14,7 @@ import { contractOperation } from './support/operations';
  */
 
 
-interface RestRecord {
-  id: string;
-  callId: string;
-  start: number;
-  duration: number;
-  size: number;
-  caller: string | null;
-  callee: string | null;
-  location: string;
-  localCopyExpires: number | null;
-  sha256: string | null;
-}
+type RestRecord = RestRecording;
 type RestBody =
   | { type: 'result'; result: { total: number; records: RestRecord[]; redacted?: string[] } }
   | { type: 'error'; reason: string };

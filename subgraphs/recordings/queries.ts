@@ -139,16 +139,7 @@ export class RecordingQueries {
       const firstDay = from ? ceilDay(from) : null;
       const endDay = to ? floorDay(to) : null;
       if (firstDay && endDay && firstDay.getTime() >= endDay.getTime()) return null; // no whole day to skip
-      const conditions = [`${this.q('pbxId')} = ?`];
-      params.push(request.pbxId);
-      if (firstDay) {
-        conditions.push(`${this.q('day')} >= ?`);
-        params.push(dayKey(firstDay));
-      }
-      if (endDay) {
-        conditions.push(`${this.q('day')} < ?`);
-        params.push(dayKey(endDay));
-      }
+      const conditions = this.wholeDays(request.pbxId, firstDay, endDay, params);
       parts.push(`SELECT ${k} AS ${this.q('pageKey')}, ${this.q('day')}, ${this.q('recordings')} AS ${this.q('n')} FROM ${this.dayTable} WHERE ${conditions.join(' AND ')}`);
       // The partial day at `to` (from its midnight, or from `from` when that is later) is counted row by row.
       const partialFrom = endDay && from && from.getTime() > endDay.getTime() ? from : endDay;
@@ -245,16 +236,7 @@ export class RecordingQueries {
     const firstDay = window.from ? ceilDay(window.from) : null;
     const endDay = window.to ? floorDay(window.to) : null;
     if (firstDay && endDay && firstDay.getTime() >= endDay.getTime()) return rows(window); // no whole day inside
-    const conditions = [`${this.q('pbxId')} = ?`];
-    params.push(pbxId);
-    if (firstDay) {
-      conditions.push(`${this.q('day')} >= ?`);
-      params.push(dayKey(firstDay));
-    }
-    if (endDay) {
-      conditions.push(`${this.q('day')} < ?`);
-      params.push(dayKey(endDay));
-    }
+    const conditions = this.wholeDays(pbxId, firstDay, endDay, params);
     const terms = [`(SELECT COALESCE(SUM(${this.q('recordings')}), 0) FROM ${this.dayTable} WHERE ${conditions.join(' AND ')})`];
     if (window.from && firstDay && window.from.getTime() < firstDay.getTime()) terms.push(rows({ from: window.from, to: firstDay }));
     if (window.to && endDay && endDay.getTime() < window.to.getTime()) terms.push(rows({ from: endDay, to: window.to }));
@@ -305,6 +287,21 @@ export class RecordingQueries {
       column.setEntityValue(recording, this.db.driver.prepareHydratedValue(raw[column.databaseName], column));
     }
     return recording;
+  }
+
+  /** WHERE terms (and their parameters, appended) for a PBX's day counts from `firstDay` up to, not including, `endDay`. */
+  private wholeDays(pbxId: string, firstDay: Date | null, endDay: Date | null, params: unknown[]): string[] {
+    const conditions = [`${this.q('pbxId')} = ?`];
+    params.push(pbxId);
+    if (firstDay) {
+      conditions.push(`${this.q('day')} >= ?`);
+      params.push(dayKey(firstDay));
+    }
+    if (endDay) {
+      conditions.push(`${this.q('day')} < ?`);
+      params.push(dayKey(endDay));
+    }
+    return conditions;
   }
 
   private q(name: string): string {
