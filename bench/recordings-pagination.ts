@@ -8,6 +8,7 @@ import { DatabaseConfig } from '../kernel/config';
 import { openDatabase } from '../kernel/database';
 import { RecordingLocation } from '../kernel/domain/enums';
 import { rebuildDayCounts } from '../subgraphs/recordings/day-counts';
+import { random } from '../subgraphs/recordings/seed';
 import { Recording } from '../subgraphs/recordings/entities/recording';
 import { RecordingDayCount } from '../subgraphs/recordings/entities/recording-day-count';
 import { RECORDINGS_MIGRATIONS } from '../subgraphs/recordings/migrations';
@@ -52,17 +53,6 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
-/** mulberry32: the same data on every engine and every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows per INSERT statement: 2,000 rows x 15 columns stays under SQLite's 32,766 bound parameters and MariaDB's 16 MB packet. */
 const ROWS_PER_INSERT = 2_000;

@@ -25,8 +25,8 @@ export interface SeedRecordingsOptions {
   batchSize?: number;
 }
 
-/** mulberry32: small, fast and deterministic, so a demo dataset is reproducible. */
-function random(seed: number): () => number {
+/** mulberry32: small, fast and deterministic, so a demo dataset (or a benchmark's) is reproducible. */
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
