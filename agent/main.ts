@@ -27,8 +27,9 @@ the migration is COMPLETED. Killed and started again, it resumes.
   --purge             instead of migrating: remove local recording copies whose 7 days have
                       passed, after re-verifying their CDS copy; nothing else is removed
   --concurrency N     files copied at once (default 16)
-  --threads N         threads copying files of 16 MiB and more, each hashing on its own core
-                      (default: the number of cores, at most 4; 0: copy everything in one thread)
+  --threads N         threads copying files of 16 MiB and more, hashing in parallel
+                      (default: cores + 1, at most 4 — one more than the cores keeps a core
+                      hashing while another file waits for its fsync; 0: copy in one thread)
   --batch-size N      items per progress report (default 500, at most 1000)
   -h, --help          this text
 
@@ -97,7 +98,7 @@ export function parseArgs(argv: string[]): AgentArgs | 'help' {
     region: values.get('--region')?.trim().toLowerCase() ?? null,
     purge: flags.has('--purge'),
     concurrency: whole('--concurrency', 16, 1, 256),
-    threads: whole('--threads', Math.min(4, os.availableParallelism()), 0, 64),
+    threads: whole('--threads', Math.min(4, os.availableParallelism() + 1), 0, 64),
     batchSize: whole('--batch-size', 500, 1, 1000),
   };
 }
