@@ -116,14 +116,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   if (!store) return fail(storeProblem ?? `no CDS store for region ${migration.region}`);
 
   const todo: SourceItem[] = [];
+  const confirmed: VerifiedItem[] = [];
   const done = { items: 0, bytes: 0 };
   const tally: Tally = { copied: 0, copiedBytes: 0, reused: 0, skipped: 0 };
   for (const item of scan.items) {
-    // Rule 3: a file already verified in CDS is never copied again.
-    if (verified.has(`${item.category}\u0000${item.sourcePath}`)) {
+    // Rule 3: a file already verified in CDS is never copied again (unless it changed size since);
+    // it is reported again below, which tells the server its local file is still there.
+    const known = verified.get(`${item.category}\u0000${item.sourcePath}`);
+    if (known && known.sizeBytes === item.sizeBytes) {
       done.items += 1;
       done.bytes += item.sizeBytes;
       tally.skipped += 1;
+      confirmed.push({ category: known.category, sourcePath: known.sourcePath, objectKey: known.objectKey, sizeBytes: known.sizeBytes, sha256: known.sha256 });
     } else {
       todo.push(item);
     }
@@ -140,6 +144,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const copier = new Copiers(store, options.threads, { stores: options.storesConfig, region: migration.region, probeStore: !untouched });
   let failure: unknown = null;
   try {
+    for (const item of confirmed) await reporter.add(item, null);
     await copyAll(todo, options, async (item) => {
       const key = objectKeyOf(pbx.id, item);
       const metadata = item.category === 'CALL_RECORDINGS'

@@ -188,9 +188,21 @@ describe('CDS lifecycle', () => {
 
     const again = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.pbx(pbx));
     expect(again.activateCompanyDataStorage.migration.id).not.toBe(migration.id);
-    const resumed = await stack.ok<{ beginMigrationRun: { runToken: string; migration: { itemsDone: number } } }>(BEGIN, { id: again.activateCompanyDataStorage.migration.id, inventory }, tokens.pbx(pbx));
-    expect(resumed.beginMigrationRun.migration.itemsDone).toBe(1);
+    const newId = again.activateCompanyDataStorage.migration.id;
+    const resumed = await stack.ok<{ beginMigrationRun: { runToken: string; migration: { itemsDone: number } } }>(BEGIN, { id: newId, inventory }, tokens.pbx(pbx));
+    // What the failed run verified is known (the agent skips copying it) but counts for the new
+    // migration only once reported again, i.e. once its local file is known to be still there.
+    expect(resumed.beginMigrationRun.migration.itemsDone).toBe(0);
     const objects = await stack.ok<{ cdsObjects: { sourcePath: string }[] }>(`query ($p: ID!) { cdsObjects(pbxId: $p) { sourcePath } }`, { p: pbx }, tokens.pbx(pbx));
     expect(objects.cdsObjects.map((o) => o.sourcePath)).toEqual(['backups/1']);
+    const token = resumed.beginMigrationRun.runToken;
+    const confirmed = await stack.ok<{ reportMigrationProgress: { itemsDone: number } }>(REPORT_ITEMS, { pbx, id: newId, token, items: [item('backups/1')], recordings: [] }, tokens.pbx(pbx));
+    expect(confirmed.reportMigrationProgress.itemsDone).toBe(1);
+    // backups/2 is still missing: a deleted or unreported file cannot be stood in for.
+    expect((await stack.gql(COMPLETE, { id: newId, token }, tokens.pbx(pbx))).errors?.[0].message).toMatch(/1 of 2 BACKUPS are not yet verified/);
+    await stack.ok(REPORT_ITEMS, { pbx, id: newId, token, items: [item('backups/2')], recordings: [] }, tokens.pbx(pbx));
+    expect((await stack.ok<{ completeMigration: { status: string } }>(COMPLETE, { id: newId, token }, tokens.pbx(pbx))).completeMigration.status).toBe('COMPLETED');
+    const after = await stack.ok<{ cdsObjects: { sourcePath: string }[] }>(`query ($p: ID!) { cdsObjects(pbxId: $p) { sourcePath } }`, { p: pbx }, tokens.pbx(pbx));
+    expect(after.cdsObjects.map((o) => o.sourcePath).sort()).toEqual(['backups/1', 'backups/2']);
   });
 });

@@ -160,7 +160,12 @@ export class LifecycleService {
     return this.runtime.transact(async (em) => {
       const migration = await this.heldMigration(em, migrationId, runToken);
       for (let i = 0; i < rows.length; i += 200) {
-        await em.createQueryBuilder().insert().into(CdsObject).values(rows.slice(i, i + 200)).orIgnore().updateEntity(false).execute();
+        // A report confirms the object for this migration: an object verified by an earlier run counts
+        // once the agent reports it again (its local file is still there), so a file deleted in between
+        // cannot stand in for one that is missing; a file changed since is re-verified with its new checksum.
+        await em.createQueryBuilder().insert().into(CdsObject).values(rows.slice(i, i + 200))
+          .orUpdate(['objectKey', 'sizeBytes', 'sha256', 'migrationId', 'verifiedAt'], ['pbxId', 'category', 'pathHash'])
+          .updateEntity(false).execute();
       }
       migration.leaseExpiresAt = new Date(Date.now() + this.leaseMs);
       await this.refreshCounts(em, migration, await em.findBy(MigrationCategory, { migrationId }));
@@ -218,10 +223,16 @@ export class LifecycleService {
     });
   }
 
-  /** Done counts come from what is verified for the PBX (earlier runs included, rule 3), never from what an agent claims. */
+  /**
+   * Done counts come from objects verified in CDS and reported for this
+   * migration, never from what an agent claims. An object verified by an
+   * earlier run is not copied again (rule 3); it counts once the agent
+   * confirms its local file is still there by reporting it again.
+   */
   private async refreshCounts(em: EntityManager, migration: Migration, categories: MigrationCategory[], announce = true): Promise<void> {
     const done = await em.createQueryBuilder(CdsObject, 'o').select('o.category', 'category').addSelect('COUNT(*)', 'items').addSelect('COALESCE(SUM(o.sizeBytes), 0)', 'bytes')
-      .where('o.pbxId = :pbxId', { pbxId: migration.pbxId }).andWhere('o.category IN (:...moving)', { moving: DATA_CATEGORIES.filter(isMigrated) })
+      .where('o.pbxId = :pbxId AND o.migrationId = :migrationId', { pbxId: migration.pbxId, migrationId: migration.id })
+      .andWhere('o.category IN (:...moving)', { moving: DATA_CATEGORIES.filter(isMigrated) })
       .groupBy('o.category').getRawMany<{ category: DataCategory; items: string | number; bytes: string | number }>();
     for (const c of categories) {
       if (!isMigrated(c.category)) continue;

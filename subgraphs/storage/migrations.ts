@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner, Table, TableColumn } from 'typeorm';
+import { MigrationInterface, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
 import { col } from '../../kernel/columns';
 
 export class CreateStorageTables1700000000200 implements MigrationInterface {
@@ -65,4 +65,15 @@ export class AddCdsObjectsAndRuns1700000000201 implements MigrationInterface {
   }
 }
 
-export const STORAGE_MIGRATIONS = [CreateStorageTables1700000000200, AddCdsObjectsAndRuns1700000000201];
+/** Counting a migration's confirmed objects reads this index, not every object of the PBX. */
+export class IndexCdsObjectsByMigration1700000000202 implements MigrationInterface {
+  name = 'IndexCdsObjectsByMigration1700000000202';
+  async up(q: QueryRunner): Promise<void> {
+    await q.createIndex('cds_object', new TableIndex({ name: 'IX_cds_object_migration', columnNames: ['pbxId', 'migrationId', 'category'] }));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropIndex('cds_object', 'IX_cds_object_migration');
+  }
+}
+
+export const STORAGE_MIGRATIONS = [CreateStorageTables1700000000200, AddCdsObjectsAndRuns1700000000201, IndexCdsObjectsByMigration1700000000202];

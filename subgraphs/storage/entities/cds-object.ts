@@ -13,6 +13,7 @@ import { DataCategory } from '../../../kernel/domain/enums';
 @ObjectType('CdsObject', { description: 'A file safely in CDS: written, and its SHA-256 verified' })
 @Entity('cds_object')
 @Index('UQ_cds_object_item', ['pbxId', 'category', 'pathHash'], { unique: true })
+@Index('IX_cds_object_migration', ['pbxId', 'migrationId', 'category'])
 export class CdsObject {
   @Field(() => Int, { description: 'Order of verification; page with afterSeq' })
   @PrimaryGeneratedColumn({ type: 'integer' }) seq!: number;
@@ -24,6 +25,7 @@ export class CdsObject {
   @Field({ description: 'Where it lives in the CDS store of its region' }) @Column({ type: 'text' }) objectKey!: string;
   @Field(() => GraphQLSafeInt) @BytesColumn() sizeBytes!: number;
   @Field({ description: 'Hex SHA-256 of the content, verified on the stored copy' }) @Column({ type: 'varchar', length: 64 }) sha256!: string;
+  /** The migration that last confirmed it (verified it, or heard its local file is still there): only those count for it. */
   @Column({ type: 'varchar', length: 36 }) migrationId!: string;
   @Field() @InstantColumn() verifiedAt!: Date;
 }
