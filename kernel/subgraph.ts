@@ -139,7 +139,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     counter,
   });
   let consumption: Consumption | null = null;
-  const relay = new OutboxRelay(db, options.bus, definition.name);
+  const relay = new OutboxRelay(db, options.bus);
   const runtime: SubgraphRuntime = {
     name: definition.name, db, bus: options.bus, relay, counter,
     directory: new Directory(() => consumption),

@@ -70,7 +70,7 @@ export class OutboxRelay {
   private again = false;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly db: DataSource, private readonly bus: EventBus, private readonly source: string) {}
+  constructor(private readonly db: DataSource, private readonly bus: EventBus) {}
 
   start(intervalMs = 1000): void {
     this.timer = setInterval(() => void this.flush().catch((e) => console.error('[outbox] flush failed', e)), intervalMs);
