@@ -2,7 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { SubgraphName } from '../kernel/config';
+import { SubgraphName, subgraphTimeoutsFromEnv } from '../kernel/config';
 import { toContractError } from '../kernel/errors';
 import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
@@ -16,6 +16,7 @@ import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
 import { playbackRoute } from './playback';
 import { recordingsRestRoute } from './rest-recordings';
+import { classify, failedFetchResponse, withTimeout } from './subgraph-faults';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
@@ -25,8 +26,29 @@ export interface GatewayContext {
   internal?: boolean;
 }
 
-/** Forwards the caller's own bearer token; subgraphs verify it themselves. */
+/**
+ * Forwards the caller's own bearer token (subgraphs verify it themselves);
+ * gives up on a subgraph after its timeout and answers a failed fetch with
+ * errors on the fields it owns (gateway/subgraph-faults.ts).
+ */
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(url: string, private readonly subgraph: string, private readonly timeoutMs: number) {
+    super({ url });
+    this.fetcher = withTimeout(this.fetcher, timeoutMs);
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<RemoteGraphQLDataSource['process']> {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      // A refusal the subgraph explained (errorFromResponse below) stays what it is.
+      if (error instanceof GraphQLError && error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR') throw error;
+      const reason = classify(error);
+      console.error(`[gateway] ${this.subgraph} fetch failed (${reason}): ${(error as Error).message}`);
+      return failedFetchResponse(this.subgraph, reason, this.timeoutMs, options);
+    }
+  }
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const identity = (context as Partial<GatewayContext>).identity;
     if (identity) request.http?.headers.set('authorization', identity.authorization);
@@ -54,6 +76,8 @@ export interface GatewayOptions {
   /** the URL of each subgraph's /graphql here (overrides the checked-in supergraph's) */
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   verifier: TokenVerifier;
+  /** how long to wait for each subgraph (SUBGRAPH_TIMEOUT_MS, SUBGRAPH_<NAME>_TIMEOUT_MS by default) */
+  subgraphTimeoutsMs?: Partial<Record<SubgraphName, number>>;
   limits?: QueryLimits;
   rateLimit?: { perMinute: number; burst: number };
   /** extra routes served before /graphql (IDE, REST) */
@@ -76,10 +100,11 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const timeouts = { ...subgraphTimeoutsFromEnv(), ...options.subgraphTimeoutsMs };
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource({ url: options.subgraphUrls[name as SubgraphName] ?? url }),
+      new IdentityForwardingDataSource(options.subgraphUrls[name as SubgraphName] ?? url ?? '', name, timeouts[name as SubgraphName] ?? 10_000),
   });
   const limits = options.limits ?? DEFAULT_LIMITS;
   const rate = options.rateLimit ?? { perMinute: 6000, burst: 1000 };
@@ -90,7 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     validationRules: [complexityRule(limits)],
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
-      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
+      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR' && !shaped.extensions.subgraph) console.error('[gateway]', error);
       return shaped;
     },
     plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],

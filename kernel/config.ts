@@ -48,3 +48,25 @@ export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
   recordings: 4003,
   licensing: 4004,
 };
+
+/** A non-negative integer setting in milliseconds (or any unit), with its default. */
+export function millisFromEnv(name: string, fallback: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of milliseconds (got '${raw}')`);
+  return value;
+}
+
+/**
+ * How long the gateway waits for each subgraph before answering without its
+ * fields (docs/partial-answers.md): SUBGRAPH_TIMEOUT_MS (default 10 000) for
+ * all, SUBGRAPH_<NAME>_TIMEOUT_MS for one.
+ */
+export function subgraphTimeoutsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Record<SubgraphName, number> {
+  const all = millisFromEnv('SUBGRAPH_TIMEOUT_MS', 10_000, env);
+  return Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, millisFromEnv(`SUBGRAPH_${name.toUpperCase()}_TIMEOUT_MS`, all, env)])) as Record<SubgraphName, number>;
+}
+
+/** How long a service may take to drain and close on SIGTERM before it exits anyway (SHUTDOWN_TIMEOUT_MS, default 10 000). */
+export const shutdownTimeoutFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): number => millisFromEnv('SHUTDOWN_TIMEOUT_MS', 10_000, env);

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Query, Resolver, Root } from 'type-graphql';
+import { PARTIAL, unlessDown } from '../../../kernel/graphql/partial';
 import { notFound } from '../../../kernel/errors';
 import { StorageContext } from '../context';
 import { Migration } from '../entities/migration';
@@ -26,7 +27,7 @@ export class MigrationResolver {
     return loaders.categoriesOfMigration.load(migration.id);
   }
 
-  @FieldResolver(() => PbxStub, { description: 'The PBX it migrates' })
+  @FieldResolver(() => PbxStub, { nullable: PARTIAL, description: 'The PBX it migrates' + unlessDown('network') })
   pbx(@Root() migration: Migration): PbxStub {
     return pbxStub(migration.pbxId);
   }
