@@ -9,6 +9,7 @@ import { Identity, TokenVerifier } from '../kernel/identity';
 import { Supergraph } from '@apollo/federation-internals';
 import { DocumentNode, GraphQLError, print } from 'graphql';
 import { EventBus } from '../kernel/events/envelope';
+import { httpReady, Readiness } from '../kernel/readiness';
 import { SubscriptionEngine } from './subscriptions/engine';
 import { sseRoute } from './subscriptions/transports';
 import { attachWsProtocol } from './subscriptions/ws-protocol';
@@ -141,6 +142,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   } : null;
 
+  // Ready when every subgraph is (its database and bus answer) and the bus answers.
+  const supergraph = Supergraph.build(options.supergraphSdl);
+  const readiness = new Readiness({
+    ...Object.fromEntries([...supergraph.subgraphs()].map((subgraph) => {
+      const url = options.subgraphUrls[subgraph.name as SubgraphName] ?? subgraph.url;
+      return [`subgraph:${subgraph.name}`, httpReady(url.replace(/\/graphql\/?$/, '') + '/ready')];
+    })),
+    ...(options.bus ? { bus: () => options.bus!.ping() } : {}),
+  });
+
   // REST and playback call the gateway's own /graphql as the caller, so every rule stays in the subgraphs.
   let selfGraphqlUrl = '';
   const graphqlUrl = () => selfGraphqlUrl;
@@ -148,7 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const cdsStores = options.cdsStores ?? ownStores!;
 
   const http = await listen(options.port, [
-    healthRoute(async () => true),
+    healthRoute(readiness),
     ...(options.routes ?? []),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),

@@ -2,6 +2,7 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { parse as parseUrl } from 'node:url';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
+import { Readiness } from './readiness';
 
 /** A route handler; returns false to fall through to the next one. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
@@ -66,16 +67,16 @@ export function apolloRoute<C extends BaseContext>(
   };
 }
 
-/** Liveness and readiness: `/health` answers while the process runs, `/ready` when `ready()` holds. */
-export function healthRoute(ready: () => Promise<boolean>): Route {
+/** Liveness and readiness: `/health` answers while the process runs, `/ready` with every check of `readiness` (kernel/readiness.ts). */
+export function healthRoute(readiness: Readiness): Route {
   return async (_req, res, url) => {
     if (url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok' });
       return true;
     }
     if (url.pathname === '/ready') {
-      const ok = await ready().catch(() => false);
-      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      const report = await readiness.report();
+      sendJson(res, report.status === 'ready' ? 200 : 503, report, { 'cache-control': 'no-store' });
       return true;
     }
     return false;

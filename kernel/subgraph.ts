@@ -17,6 +17,7 @@ import { Consumption, EventBus } from './events/envelope';
 import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
+import { Readiness } from './readiness';
 
 /** The federation features our subgraphs use. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible"])`;
@@ -177,8 +178,12 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     const identity = options.verifier.verify(req.headers.authorization);
     return { identity, services, loaders: definition.createLoaders(services, identity) };
   };
+  const readiness = new Readiness({
+    database: () => db.query('SELECT 1'),
+    bus: () => options.bus.ping(),
+  });
   const httpServer = await listen(options.port, [
-    healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
+    healthRoute(readiness),
     apolloRoute(server, '/graphql', context),
   ], options.host ?? '0.0.0.0');
 

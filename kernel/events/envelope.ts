@@ -25,6 +25,8 @@ export interface EventBus {
    * it is for notifying clients, never for changing state.
    */
   tail(handler: (event: EventEnvelope) => void): Promise<{ stop(): Promise<void> }>;
+  /** Resolves when the bus answers (readiness); rejects when it does not. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

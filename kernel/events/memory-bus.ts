@@ -102,6 +102,8 @@ export class MemoryBus implements EventBus {
     });
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     for (const group of this.groups.values()) if (group.retryTimer) clearTimeout(group.retryTimer);
     this.groups.clear();

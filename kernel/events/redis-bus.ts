@@ -160,6 +160,10 @@ export class RedisStreamBus implements EventBus {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.writer.ping();
+  }
+
   async close(): Promise<void> {
     for (const reader of this.readers) reader.disconnect();
     this.readers.clear();
