@@ -8,7 +8,7 @@ import { RedisStreamBus } from '../kernel/events/redis-bus';
 import { createTokenVerifier } from '../kernel/identity';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
-import { SUBGRAPHS } from '../subgraphs';
+import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
 
 /**
  * Production entry point: `node dist/dev/serve.js <gateway|network|storage|recordings|licensing>`
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
   }
   const busConfig = busFromEnv();
-  const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : new MemoryBus();
+  const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream, { expectedGroups: CONSUMER_GROUPS }) : new MemoryBus();
   if (busConfig.kind === 'memory') {
     console.warn(`[${service}] REDIS_URL is not set: events stay inside this process (fine only when it runs alone)`);
   }

@@ -8,7 +8,7 @@ import { createTokenVerifier } from '../kernel/identity';
 import { Route } from '../kernel/http';
 import { RunningSubgraph, startSubgraph } from '../kernel/subgraph';
 import { RunningGateway, startGateway } from '../gateway/server';
-import { SUBGRAPHS } from '../subgraphs';
+import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
 
 export type StackDatabase =
   | { kind: 'sqlite'; dir: string | ':memory:' }
@@ -18,7 +18,7 @@ export type StackDatabase =
 export interface StackOptions {
   db: StackDatabase;
   /** Redis Streams between subgraphs; the in-process bus when absent */
-  redis?: { url: string; stream: string };
+  redis?: { url: string; stream: string; claimIdleMs?: number };
   jwtSecret: string;
   /** 0 for ephemeral ports everywhere (tests); otherwise the gateway's port, subgraphs on their default ports */
   gatewayPort: number;
@@ -53,11 +53,11 @@ export function databaseFor(db: StackDatabase, name: SubgraphName): DatabaseConf
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const verifier = createTokenVerifier({ secret: options.jwtSecret });
-  const memoryBus = options.redis ? null : new MemoryBus();
+  const memoryBus = options.redis ? null : new MemoryBus(undefined, CONSUMER_GROUPS);
   const buses: EventBus[] = [];
   const busFor = (): EventBus => {
     if (memoryBus) return memoryBus;
-    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream);
+    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: options.redis!.claimIdleMs });
     buses.push(bus);
     return bus;
   };

@@ -49,12 +49,12 @@ export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
   licensing: 4004,
 };
 
-/** A non-negative integer setting in milliseconds (or any unit), with its default. */
-export function millisFromEnv(name: string, fallback: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
+/** A non-negative whole-number setting (milliseconds, hours), with its default. */
+export function wholeNumberFromEnv(name: string, fallback: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of milliseconds (got '${raw}')`);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number (got '${raw}')`);
   return value;
 }
 
@@ -64,9 +64,24 @@ export function millisFromEnv(name: string, fallback: number, env: Readonly<Reco
  * all, SUBGRAPH_<NAME>_TIMEOUT_MS for one.
  */
 export function subgraphTimeoutsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Record<SubgraphName, number> {
-  const all = millisFromEnv('SUBGRAPH_TIMEOUT_MS', 10_000, env);
-  return Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, millisFromEnv(`SUBGRAPH_${name.toUpperCase()}_TIMEOUT_MS`, all, env)])) as Record<SubgraphName, number>;
+  const all = wholeNumberFromEnv('SUBGRAPH_TIMEOUT_MS', 10_000, env);
+  return Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, wholeNumberFromEnv(`SUBGRAPH_${name.toUpperCase()}_TIMEOUT_MS`, all, env)])) as Record<SubgraphName, number>;
 }
 
 /** How long a service may take to drain and close on SIGTERM before it exits anyway (SHUTDOWN_TIMEOUT_MS, default 10 000). */
-export const shutdownTimeoutFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): number => millisFromEnv('SHUTDOWN_TIMEOUT_MS', 10_000, env);
+export const shutdownTimeoutFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): number => wholeNumberFromEnv('SHUTDOWN_TIMEOUT_MS', 10_000, env);
+
+/**
+ * The outbox relay's timings (docs/events.md): EVENT_RELAY_INTERVAL_MS (1000),
+ * how often what a bus outage left behind is sent; EVENT_MAINTENANCE_MS (5000),
+ * how often lost events are detected, acknowledged rows pruned and the stream
+ * trimmed; INBOX_RETENTION_HOURS (168), how long applied event ids are kept
+ * for deduplication.
+ */
+export function eventSettingsFrom(env: Readonly<Record<string, string | undefined>> = process.env): { intervalMs: number; maintenanceMs: number; inboxRetentionMs: number } {
+  return {
+    intervalMs: wholeNumberFromEnv('EVENT_RELAY_INTERVAL_MS', 1_000, env),
+    maintenanceMs: wholeNumberFromEnv('EVENT_MAINTENANCE_MS', 5_000, env),
+    inboxRetentionMs: wholeNumberFromEnv('INBOX_RETENTION_HOURS', 168, env) * 3600_000,
+  };
+}

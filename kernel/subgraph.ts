@@ -9,15 +9,18 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, createResolversMap, NonEmptyArray } from 'type-graphql';
 import { DataSource, EntityManager, MixedList, EntitySchema } from 'typeorm';
 import { EventPayloads, EventType } from './events/catalog';
-import { DatabaseConfig, SubgraphName } from './config';
+import { DatabaseConfig, eventSettingsFrom, SubgraphName } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
 import { Consumption, EventBus } from './events/envelope';
-import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
+import { EVENT_MIGRATIONS, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
 import { Readiness } from './readiness';
+
+/** How long a mutation waits for its events to leave before answering anyway (the relay sends them later). */
+const PUBLISH_WAIT_MS = 1_000;
 
 /** The federation features our subgraphs use. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible"])`;
@@ -136,19 +139,26 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   const db = await openDatabase({
     db: options.db,
     entities: [...EVENT_ENTITIES, ...(definition.usesDirectory ? DIRECTORY_ENTITIES : []), ...(definition.entities as Function[])],
-    migrations: [CreateEventTables1700000000000, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
+    migrations: [...EVENT_MIGRATIONS, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
     counter,
   });
   let consumption: Consumption | null = null;
-  const relay = new OutboxRelay(db, options.bus);
+  const settings = options.settings ?? process.env;
+  const relay = new OutboxRelay(db, options.bus, eventSettingsFrom(settings));
   const runtime: SubgraphRuntime = {
     name: definition.name, db, bus: options.bus, relay, counter,
     directory: new Directory(() => consumption),
-    settings: options.settings ?? process.env,
+    settings,
     async transact(work) {
       const result = await db.transaction(work);
       // The events are committed; sending them now is an optimisation, the relay's timer is the guarantee.
-      await relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, error));
+      // A bus that is down must not hold the answer (the change is made): wait a moment, never longer.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, String(error))),
+        new Promise((resolve) => { timer = setTimeout(resolve, PUBLISH_WAIT_MS); }),
+      ]);
+      clearTimeout(timer);
       return result;
     },
     emit: (em, type, key, payload) => recordEvent(em, definition.name, type, key, payload),
@@ -157,7 +167,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   // The directory learns of a PBX before the subgraph's own appliers react to the same event.
   const appliers = combineAppliers(definition.usesDirectory ? directoryAppliers() : {}, definition.eventAppliers?.(services) ?? {});
   if (Object.keys(appliers).length) {
-    consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()));
+    consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()), {
+      // A poison event is set aside only while the database answers: an outage makes events wait, never lose them.
+      healthy: () => db.query('SELECT 1'),
+    });
   }
   relay.start();
   await relay.flush();

@@ -15,6 +15,10 @@ type Raised = EventPayloads['StorageUsageAlertRaised'];
  * holder's storage and published as StorageUsageAlertRaised through the outbox.
  * Evaluated on usage figures, bundle changes and PBXs changing holder.
  */
+// This file reads licensing's outbox as the record of what it sent: the relay's
+// pruning of acknowledged rows (docs/events.md) stays off while it runs.
+process.env.EVENT_MAINTENANCE_MS = String(3_600_000);
+
 describe('storage usage alert', () => {
   let stack: TestStack;
   const net = 'al-net';

@@ -77,7 +77,7 @@ describe('partial answers', () => {
   it('answers without a subgraph slower than its timeout, and with it once it is fast again', async () => {
     // A delaying proxy in front of the real licensing subgraph.
     const target = new URL(stack.subgraphs.licensing.url);
-    let delayMs = 2_000;
+    let delayMs = 6_000;
     const proxy = http.createServer((req, res) => {
       setTimeout(() => {
         const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
@@ -99,14 +99,14 @@ describe('partial answers', () => {
         supergraphSdl: fs.readFileSync(path.join(__dirname, '..', 'schema', 'supergraph.graphql'), 'utf8'),
         subgraphUrls: urls,
         verifier: createTokenVerifier({ secret: TEST_SECRET }),
-        subgraphTimeoutsMs: { licensing: 300 },
+        subgraphTimeoutsMs: { licensing: 1_500 },
         cdsStores: { forRegion: () => { throw new Error('not used'); } },
       });
       const started = Date.now();
       const slow = await dashboard(gateway.url);
       expect(Date.now() - started).toBeLessThan(delayMs);
       expectServedWithoutLicensing(slow, 'TIMEOUT');
-      expect(slow.errors?.[0].message).toBe('The licensing subgraph did not answer within 300 ms');
+      expect(slow.errors?.[0].message).toBe('The licensing subgraph did not answer within 1500 ms');
 
       delayMs = 0;
       const fast = await dashboard(gateway.url);
