@@ -200,18 +200,22 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     apolloRoute(server, '/graphql', context),
   ], options.host ?? '0.0.0.0');
 
+  let stopping: Promise<void> | null = null;
   return {
     name: definition.name,
     url: `${httpServer.url}/graphql`,
     http: httpServer,
     runtime,
     services,
-    async stop() {
-      await httpServer.close();
-      await server.stop();
-      await consumption?.stop();
-      await relay.stop();
-      await db.destroy();
+    stop() {
+      stopping ??= (async () => {
+        await httpServer.close();
+        await server.stop();
+        await consumption?.stop();
+        await relay.stop();
+        await db.destroy();
+      })();
+      return stopping;
     },
   };
 }
