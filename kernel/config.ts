@@ -48,3 +48,16 @@ export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
   recordings: 4003,
   licensing: 4004,
 };
+
+/** LOG_LEVEL: the level of the structured logs (kernel/log.ts). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const value = env.LOG_LEVEL?.trim().toLowerCase();
+  if (!value) return env.NODE_ENV === 'test' ? 'warn' : 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
+  }
+  return value as LogLevel;
+}
