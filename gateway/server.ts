@@ -2,7 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { SubgraphName, subgraphTimeoutsFromEnv } from '../kernel/config';
+import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { toContractError } from '../kernel/errors';
 import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
@@ -71,6 +71,8 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
 }
 
 export interface GatewayOptions {
+  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  config?: Config;
   port: number;
   host?: string;
   supergraphSdl: string;
@@ -101,7 +103,8 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const timeouts = { ...subgraphTimeoutsFromEnv(), ...options.subgraphTimeoutsMs };
+  const config = options.config ?? testConfig();
+  const timeouts = { ...config.subgraphTimeoutsMs, ...options.subgraphTimeoutsMs };
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) =>
@@ -122,7 +125,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
   });
   await server.start();
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: options.verifier.verify(req.headers.authorization) });
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization) });
 
   // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md).
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
@@ -165,7 +168,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0');
+  ], options.host ?? config.host);
   selfGraphqlUrl = `${http.url}/graphql`;
   const websocket = transport ? attachWsProtocol(http.server, '/graphql', {
     verifier: options.verifier,

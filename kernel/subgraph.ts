@@ -9,7 +9,7 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, createResolversMap, NonEmptyArray } from 'type-graphql';
 import { DataSource, EntityManager, MixedList, EntitySchema } from 'typeorm';
 import { EventPayloads, EventType } from './events/catalog';
-import { DatabaseConfig, eventSettingsFrom, SubgraphName } from './config';
+import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
@@ -122,6 +122,8 @@ export interface SubgraphOptions {
   keepStatements?: boolean;
   /** settings read by subgraphs (e.g. CDS_STORES); defaults to the process environment */
   settings?: Readonly<Record<string, string | undefined>>;
+  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  config?: Config;
 }
 
 export interface RunningSubgraph<S = unknown> {
@@ -135,6 +137,7 @@ export interface RunningSubgraph<S = unknown> {
 
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
 export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, options: SubgraphOptions): Promise<RunningSubgraph<S>> {
+  const config = options.config ?? testConfig();
   const counter = new SqlCounter(options.keepStatements);
   const db = await openDatabase({
     db: options.db,
@@ -144,7 +147,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   });
   let consumption: Consumption | null = null;
   const settings = options.settings ?? process.env;
-  const relay = new OutboxRelay(db, options.bus, eventSettingsFrom(settings));
+  const relay = new OutboxRelay(db, options.bus, { intervalMs: config.events.relayIntervalMs, maintenanceMs: config.events.maintenanceMs, inboxRetentionMs: config.events.inboxRetentionMs });
   const runtime: SubgraphRuntime = {
     name: definition.name, db, bus: options.bus, relay, counter,
     directory: new Directory(() => consumption),
@@ -188,7 +191,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
-    const identity = options.verifier.verify(req.headers.authorization);
+    const identity = await options.verifier.verify(req.headers.authorization);
     return { identity, services, loaders: definition.createLoaders(services, identity) };
   };
   const readiness = new Readiness({
@@ -198,7 +201,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   const httpServer = await listen(options.port, [
     healthRoute(readiness),
     apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0');
+  ], options.host ?? config.host);
 
   let stopping: Promise<void> | null = null;
   return {

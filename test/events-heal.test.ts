@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PbxKind } from '../kernel/domain/enums';
+import { testConfig } from '../kernel/config';
 import { createTokenVerifier } from '../kernel/identity';
 import { InboxEvent, OutboxEvent, OutboxRelay } from '../kernel/events/outbox';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
@@ -11,8 +12,6 @@ import { createCustomer, createNetwork, registerPbx, serial } from './support/fi
 import { startTestStack, TEST_SECRET, TestStack, tokens } from './support/harness';
 import { OwnRedis } from './support/redis-server';
 
-// Lost events are noticed, and acknowledged rows pruned, within a fraction of a second.
-process.env.EVENT_MAINTENANCE_MS = '200';
 
 const ACTIVATE = contractOperation('Lifecycle.graphql', 'ActivateCds');
 const BEGIN = `mutation ($id: ID!, $inventory: [CategoryInventoryInput!]!) { beginMigrationRun(migrationId: $id, inventory: $inventory) { runToken } }`;
@@ -51,7 +50,8 @@ describe('events heal', () => {
 
   beforeAll(async () => {
     redis = await OwnRedis.start();
-    stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500 });
+    // Lost events are noticed, and acknowledged rows pruned, within a fraction of a second.
+    stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, settings: { EVENT_MAINTENANCE_MS: '200' } });
     await createCustomer(stack, 'heal-co');
     await createNetwork(stack, 'heal-co', 'heal-net');
     await registerPbx(stack, { id: vm, customerId: 'heal-co', networkId: 'heal-net', kind: PbxKind.VIRTUAL, wmsVersion: '6.05.20231120.1' });
@@ -102,6 +102,7 @@ describe('events heal', () => {
       bus: (recordingsBus = new RedisStreamBus(redis.url, stack.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: 500 })),
       verifier: createTokenVerifier({ secret: TEST_SECRET }),
       settings: { ...process.env, JWT_SECRET: TEST_SECRET },
+      config: testConfig({ EVENT_MAINTENANCE_MS: '200' }),
     });
 
     // Everything arrives: rule 5 in recordings, the late PBX in every replica, usage in licensing.

@@ -15,10 +15,6 @@ type Raised = EventPayloads['StorageUsageAlertRaised'];
  * holder's storage and published as StorageUsageAlertRaised through the outbox.
  * Evaluated on usage figures, bundle changes and PBXs changing holder.
  */
-// This file reads licensing's outbox as the record of what it sent: the relay's
-// pruning of acknowledged rows (docs/events.md) stays off while it runs.
-process.env.EVENT_MAINTENANCE_MS = String(3_600_000);
-
 describe('storage usage alert', () => {
   let stack: TestStack;
   const net = 'al-net';
@@ -52,7 +48,9 @@ describe('storage usage alert', () => {
   };
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    // This file reads licensing's outbox as the record of what it sent: the relay's
+    // pruning of acknowledged rows (docs/events.md) stays off while it runs.
+    stack = await startTestStack({ settings: { EVENT_MAINTENANCE_MS: String(3_600_000) } });
     await createCustomer(stack, 'al-co');
     await createNetwork(stack, 'al-co', net);
     await registerPbx(stack, { id: a, customerId: 'al-co', networkId: net });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
-import { SUBGRAPH_NAMES } from '../../kernel/config';
+import { SUBGRAPH_NAMES, testConfig } from '../../kernel/config';
 import { Role, signToken } from '../../kernel/identity';
 import { startStack, Stack, StackDatabase } from '../../dev/stack';
 
@@ -61,6 +61,8 @@ export interface TestStackOptions {
   redisUrl?: string;
   /** how long an event stays pending with a consumer before another claims it (Redis) */
   claimIdleMs?: number;
+  /** settings as if set in the environment (kernel/config.ts), e.g. { EVENT_MAINTENANCE_MS: '200' } */
+  settings?: Record<string, string>;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -71,6 +73,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     : { kind: 'sqlite', dir: options.redis || options.redisUrl ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
   const stream = `cds-test:${prefix}:events`;
   const stack = await startStack({
+    config: testConfig(options.settings),
     db,
     redis: useRedis ? { url: redisUrl, stream, claimIdleMs: options.claimIdleMs } : undefined,
     jwtSecret: TEST_SECRET,
