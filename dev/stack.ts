@@ -38,7 +38,8 @@ export interface Stack {
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   /** Waits until every event published so far has been applied by every consumer. */
   settle(): Promise<void>;
-  stop(): Promise<void>;
+  /** Graceful, like each service on SIGTERM (kernel/lifecycle.ts) */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export function databaseFor(db: StackDatabase, name: SubgraphName): DatabaseConfig {
@@ -109,9 +110,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         for (const s of started) await s.runtime.directory.catchUp();
       }
     },
-    async stop() {
-      await gateway.stop();
-      for (const s of started) await s.stop();
+    async stop(timeoutMs?: number) {
+      await gateway.stop(timeoutMs);
+      for (const s of started) await s.stop(timeoutMs);
       await memoryBus?.close();
       for (const bus of buses) await bus.close();
     },

@@ -99,7 +99,8 @@ export interface RunningGateway {
   url: string;
   http: RunningHttpServer;
   subscriptions: SubscriptionEngine | null;
-  stop(): Promise<void>;
+  /** Graceful: ends subscriptions with a reason, drains in-flight requests (at most `timeoutMs`, SHUTDOWN_TIMEOUT_MS by default), then closes. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -123,6 +124,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return shaped;
     },
     plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
+    // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before requests drain.
+    stopOnTerminationSignals: false,
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization) });
@@ -175,16 +178,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     subscribe: (document, variables, identity, operationName) => engine!.subscribe(document, variables, identity, operationName),
     execute: transport.executeOperation,
   }) : null;
+  let stopping: Promise<void> | null = null;
   return {
     url: `${http.url}/graphql`,
     http,
     subscriptions: engine,
-    async stop() {
-      await websocket?.close();
-      await engine?.stop();
-      await http.close();
-      await server.stop();
-      await ownStores?.close();
+    stop(timeoutMs = config.shutdownTimeoutMs) {
+      stopping ??= (async () => {
+        // Not ready; subscriptions end with a reason; in-flight requests finish; then the rest closes.
+        readiness.markDraining();
+        const drained = http.drain(timeoutMs); // stops accepting at once
+        const reason = 'The gateway is shutting down; subscribe again';
+        await engine?.stop(reason);
+        await websocket?.close(reason);
+        await drained;
+        await server.stop();
+        await ownStores?.close();
+      })();
+      return stopping;
     },
   };
 }

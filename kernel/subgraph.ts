@@ -132,7 +132,8 @@ export interface RunningSubgraph<S = unknown> {
   http: RunningHttpServer;
   runtime: SubgraphRuntime;
   services: S;
-  stop(): Promise<void>;
+  /** Graceful: drains in-flight requests (at most `timeoutMs`, SHUTDOWN_TIMEOUT_MS by default), stops consuming, flushes the outbox, closes the database. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
@@ -188,6 +189,8 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
       return shaped;
     },
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before the outbox and database are closed.
+    stopOnTerminationSignals: false,
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
@@ -210,9 +213,11 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     http: httpServer,
     runtime,
     services,
-    stop() {
+    stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
-        await httpServer.close();
+        // Not ready from now on; in-flight requests finish; then events stop, the outbox is flushed, the database closed.
+        readiness.markDraining();
+        await httpServer.drain(timeoutMs);
         await server.stop();
         await consumption?.stop();
         await relay.stop();

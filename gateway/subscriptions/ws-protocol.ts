@@ -36,16 +36,33 @@ function nextMessage(id: string, result: ExecutionResult): string {
   return `{"id":${JSON.stringify(id)},"type":"next","payload":${text}}`;
 }
 
-export function attachWsProtocol(server: Server, path: string, options: WsProtocolOptions): { close(): Promise<void> } {
+export function attachWsProtocol(server: Server, path: string, options: WsProtocolOptions): { close(reason?: string): Promise<void> } {
   const wss = new WebSocketServer({
     server, path,
     handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
   });
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => serve(socket, request, options));
   return {
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    /** Without a reason, at once; with one, each socket is closed with 1001 Going Away and the reason, and cut after a second. */
+    close: async (reason?: string) => {
+      const clients = [...wss.clients];
+      const closing = wss.close.bind(wss);
+      if (!reason) {
+        for (const client of clients) client.terminate();
+      } else {
+        await Promise.all(clients.map((client) => new Promise<void>((resolve) => {
+          const cut = setTimeout(() => {
+            client.terminate();
+            resolve();
+          }, 1_000);
+          client.once('close', () => {
+            clearTimeout(cut);
+            resolve();
+          });
+          client.close(1001, reason.slice(0, 120));
+        })));
+      }
+      await new Promise<void>((resolve) => closing(() => resolve()));
     },
   };
 }
