@@ -20,7 +20,7 @@ export interface StackOptions {
   config?: Config;
   db: StackDatabase;
   /** Redis Streams between subgraphs; the in-process bus when absent */
-  redis?: { url: string; stream: string; claimIdleMs?: number };
+  redis?: { url: string; stream: string; claimIdleMs?: number; tailGraceMs?: number };
   jwtSecret: string;
   /** 0 for ephemeral ports everywhere (tests); otherwise the gateway's port, subgraphs on their default ports */
   gatewayPort: number;
@@ -61,7 +61,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const buses: EventBus[] = [];
   const busFor = (): EventBus => {
     if (memoryBus) return memoryBus;
-    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: options.redis!.claimIdleMs });
+    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: options.redis!.claimIdleMs, tailGraceMs: options.redis!.tailGraceMs });
     buses.push(bus);
     return bus;
   };

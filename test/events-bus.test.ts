@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => redis?.down());
 
 const kinds: [string, (groups: string[]) => EventBus][] = [
-  ['redis', (groups) => new RedisStreamBus(redis.url, `bus-test:${randomUUID()}`, { claimIdleMs: 150, expectedGroups: groups })],
+  ['redis', (groups) => new RedisStreamBus(redis.url, `bus-test:${randomUUID()}`, { claimIdleMs: 150, expectedGroups: groups, tailGraceMs: 0 })],
   ['memory', (groups) => new MemoryBus(20, groups)],
 ];
 
@@ -76,7 +76,7 @@ describe.each(kinds)('%s bus', (_kind, makeBus) => {
     await until(() => attempts >= 4, 'several attempts');
     expect(bus.stats.deadLettered).toBe(0);
     databaseUp = true;
-    await until(() => applied === 1, 'the event to be applied once the database is back');
+    await until(() => applied === 1, 'the event to be applied once the database is back', 20_000);
     expect(bus.stats.deadLettered).toBe(0);
     await consumption.stop();
   });
@@ -130,7 +130,7 @@ describe('redis bus, Redis-specific faults', () => {
 
   it('trims exactly: XLEN drops to what some group has not acknowledged', async () => {
     const stream = `bus-test:${randomUUID()}`;
-    const bus = new RedisStreamBus(redis.url, stream, { expectedGroups: ['g'] });
+    const bus = new RedisStreamBus(redis.url, stream, { expectedGroups: ['g'], tailGraceMs: 0 });
     const admin = redis.client();
     try {
       await bus.publish([event('A'), event('B')]);

@@ -51,7 +51,7 @@ describe('events heal', () => {
   beforeAll(async () => {
     redis = await OwnRedis.start();
     // Lost events are noticed, and acknowledged rows pruned, within a fraction of a second.
-    stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, settings: { EVENT_MAINTENANCE_MS: '200' } });
+    stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, tailGraceMs: 0, settings: { EVENT_MAINTENANCE_MS: '200' } });
     await createCustomer(stack, 'heal-co');
     await createNetwork(stack, 'heal-co', 'heal-net');
     await registerPbx(stack, { id: vm, customerId: 'heal-co', networkId: 'heal-net', kind: PbxKind.VIRTUAL, wmsVersion: '6.05.20231120.1' });
@@ -99,7 +99,7 @@ describe('events heal', () => {
     // The subgraph that was down comes back (same database, same port).
     recordings = await startSubgraph(SUBGRAPHS.recordings, {
       port: recordingsPort, host: '127.0.0.1', db: databaseFor(stack.db, 'recordings'),
-      bus: (recordingsBus = new RedisStreamBus(redis.url, stack.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: 500 })),
+      bus: (recordingsBus = new RedisStreamBus(redis.url, stack.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: 500, tailGraceMs: 0 })),
       verifier: createTokenVerifier({ secret: TEST_SECRET }),
       settings: { ...process.env, JWT_SECRET: TEST_SECRET },
       config: testConfig({ EVENT_MAINTENANCE_MS: '200' }),

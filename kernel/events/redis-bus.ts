@@ -20,6 +20,12 @@ export interface RedisStreamBusOptions {
    * it and its outbox row is pruned. Default: whichever groups exist.
    */
   expectedGroups?: readonly string[];
+  /**
+   * Entries younger than this are never trimmed, acknowledged or not: live
+   * tails (gateways serving subscriptions) read without a group and must not
+   * find what they were about to read gone (default 60 s).
+   */
+  tailGraceMs?: number;
 }
 
 /**
@@ -109,7 +115,8 @@ export class RedisStreamBus implements EventBus {
   }
 
   async trim(belowId: string): Promise<void> {
-    await this.writer.xtrim(this.stream, 'MINID', belowId);
+    const floor = `${Math.max(0, Date.now() - (this.options.tailGraceMs ?? 60_000))}-0`;
+    await this.writer.xtrim(this.stream, 'MINID', compareStreamIds(belowId, floor) < 0 ? belowId : floor);
   }
 
   async deadLetters(count = 100): Promise<DeadLetter[]> {
@@ -133,6 +140,7 @@ export class RedisStreamBus implements EventBus {
     const consumer = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     const claimIdleMs = this.options.claimIdleMs ?? 15_000;
     const maxAttempts = consumeOptions.maxAttempts ?? 5;
+    const blockMs = Math.max(10, Math.min(500, Math.floor(claimIdleMs / 3)));
     let stopped = false;
 
     /** An event is poison when it cannot be read, or failed `maxAttempts` deliveries while its consumer was healthy. */
@@ -187,7 +195,8 @@ export class RedisStreamBus implements EventBus {
             const claimed = (await this.writer.xautoclaim(this.stream, group, consumer, claimIdleMs, '0-0', 'COUNT', 100)) as [string, StreamEntry[]];
             await handle(claimed[1].filter((entry) => entry && entry[1]));
           }
-          const read = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', 500, 'STREAMS', this.stream, '>')) as
+          // Blocks no longer than the claim cadence, so pending entries are claimed on time.
+          const read = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', blockMs, 'STREAMS', this.stream, '>')) as
             | [string, StreamEntry[]][]
             | null;
           if (read) for (const [, entries] of read) await handle(entries);

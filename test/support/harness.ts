@@ -61,6 +61,8 @@ export interface TestStackOptions {
   redisUrl?: string;
   /** how long an event stays pending with a consumer before another claims it (Redis) */
   claimIdleMs?: number;
+  /** how young a stream entry may be and still be trimmed (Redis; default 60 s) */
+  tailGraceMs?: number;
   /** settings as if set in the environment (kernel/config.ts), e.g. { EVENT_MAINTENANCE_MS: '200' } */
   settings?: Record<string, string>;
 }
@@ -75,7 +77,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const stack = await startStack({
     config: testConfig(options.settings),
     db,
-    redis: useRedis ? { url: redisUrl, stream, claimIdleMs: options.claimIdleMs } : undefined,
+    redis: useRedis ? { url: redisUrl, stream, claimIdleMs: options.claimIdleMs, tailGraceMs: options.tailGraceMs } : undefined,
     jwtSecret: TEST_SECRET,
     gatewayPort: 0,
     keepStatements: options.keepStatements,
