@@ -8,6 +8,7 @@ import { RedisStreamBus } from '../kernel/events/redis-bus';
 import { createTokenVerifier } from '../kernel/identity';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
+import { uploadGrantSecretFrom } from '../kernel/objectstore/grants';
 import { SUBGRAPHS } from '../subgraphs';
 
 /**
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       verifier,
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
+      uploadGrantSecret: uploadGrantSecretFrom(process.env),
       playbackLinks: process.env.JWT_SECRET ? { linkSecret: process.env.PLAYBACK_URL_SECRET || process.env.JWT_SECRET, jwtSecret: process.env.JWT_SECRET } : null,
     });
     console.log(`gateway listening on ${gateway.url}`);

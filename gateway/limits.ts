@@ -96,25 +96,34 @@ export function documentSizePlugin(limits: QueryLimits): ApolloServerPlugin<{ id
 }
 
 /**
- * Per-caller token bucket (RATE_LIMITED). In-process: with several gateway
+ * Per-caller token bucket (RATE_LIMITED), one per gateway: GraphQL
+ * operations (rateLimitPlugin) and the other routes that do work for a caller
+ * (uploads) take from the same bucket. In-process: with several gateway
  * instances each enforces its own share; a shared limiter would live in Redis.
  */
-export function rateLimitPlugin(perMinute: number, burst: number): ApolloServerPlugin<{ identity: Identity }> {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const take = (identity: Identity): void => {
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(readonly perMinute: number, readonly burst: number) {}
+
+  /** Takes one token for the caller; throws RATE_LIMITED when none is left. */
+  take(identity: Pick<Identity, 'role' | 'sub'>): void {
     const key = `${identity.role}:${identity.sub}`;
     const now = Date.now();
-    const bucket = buckets.get(key) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 60_000) * perMinute);
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
     bucket.at = now;
-    if (buckets.size > 100_000) buckets.clear();
-    buckets.set(key, bucket);
-    if (bucket.tokens < 1) throw new DomainError('RATE_LIMITED', `Too many requests: at most ${perMinute} a minute; try again in a few seconds`);
+    if (this.buckets.size > 100_000) this.buckets.clear();
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) throw new DomainError('RATE_LIMITED', `Too many requests: at most ${this.perMinute} a minute; try again in a few seconds`);
     bucket.tokens -= 1;
-  };
+  }
+}
+
+export function rateLimitPlugin(limiter: RateLimiter): ApolloServerPlugin<{ identity: Identity }> {
   return {
     async requestDidStart() {
-      return { didResolveOperation: async ({ contextValue }) => void ((contextValue as { internal?: boolean }).internal || take(contextValue.identity)) };
+      return { didResolveOperation: async ({ contextValue }) => void ((contextValue as { internal?: boolean }).internal || limiter.take(contextValue.identity)) };
     },
   };
 }

@@ -16,7 +16,8 @@ import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
 import { playbackRoute } from './playback';
 import { recordingsRestRoute } from './rest-recordings';
-import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
+import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, RateLimiter, rateLimitPlugin } from './limits';
+import { uploadRoute } from './uploads';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
 export interface GatewayContext {
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   coalesceMs?: number;
   /** where playback reads recordings (the same CDS_STORES as the storage subgraph); from the environment by default */
   cdsStores?: { forRegion(region: string): ObjectStore };
+  /** the secret upload grants are signed with (the storage subgraph's UPLOAD_GRANT_SECRET, else JWT_SECRET); without it the upload endpoint refuses every upload */
+  uploadGrantSecret?: string | null;
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
 }
@@ -83,6 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const limits = options.limits ?? DEFAULT_LIMITS;
   const rate = options.rateLimit ?? { perMinute: 6000, burst: 1000 };
+  const limiter = new RateLimiter(rate.perMinute, rate.burst);
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: true,
@@ -93,7 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
+    plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(limiter)],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: options.verifier.verify(req.headers.authorization) });
@@ -127,6 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.routes ?? []),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
+    uploadRoute({ verifier: options.verifier, limiter, stores: cdsStores, grantSecret: options.uploadGrantSecret ?? null }),
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
   ], options.host ?? '0.0.0.0');
