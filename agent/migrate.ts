@@ -265,7 +265,7 @@ function summary(pbx: PbxFacts, migration: MigrationProgress, scan: ScanResult, 
   const lines = [
     `Migration ${migration.id} COMPLETED: CDS is ACTIVE for PBX ${pbx.id} (region ${migration.region}).`,
     `  ${migration.itemsDone} of ${migration.itemsTotal} items verified by CDS (${mb(migration.bytesDone)} MB): `
-      + `${tally.copied} uploaded now (${mb(tally.copiedBytes)} MB), ${tally.reused} already in CDS from an earlier run, ${tally.skipped} counted by an earlier run.`,
+      + `${tally.copied} uploaded now (${mb(tally.copiedBytes)} MB), ${tally.reused} already in CDS from an earlier run, ${tally.skipped} verified by an earlier run.`,
     `  ${[...moving].map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(', ')}`
       + (staying.length ? `; ${staying.map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(' and ')} stay on the PBX (NOT_SUPPORTED_YET).` : '.'),
   ];
