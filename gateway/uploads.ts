@@ -29,7 +29,8 @@ import { httpStatusOf } from './rest-recordings';
  * 400 when smaller). Then each object is hashed as it arrives and placed only
  * when it is exactly the declared size and SHA-256. Per object the answer says
  * STORED, ALREADY_STORED (its content-addressed key already holds an object),
- * or why it was refused: EXPIRED, REUSED (a grant is single-use), MISMATCH.
+ * or why it was refused: EXPIRED, REUSED (a grant stores its object once), MISMATCH
+ * (nothing stored; the grant stays good for the right bytes).
  */
 
 export interface UploadDeps {
@@ -139,10 +140,8 @@ export function uploadRoute(deps: UploadDeps): Route {
           const placed = await store.receive(grant.key, bytes, { sizeBytes: grant.sizeBytes, sha256: grant.sha256 });
           results.push({ objectKey: grant.key, status: placed === 'stored' ? 'STORED' : 'ALREADY_STORED' });
         } catch (error) {
-          if (!(error instanceof ReceivedObjectMismatch)) {
-            used.release(grant.id); // nothing was stored: the same grant may try again
-            throw error;
-          }
+          used.release(grant.id); // nothing was stored: the same grant may try again
+          if (!(error instanceof ReceivedObjectMismatch)) throw error;
           for await (const _ of bytes);
           results.push({ objectKey: grant.key, status: 'MISMATCH', reason: `${error.message}; nothing was stored` });
         }
