@@ -128,10 +128,11 @@ export class S3Store implements ObjectStore {
   }
 
   /** Starts a multipart upload the server will complete; answers its id and the parts (offsets and sizes) of a file of `sizeBytes`. */
-  async createMultipart(key: string, sizeBytes: number): Promise<{ uploadId: string; parts: { partNumber: number; offset: number; sizeBytes: number }[] }> {
+  async createMultipart(key: string, sizeBytes: number, partBytesAtLeast = PRESIGNED_PART_BYTES): Promise<{ uploadId: string; parts: { partNumber: number; offset: number; sizeBytes: number }[] }> {
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
     if (!created.UploadId) throw new Error(`S3 gave no upload id for '${key}'`);
-    const partBytes = Math.max(PRESIGNED_PART_BYTES, Math.ceil(sizeBytes / MAX_PARTS));
+    // S3 wants parts of at least 5 MiB (all but the last).
+    const partBytes = Math.max(5 * 1024 * 1024, partBytesAtLeast, Math.ceil(sizeBytes / MAX_PARTS));
     const parts = [];
     for (let offset = 0, n = 1; offset < sizeBytes || n === 1; offset += partBytes, n++) {
       parts.push({ partNumber: n, offset, sizeBytes: Math.min(partBytes, sizeBytes - offset) });

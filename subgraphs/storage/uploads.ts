@@ -63,6 +63,8 @@ export class UploadService {
     private readonly stores: CdsRegions,
     /** how long a grant is good for, at least; large files get more time on top (1 s per MB) */
     private readonly grantSeconds: number,
+    /** files from this size on go up to S3 in presigned parts of this size */
+    private readonly multipartMinBytes: number = MULTIPART_MIN_BYTES,
   ) {
     this.secret = uploadGrantSecretFrom(runtime.settings);
   }
@@ -88,11 +90,11 @@ export class UploadService {
       const expiresAt = new Date(claims.expiresAt * 1000);
       const base = { ...item, objectKey, expiresAt };
       if (store instanceof S3Store) {
-        if (item.sizeBytes < MULTIPART_MIN_BYTES) {
+        if (item.sizeBytes < this.multipartMinBytes) {
           const put = await store.presignPut(objectKey, item, seconds);
           return { ...base, transport: 'S3_PUT', token: this.sign(claims), url: put.url, headers: h(put.headers), parts: [] };
         }
-        const { uploadId, parts } = await store.createMultipart(objectKey, item.sizeBytes);
+        const { uploadId, parts } = await store.createMultipart(objectKey, item.sizeBytes, this.multipartMinBytes);
         const presigned = await Promise.all(parts.map(async (part) => {
           const request = await store.presignPart(objectKey, uploadId, part.partNumber, part.sizeBytes, seconds);
           return { ...part, url: request.url, headers: h(request.headers) };
