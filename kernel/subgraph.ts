@@ -13,7 +13,7 @@ import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
-import { checkDocumentSize, limitRules, parseOptionsFor } from './graphql/limits';
+import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
 import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
@@ -193,7 +193,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   };
   const httpServer = await listen(options.port, [
     healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
-    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => (typeof raw.query === 'string' ? checkDocumentSize(raw.query, limits) : undefined) }),
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
+      if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
+      checkVariables(raw.variables, limits);
+    } }),
   ], options.host ?? config.host);
 
   return {
