@@ -281,3 +281,17 @@ export function busFromEnv(env: NodeJS.ProcessEnv = process.env): BusConfig {
 export function portFromEnv(fallback: number, env: NodeJS.ProcessEnv = process.env): number {
   return loadConfig(env).port ?? fallback;
 }
+
+
+/** LOG_LEVEL: the level of the structured logs (kernel/log.ts). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const value = env.LOG_LEVEL?.trim().toLowerCase();
+  if (!value) return env.NODE_ENV === 'test' ? 'warn' : 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
+  }
+  return value as LogLevel;
+}
