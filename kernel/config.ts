@@ -118,6 +118,7 @@ export const ENV = {
   MIGRATION_LEASE_SECONDS: int(1, 86_400).default(30).describe('storage: how long an agent run holds a migration without reporting'),
   PLAYBACK_URL_SECRET: optionalString().describe('recordings, gateway: the secret of signed playback links (default: `JWT_SECRET`)'),
   GATEWAY_PUBLIC_URL: url(['http://', 'https://']).describe('recordings: the public base of playback links'),
+  LOG_LEVEL: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()).describe('level of the structured logs (kernel/log.ts): fatal, error, warn, info, debug, trace or silent (default `info`; `warn` under jest)'),
   LOG_SQL_ERRORS: flag().describe('log each failed SQL statement (debugging)'),
 } as const;
 
