@@ -36,13 +36,18 @@ cds-graph is running (embedded database in ${dataDir}${seeded.created ? ', demo 
 
   GraphQL endpoint   ${stack.gatewayUrl}
   GraphQL IDE        ${base}/         (works offline; the admin token is pre-filled)
+  CDS board          ${base}/board/   (sign in by pasting the admin token below)
   Health             ${base}/health
   Subgraphs          ${Object.values(stack.subgraphs).map((s) => `${s.name} ${s.url}`).join(', ')}
 
   Development admin token (valid 30 days, JWT_SECRET=${process.env.JWT_SECRET ? '<from env>' : secret}):
   ${adminToken}
 
-  Try the NetworkDashboard query in the IDE with { "networkId": "${demoNetworkId}" }.
+  Or open the board signed in as that admin (the token stays in the URL fragment, never sent to the server):
+  ${base}/board/#token=${adminToken}
+
+  Try the NetworkDashboard query in the IDE with { "networkId": "${demoNetworkId}" },
+  or the same network on the board: ${base}/board/networks/${demoNetworkId}
   Ctrl+C stops everything.
 `);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -14,6 +14,7 @@ import { sseRoute } from './subscriptions/transports';
 import { attachWsProtocol } from './subscriptions/ws-protocol';
 import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
+import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
 import { recordingsRestRoute } from './rest-recordings';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
@@ -66,6 +67,8 @@ export interface GatewayOptions {
   cdsStores?: { forRegion(region: string): ObjectStore };
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
+  /** the CDS board at /board/ (board/dist); false serves none */
+  board?: BoardOptions | false;
 }
 
 export interface RunningGateway {
@@ -125,6 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const http = await listen(options.port, [
     healthRoute(async () => true),
     ...(options.routes ?? []),
+    ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
