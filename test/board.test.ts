@@ -114,7 +114,8 @@ describeBrowser('the CDS board in a browser', () => {
     await page.getByTestId('signed-in-as').waitFor();
   }
 
-  async function screenshot(page: Page, name: string): Promise<void> {
+  async function screenshot(page: Page, name: string, { top = true } = {}): Promise<void> {
+    if (top) await page.evaluate('window.scrollTo(0, 0)');
     const image = await page.screenshot({ fullPage: false });
     expect(image.length).toBeGreaterThan(1000);
     if (WRITE_SCREENSHOTS) {
@@ -197,7 +198,8 @@ describeBrowser('the CDS board in a browser', () => {
     const token = run.beginMigrationRun.runToken;
     await stack.ok(REPORT, { id, token, items: [item('CALL_RECORDINGS', 'recordings/a.wav'), item('CALL_RECORDINGS', 'recordings/b.wav')] }, pbxToken);
     await barAt(page, 'acme-hq-vm1.wildixin.com', 50);
-    await screenshot(page, 'network-migrating');
+    await page.locator(`tr[data-pbx="${VM}"]`).scrollIntoViewIfNeeded();
+    await screenshot(page, 'network-migrating', { top: false });
     await stack.ok(REPORT, { id, token, items: [item('BACKUPS', 'backups/1.tar'), item('BACKUPS', 'backups/2.tar')] }, pbxToken);
     await stack.ok(COMPLETE, { id, token }, pbxToken);
     await barAt(page, 'acme-hq-vm1.wildixin.com', 100);
@@ -246,7 +248,7 @@ describeBrowser('the CDS board in a browser', () => {
     await form.locator('input[value="CDS-50"]').check();
     await form.getByRole('button', { name: 'Order CDS-50' }).click();
     await form.getByRole('alert').filter({ hasText: refusal.errors![0].message }).waitFor();
-    await screenshot(page, 'bundle-refused');
+    await screenshot(page, 'bundle-refused', { top: false });
     await expect(page.getByTestId('bundle-tier').textContent()).resolves.toBe('CDS-500');
     await context.close();
   });
@@ -283,6 +285,7 @@ describeBrowser('the CDS board in a browser', () => {
     expect(await page.evaluate(`Math.round(document.querySelector('tr[data-recording="${playable.id}"] audio').duration)`)).toBe(1);
     // A recording still only on the PBX has nothing to play, and says so.
     expect(await page.getByText('Only on the PBX').count()).toBeGreaterThan(0);
+    await screenshot(page, 'recordings', { top: false });
     await screenshot(page, 'pbx');
 
     // The date filter: the newest recording's day holds at least that recording, and a day in the future none.

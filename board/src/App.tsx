@@ -122,7 +122,7 @@ function Header({ session, api, path, onSignOut }: { session: Session; api: Api;
         </ul>
       </nav>
       <div className="who">
-        <span className={`live live-${live}`} role="status" title="Live updates (migrationProgress over WebSocket)">{live === 'live' ? 'Live' : live === 'reconnecting' ? 'Reconnecting…' : 'Idle'}</span>
+        <span className={`live live-${live}`} role="status" title="Live updates (migrationProgress over WebSocket)">{live === 'live' ? 'Live' : live === 'reconnecting' ? 'Reconnecting…' : ''}</span>
         <span className="role" data-testid="signed-in-as">{ROLE_NAMES[session.role]} · {session.subject}</span>
         <button type="button" className="secondary" onClick={onSignOut}>Sign out</button>
       </div>

@@ -17,7 +17,9 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
   const row = 30;
   const labelWidth = 150;
   const width = 520;
-  const barSpace = width - labelWidth - 110;
+  // Room after the longest bar for its value text (about 7 px a character at 13 px).
+  const longestValue = Math.max(...bars.map((b) => (b.display ?? String(b.value)).length), 1);
+  const barSpace = width - labelWidth - Math.min(240, longestValue * 7 + 16);
   const height = bars.length * row + 8;
   return (
     <figure className="chart" aria-labelledby={`${id}-caption`}>
