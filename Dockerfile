@@ -17,4 +17,4 @@ COPY --from=build /app/board/dist ./board/dist
 COPY package.json ./
 RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
 USER node
-ENTRYPOINT ["node", "dist/dev/serve.js"]
+ENTRYPOINT ["node", "dist/bin/serve.js"]
