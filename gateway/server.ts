@@ -8,6 +8,7 @@ import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer }
 import { Identity, TokenVerifier } from '../kernel/identity';
 import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
+import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
 import { Pipeline } from './pipeline';
 import { GatewayContext, GatewayPlugin } from './plugins/types';
@@ -66,6 +67,8 @@ export interface GatewayOptions {
   cdsStores?: { forRegion(region: string): ObjectStore };
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
+  /** the CDS board at /board/ (board/dist); false serves none */
+  board?: BoardOptions | false;
 }
 
 export interface RunningGateway {
@@ -119,6 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     healthRoute(async () => true),
     corsRoute(config.http.corsOrigins),
     ...(options.routes ?? []),
+    ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
