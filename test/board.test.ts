@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
@@ -62,6 +63,9 @@ describeBrowser('the CDS board in a browser', () => {
   let base: string;
   let storeDir: string;
   const problems: string[] = [];
+  /** the gateway's WebSocket connections, to drop them as a flaky network would */
+  const sockets = new Set<Socket>();
+  let upgrades = 0;
 
   beforeAll(async () => {
     ensureBoardBuilt();
@@ -72,6 +76,11 @@ describeBrowser('the CDS board in a browser', () => {
     await seedDemoData(stack, tokens.admin());
     await stack.settle();
     base = stack.gatewayUrl.replace(/\/graphql$/, '');
+    stack.gateway.http.server.on('upgrade', (_request, socket: Socket) => {
+      upgrades++;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -124,6 +133,14 @@ describeBrowser('the CDS board in a browser', () => {
     }
   }
 
+  async function pollUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('Timed out waiting for a condition');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Polls an expression in the page until it holds (waitForFunction evaluates strings, which the board's CSP forbids). */
   async function until(page: Page, expression: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -166,7 +183,7 @@ describeBrowser('the CDS board in a browser', () => {
     await context.close();
   });
 
-  it('watches a migration live on the network dashboard: the bar moves to 100% and CDS becomes ACTIVE without a reload', async () => {
+  it('watches a migration live on the network dashboard: the bar moves to 100% and CDS becomes ACTIVE without a reload, across a dropped connection', async () => {
     const { context, page } = await open();
     await signIn(page, tokens.admin());
     await page.getByRole('link', { name: 'Acme HQ' }).click();
@@ -200,6 +217,14 @@ describeBrowser('the CDS board in a browser', () => {
     await barAt(page, 'acme-hq-vm1.wildixin.com', 50);
     await page.locator(`tr[data-pbx="${VM}"]`).scrollIntoViewIfNeeded();
     await screenshot(page, 'network-migrating', { top: false });
+
+    // The connection drops (server side, like a restarted proxy): the page reconnects by itself and subscribes again.
+    const before = upgrades;
+    expect(sockets.size).toBeGreaterThan(0);
+    for (const socket of sockets) socket.destroy();
+    await pollUntil(() => upgrades > before && (stack.gateway.subscriptions?.subscriberCount ?? 0) > 0);
+    await page.getByText('Live', { exact: true }).waitFor();
+
     await stack.ok(REPORT, { id, token, items: [item('BACKUPS', 'backups/1.tar'), item('BACKUPS', 'backups/2.tar')] }, pbxToken);
     await stack.ok(COMPLETE, { id, token }, pbxToken);
     await barAt(page, 'acme-hq-vm1.wildixin.com', 100);
