@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { busFromEnv, DEFAULT_PORTS, jwtFromEnv, parseDatabaseUrl, portFromEnv, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
+import { busFromEnv, DEFAULT_PORTS, jwtFromEnv, parseDatabaseUrl, portFromEnv, rateLimitFromEnv, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
 import { EventBus } from '../kernel/events/envelope';
 import { MemoryBus } from '../kernel/events/memory-bus';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       supergraphSdl: fs.readFileSync(supergraphFile, 'utf8'),
       subgraphUrls,
       verifier,
+      rateLimit: rateLimitFromEnv(),
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
       playbackLinks: process.env.JWT_SECRET ? { linkSecret: process.env.PLAYBACK_URL_SECRET || process.env.JWT_SECRET, jwtSecret: process.env.JWT_SECRET } : null,

@@ -48,3 +48,19 @@ export const DEFAULT_PORTS: Record<SubgraphName | 'gateway', number> = {
   recordings: 4003,
   licensing: 4004,
 };
+
+/**
+ * The gateway's per-identity rate limit: RATE_LIMIT_PER_MINUTE requests a
+ * minute on average, bursts of RATE_LIMIT_BURST (defaults 6000 and 1000).
+ * Benchmarks lift it; production keeps it.
+ */
+export function rateLimitFromEnv(env: NodeJS.ProcessEnv = process.env): { perMinute: number; burst: number } {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer (got '${raw}')`);
+    return value;
+  };
+  return { perMinute: read('RATE_LIMIT_PER_MINUTE', 6000), burst: read('RATE_LIMIT_BURST', 1000) };
+}
