@@ -24,6 +24,7 @@ import { networkId, seedNetworks } from './seed';
  *   npm run bench:dashboard       (installs bench/dashboard's own packages first)
  * Env: SIZES (5,50,500), CONNECTIONS (20,50), ROUNDS (5), DURATION (seconds per
  * round, 4), IDENTITIES (shared,per-client), GATEWAYS (all four), LATENCY_REQUESTS (200),
+ * WARMUP_REQUESTS (300) / WARMUP_SECONDS (20) per gateway and size,
  * MYSQL_URL, REDIS_URL, BENCH_LABEL (names the results file).
  */
 const env = process.env;
@@ -35,6 +36,8 @@ const DURATION = Number(env.DURATION ?? 4);
 const IDENTITIES = list('IDENTITIES', 'shared,per-client') as ('shared' | 'per-client')[];
 const GATEWAY_NAMES = list('GATEWAYS', 'cds-graph,apollo-defaults,hive,hive-nodedup');
 const LATENCY_REQUESTS = Number(env.LATENCY_REQUESTS ?? 200);
+const WARMUP_REQUESTS = Number(env.WARMUP_REQUESTS ?? 300);
+const WARMUP_SECONDS = Number(env.WARMUP_SECONDS ?? 20);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = 'bench12';
@@ -44,6 +47,8 @@ const here = __dirname;
 const SUBGRAPH_PORTS: Record<SubgraphName, number> = { network: 5401, storage: 5402, recordings: 5403, licensing: 5404 };
 const GATEWAY_PORTS: Record<string, number> = { 'cds-graph': 5410, 'apollo-defaults': 5411, hive: 5412, 'hive-nodedup': 5413 };
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+/** PROFILE=1: our processes write V8 CPU profiles into bench/.work/profiles when they stop (summarize with profile-summary.cjs). */
+const PROFILE_ARGS = env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', '.work', 'profiles')}`] : [];
 const QUERY = fs.readFileSync(path.join(root, '..', 'shared', 'contract', 'operations', 'NetworkDashboard.graphql'), 'utf8');
 
 // The load loop is undici's (a dependency of the product already): N clients, each
@@ -134,7 +139,7 @@ async function main(): Promise<void> {
 
   const subgraphs = {} as Record<SubgraphName, ChildProcess>;
   await Promise.all(SUBGRAPH_NAMES.map(async (name) => {
-    subgraphs[name] = await startProcess(name, ['-r', '@swc-node/register', '-r', path.join(here, 'probe.cjs'), entry, name], {
+    subgraphs[name] = await startProcess(name, [...PROFILE_ARGS, '-r', '@swc-node/register', '-r', path.join(here, 'probe.cjs'), entry, name], {
       ...common, PORT: String(SUBGRAPH_PORTS[name]), DATABASE_URL: `${MYSQL_URL}/${PREFIX}_${name}`,
     }, /subgraph listening on/);
     children.push(subgraphs[name]);
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
     const port = String(GATEWAY_PORTS[name]);
     let child: ChildProcess;
     if (name === 'cds-graph') {
-      child = await startProcess(name, ['-r', '@swc-node/register', entry, 'gateway'], {
+      child = await startProcess(name, [...PROFILE_ARGS, '-r', '@swc-node/register', entry, 'gateway'], {
         ...common, PORT: port, RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_BURST: '100000000',
         ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, `http://127.0.0.1:${SUBGRAPH_PORTS[n]}/graphql`])),
       }, /gateway listening on/);
@@ -249,7 +254,12 @@ async function main(): Promise<void> {
 
   const rounds: Round[] = [];
   for (const size of SIZES) {
-    for (const g of gateways) await load(g, size, 20, 'shared', 2); // warm-up: JIT, plan caches, pools
+    // Warm-up (JIT, plan caches, pools): at least WARMUP_REQUESTS answers or WARMUP_SECONDS, per gateway and size.
+    for (const g of gateways) {
+      for (let done = 0, t0 = performance.now(); done < WARMUP_REQUESTS && performance.now() - t0 < WARMUP_SECONDS * 1000;) {
+        done += (await load(g, size, 20, 'shared', 1)).requests;
+      }
+    }
     for (const identity of IDENTITIES) {
       for (const connections of CONNECTIONS) {
         for (let round = 1; round <= ROUNDS; round++) {
@@ -303,6 +313,7 @@ async function main(): Promise<void> {
   }
 
   stopAll();
+  if (PROFILE_ARGS.length) await new Promise((resolve) => setTimeout(resolve, 3000)); // profiles are written on exit
   const label = env.BENCH_LABEL ?? new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(here, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
