@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
-import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { SubgraphName } from '../kernel/config';
 import { toContractError } from '../kernel/errors';
 import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
@@ -16,6 +16,7 @@ import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
 import { playbackRoute } from './playback';
 import { recordingsRestRoute } from './rest-recordings';
+import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
@@ -23,28 +24,6 @@ export interface GatewayContext {
   identity: Identity;
   /** set for operations the gateway runs itself (subscription payloads): not rate limited */
   internal?: boolean;
-}
-
-/** Forwards the caller's own bearer token; subgraphs verify it themselves. */
-class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const identity = (context as Partial<GatewayContext>).identity;
-    if (identity) request.http?.headers.set('authorization', identity.authorization);
-  }
-
-  /**
-   * A subgraph refuses a request it cannot even execute (a malformed DateTime
-   * or SafeInt variable: the gateway's schema has no parsers for custom
-   * scalars) with HTTP 400 and GraphQL errors; pass its first error on, code
-   * and message, instead of a bare "400: Bad Request".
-   */
-  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
-    const error = await super.errorFromResponse(response);
-    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } | undefined)?.body;
-    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
-    if (!first?.message || !first.extensions?.code) return error;
-    return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
-  }
 }
 
 export interface GatewayOptions {
@@ -64,6 +43,8 @@ export interface GatewayOptions {
   coalesceMs?: number;
   /** where playback reads recordings (the same CDS_STORES as the storage subgraph); from the environment by default */
   cdsStores?: { forRegion(region: string): ObjectStore };
+  /** share the reply of an identical subgraph fetch already in flight (same identity; queries only); default on */
+  inflightDedup?: boolean;
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
 }
@@ -76,10 +57,16 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
+  const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource({ url: options.subgraphUrls[name as SubgraphName] ?? url }),
+    buildService: ({ name, url }) => new SubgraphClient({
+      name,
+      url: options.subgraphUrls[name as SubgraphName] ?? url!,
+      pools,
+      plugins: options.inflightDedup === false ? [] : [useInflightDedup()],
+    }),
   });
   const limits = options.limits ?? DEFAULT_LIMITS;
   const rate = options.rateLimit ?? { perMinute: 6000, burst: 1000 };
@@ -93,7 +80,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
+    // No cache hints are set anywhere: the cache-control plugin would only cost time.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: options.verifier.verify(req.headers.authorization) });
@@ -145,6 +133,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await engine?.stop();
       await http.close();
       await server.stop();
+      await pools.close();
       await ownStores?.close();
     },
   };
