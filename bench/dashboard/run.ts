@@ -41,7 +41,7 @@ const WARMUP_SECONDS = Number(env.WARMUP_SECONDS ?? 20);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = 'bench12';
-const SECRET = 'bench-dashboard-secret';
+const SECRET = 'bench-dashboard-secret-of-at-least-32-characters';
 const root = path.join(__dirname, '..', '..');
 const here = __dirname;
 const SUBGRAPH_PORTS: Record<SubgraphName, number> = { network: 5401, storage: 5402, recordings: 5403, licensing: 5404 };
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     let child: ChildProcess;
     if (name === 'cds-graph') {
       child = await startProcess(name, [...PROFILE_ARGS, '-r', '@swc-node/register', entry, 'gateway'], {
-        ...common, PORT: port, RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_BURST: '100000000',
+        ...common, PORT: port, RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000',
         ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, `http://127.0.0.1:${SUBGRAPH_PORTS[n]}/graphql`])),
       }, /gateway listening on/);
     } else if (name === 'apollo-defaults') {
