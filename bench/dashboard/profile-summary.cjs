@@ -1,14 +1,21 @@
 // Summarizes a V8 .cpuprofile (node --cpu-prof): self time by package / file and the top functions.
-//   node bench/dashboard/profile-summary.cjs <file.cpuprofile> [top]
+//   node bench/dashboard/profile-summary.cjs <file.cpuprofile> [top] [skip seconds: leave out start-up]
+// Idle time is left out of the total.
 'use strict';
 const fs = require('node:fs');
 const file = process.argv[2];
 const top = Number(process.argv[3] ?? 25);
+const skipUs = Number(process.argv[4] ?? 0) * 1e6;
 const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map();
 const deltas = profile.timeDeltas;
-for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (deltas[i] ?? 0));
+let at = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  at += deltas[i] ?? 0;
+  if (at < skipUs || byId.get(profile.samples[i]).callFrame.functionName === '(idle)') continue;
+  self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (deltas[i] ?? 0));
+}
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const groupOf = (url) => {
   if (!url) return '(native/vm)';
@@ -27,4 +34,4 @@ for (const [id, t] of self) {
   fns.set(f, (fns.get(f) ?? 0) + t);
 }
 const show = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled\n-- by package/file --\n${show(groups)}\n-- top functions --\n${show(fns)}`);
+console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled (not idle)\n-- by package/file --\n${show(groups)}\n-- top functions --\n${show(fns)}`);

@@ -121,6 +121,8 @@ interface Round {
   gateway: string; size: number; connections: number; identity: string; round: number;
   rps: number; p50: number; p99: number; requests: number; failed: number; mismatched: number;
   gatewayCpuMs: number; subgraphCpuMs: Record<SubgraphName, number>; subgraphRequestsPerDashboard: number; rssMb: number;
+  /** the same CPU less what the processes spend idle (timers, event-stream polling) over the run */
+  gatewayCpuNetMs: number; subgraphCpuNetMs: number;
 }
 
 async function main(): Promise<void> {
@@ -194,6 +196,18 @@ async function main(): Promise<void> {
   }
   log('every gateway answers as the reference');
 
+  // What each process spends doing nothing (outbox relay timers, event-stream reads, schema polling), per second.
+  const idle = { gateways: new Map<string, number>(), subgraphs: 0 };
+  {
+    const before = { g: gateways.map((g) => cpuSeconds(g.child.pid!)), s: SUBGRAPH_NAMES.reduce((a, n) => a + cpuSeconds(subgraphs[n].pid!), 0) };
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const seconds = (performance.now() - t0) / 1000;
+    gateways.forEach((g, i) => idle.gateways.set(g.name, (cpuSeconds(g.child.pid!) - before.g[i]) / seconds));
+    idle.subgraphs = (SUBGRAPH_NAMES.reduce((a, n) => a + cpuSeconds(subgraphs[n].pid!), 0) - before.s) / seconds;
+    log(`idle CPU: subgraphs ${(idle.subgraphs * 1000).toFixed(0)} ms/s together; ${gateways.map((g) => `${g.name} ${(idle.gateways.get(g.name)! * 1000).toFixed(0)} ms/s`).join(', ')}`);
+  }
+
   /** One load run: `connections` clients against one gateway for `seconds`, every answer verified. */
   async function load(g: Gateway, size: number, connections: number, identity: 'shared' | 'per-client', seconds: number) {
     const expected = reference.get(size);
@@ -246,6 +260,8 @@ async function main(): Promise<void> {
     return {
       rps: requests / elapsed, p50: pct(50), p99: pct(99), requests, failed, mismatched,
       gatewayCpuMs: perRequestMs(gatewayCpu),
+      gatewayCpuNetMs: perRequestMs(Math.max(0, gatewayCpu - idle.gateways.get(g.name)! * elapsed)),
+      subgraphCpuNetMs: perRequestMs(Math.max(0, Object.values(subgraphCpu).reduce((a, b) => a + b, 0) - idle.subgraphs * elapsed)),
       subgraphCpuMs: Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, perRequestMs(subgraphCpu[n])])) as Record<SubgraphName, number>,
       subgraphRequestsPerDashboard: requests ? (subgraphRequestsDone - subgraphRequests0) / requests : NaN,
       rssMb: rssMb(g.child.pid!),
@@ -253,6 +269,12 @@ async function main(): Promise<void> {
   }
 
   const rounds: Round[] = [];
+  const label = env.BENCH_LABEL ?? new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(here, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  // Each round as it completes (a run stopped early keeps what it measured).
+  const jsonl = path.join(resultsDir, `${label}.jsonl`);
+  fs.writeFileSync(jsonl, '');
   for (const size of SIZES) {
     // Warm-up (JIT, plan caches, pools): at least WARMUP_REQUESTS answers or WARMUP_SECONDS, per gateway and size.
     for (const g of gateways) {
@@ -268,7 +290,8 @@ async function main(): Promise<void> {
           for (const g of order) {
             const r = await load(g, size, connections, identity, DURATION);
             rounds.push({ gateway: g.name, size, connections, identity, round, ...r });
-            log(`${size} PBXs ${identity} c=${connections} round ${round} ${g.name}: ${r.rps.toFixed(1)} rps p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} gw ${r.gatewayCpuMs.toFixed(2)} ms sg ${Object.values(r.subgraphCpuMs).reduce((a, b) => a + b, 0).toFixed(2)} ms ${r.subgraphRequestsPerDashboard.toFixed(2)} req/dash${r.failed || r.mismatched ? ` FAILED ${r.failed} MISMATCHED ${r.mismatched}` : ''}`);
+            fs.appendFileSync(jsonl, `${JSON.stringify(rounds[rounds.length - 1])}\n`);
+            log(`${size} PBXs ${identity} c=${connections} round ${round} ${g.name}: ${r.rps.toFixed(1)} rps p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} gw ${r.gatewayCpuMs.toFixed(2)} ms sg ${Object.values(r.subgraphCpuMs).reduce((a, b) => a + b, 0).toFixed(2)} ms (net ${r.subgraphCpuNetMs.toFixed(2)}) ${r.subgraphRequestsPerDashboard.toFixed(2)} req/dash${r.failed || r.mismatched ? ` FAILED ${r.failed} MISMATCHED ${r.mismatched}` : ''}`);
           }
         }
       }
@@ -314,13 +337,10 @@ async function main(): Promise<void> {
 
   stopAll();
   if (PROFILE_ARGS.length) await new Promise((resolve) => setTimeout(resolve, 3000)); // profiles are written on exit
-  const label = env.BENCH_LABEL ?? new Date().toISOString().replace(/[:.]/g, '-');
-  const resultsDir = path.join(here, 'results');
-  fs.mkdirSync(resultsDir, { recursive: true });
-  const raw = { label, at: new Date().toISOString(), machine: { cores, cpu: os.cpus()[0]?.model, node: process.version, load: os.loadavg() }, settings: { SIZES, CONNECTIONS, ROUNDS, DURATION, IDENTITIES }, rounds, latency };
+  const raw = { label, at: new Date().toISOString(), idle: { subgraphsCpuMsPerSecond: idle.subgraphs * 1000, gatewaysCpuMsPerSecond: Object.fromEntries([...idle.gateways].map(([k, v]) => [k, v * 1000])) }, machine: { cores, cpu: os.cpus()[0]?.model, node: process.version, load: os.loadavg() }, settings: { SIZES, CONNECTIONS, ROUNDS, DURATION, IDENTITIES }, rounds, latency };
   fs.writeFileSync(path.join(resultsDir, `${label}.json`), JSON.stringify(raw, null, 2));
   const markdown = summarize(rounds, latency);
-  fs.writeFileSync(path.join(resultsDir, `${label}.md`), `# NetworkDashboard benchmark: ${label}\n\n${raw.at}, ${cores} cores (${raw.machine.cpu}), Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.\nMedians of ${ROUNDS} alternating rounds of ${DURATION} s.\n\n${markdown}`);
+  fs.writeFileSync(path.join(resultsDir, `${label}.md`), `# NetworkDashboard benchmark: ${label}\n\n${raw.at}, ${cores} cores (${raw.machine.cpu}), Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.\nMedians of ${ROUNDS} alternating rounds of ${DURATION} s.\nIdle CPU (no load): subgraphs ${raw.idle.subgraphsCpuMsPerSecond.toFixed(0)} ms/s together; ${Object.entries(raw.idle.gatewaysCpuMsPerSecond).map(([k, v]) => `${k} ${v.toFixed(0)} ms/s`).join(', ')}.\n\n${markdown}`);
   console.log(markdown);
   log(`written to bench/dashboard/results/${label}.md`);
   process.exit(0);
@@ -345,10 +365,10 @@ function summarize(rounds: Round[], latency: { gateway: string; size: number; p5
     const heading = `${size} PBXs, ${identity === 'shared' ? 'one shared token' : 'one token per client'}, ${connections} connections`;
     if (heading !== current) {
       current = heading;
-      lines.push('', `### ${heading}`, '', '| gateway | RPS | p50 ms | p99 ms | gateway CPU ms/req | subgraph CPU ms/req (network+storage+recordings+licensing) | subgraph requests per dashboard | gateway RSS MB | failed / mismatched |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      lines.push('', `### ${heading}`, '', '| gateway | RPS | p50 ms | p99 ms | gateway CPU ms/req (net of idle) | subgraph CPU ms/req: network+storage+recordings+licensing (all four net of idle) | subgraph requests per dashboard | gateway RSS MB | failed / mismatched |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     }
     const sg = SUBGRAPH_NAMES.map((n) => median(rs.map((r) => r.subgraphCpuMs[n])));
-    lines.push(`| ${gateway} | ${median(rs.map((r) => r.rps)).toFixed(1)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${median(rs.map((r) => r.gatewayCpuMs)).toFixed(2)} | ${sg.reduce((a, b) => a + b, 0).toFixed(2)} (${sg.map((x) => x.toFixed(2)).join(' + ')}) | ${median(rs.map((r) => r.subgraphRequestsPerDashboard)).toFixed(2)} | ${median(rs.map((r) => r.rssMb)).toFixed(0)} | ${rs.reduce((a, r) => a + r.failed, 0)} / ${rs.reduce((a, r) => a + r.mismatched, 0)} |`);
+    lines.push(`| ${gateway} | ${median(rs.map((r) => r.rps)).toFixed(1)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${median(rs.map((r) => r.gatewayCpuMs)).toFixed(2)} (${median(rs.map((r) => r.gatewayCpuNetMs)).toFixed(2)}) | ${sg.reduce((a, b) => a + b, 0).toFixed(2)} = ${sg.map((x) => x.toFixed(2)).join(' + ')} (${median(rs.map((r) => r.subgraphCpuNetMs)).toFixed(2)}) | ${median(rs.map((r) => r.subgraphRequestsPerDashboard)).toFixed(2)} | ${median(rs.map((r) => r.rssMb)).toFixed(0)} | ${rs.reduce((a, r) => a + r.failed, 0)} / ${rs.reduce((a, r) => a + r.mismatched, 0)} |`);
   }
   if (latency.length) {
     lines.push('', `### One connection, sequential, ${latency[0].size} PBXs (${LATENCY_REQUESTS} requests, two rounds)`, '', '| gateway | round-trip p50 ms | subgraph critical path ms | gateway adds p50 ms | gateway adds p99 ms |', '| --- | --- | --- | --- | --- |');
