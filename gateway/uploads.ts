@@ -5,7 +5,6 @@ import { Identity, TokenVerifier } from '../kernel/identity';
 import { DirectoryStore, ReceivedObjectMismatch } from '../kernel/objectstore/directory-store';
 import { UPLOAD_PATH, UploadGrantClaims, UsedGrants, verifyUploadGrant } from '../kernel/objectstore/grants';
 import { ObjectStore } from '../kernel/objectstore/store';
-import { RateLimiter } from './limits';
 import { httpStatusOf } from './rest-recordings';
 
 /**
@@ -35,7 +34,8 @@ import { httpStatusOf } from './rest-recordings';
 
 export interface UploadDeps {
   verifier: TokenVerifier;
-  limiter: RateLimiter;
+  /** the gateway's request pipeline for this caller: limits and the one rate limit (gateway/pipeline.ts) */
+  admit: (identity: Identity) => Promise<void>;
   stores: { forRegion(region: string): ObjectStore };
   /** UPLOAD_GRANT_SECRET (else JWT_SECRET), as the storage subgraph signs with; null refuses every upload */
   grantSecret: string | null;
@@ -66,8 +66,8 @@ export function uploadRoute(deps: UploadDeps): Route {
     if (req.method !== 'POST') return refuse(res, 405, `${req.method} is not supported here; POST the objects of your upload grants`, { allow: 'POST' });
     let identity: Identity;
     try {
-      identity = deps.verifier.verify(req.headers.authorization);
-      deps.limiter.take(identity);
+      identity = await deps.verifier.verify(req.headers.authorization);
+      await deps.admit(identity);
     } catch (error) {
       if (error instanceof DomainError) return refuse(res, httpStatusOf(error.code), error.message, error.code === 'RATE_LIMITED' ? { 'retry-after': '2' } : {});
       throw error;

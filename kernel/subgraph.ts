@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
@@ -9,10 +9,11 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, createResolversMap, NonEmptyArray } from 'type-graphql';
 import { DataSource, EntityManager, MixedList, EntitySchema } from 'typeorm';
 import { EventPayloads, EventType } from './events/catalog';
-import { DatabaseConfig, SubgraphName } from './config';
+import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
+import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
 import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
@@ -118,6 +119,8 @@ export interface SubgraphOptions {
   keepStatements?: boolean;
   /** settings read by subgraphs (e.g. CDS_STORES); defaults to the process environment */
   settings?: Readonly<Record<string, string | undefined>>;
+  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  config?: Config;
 }
 
 export interface RunningSubgraph<S = unknown> {
@@ -131,6 +134,7 @@ export interface RunningSubgraph<S = unknown> {
 
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
 export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, options: SubgraphOptions): Promise<RunningSubgraph<S>> {
+  const config = options.config ?? testConfig();
   const counter = new SqlCounter(options.keepStatements);
   const db = await openDatabase({
     db: options.db,
@@ -161,26 +165,40 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   relay.start();
   await relay.flush();
 
+  // The same limits as the gateway (kernel/graphql/limits.ts): reaching a subgraph directly grants nothing more.
+  // A query plan's entity fetch wraps a selection in `_entities { ... on T }` (one level deeper than the
+  // client's), and the planner may inline the client's fragments (longer text, the same cost and aliases).
+  const base = config.graphql.limits;
+  const limits = { ...base, maxDepth: base.maxDepth + 1, maxDocumentBytes: base.maxDocumentBytes * 4, maxTokens: base.maxTokens * 4 };
   const server = new ApolloServer<SubgraphContext<S, L>>({
     schema: await buildSubgraph(definition),
-    introspection: true,
+    introspection: config.graphql.introspection,
+    hideSchemaDetailsFromClientErrors: !config.graphql.suggestions,
+    parseOptions: parseOptionsFor(limits),
+    validationRules: limitRules(limits),
+    // Bearer tokens, never cookies: see gateway/pipeline.ts. The gateway's requests are POSTs either way.
+    csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
       if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error(`[${definition.name}]`, error);
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled()],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
-    const identity = options.verifier.verify(req.headers.authorization);
+    const identity = await options.verifier.verify(req.headers.authorization);
     return { identity, services, loaders: definition.createLoaders(services, identity) };
   };
   const httpServer = await listen(options.port, [
     healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
-    apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0');
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
+      if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
+      checkVariables(raw.variables, limits);
+    } }),
+  ], options.host ?? config.host);
 
   return {
     name: definition.name,

@@ -1,63 +1,61 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { busFromEnv, DEFAULT_PORTS, jwtFromEnv, parseDatabaseUrl, portFromEnv, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
+import { Config, ConfigError, DEFAULT_PORTS, loadConfig, parseDatabaseUrl, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
 import { EventBus } from '../kernel/events/envelope';
 import { MemoryBus } from '../kernel/events/memory-bus';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
-import { createTokenVerifier } from '../kernel/identity';
+import { createTokenVerifier, verifierOptions } from '../kernel/identity';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
 import { uploadGrantSecretFrom } from '../kernel/objectstore/grants';
 import { SUBGRAPHS } from '../subgraphs';
 
 /**
- * Production entry point: `node dist/dev/serve.js <gateway|network|storage|recordings|licensing>`
- * runs one service as its own process, configured by environment (see README).
+ * Production entry point: `node dist/bin/serve.js <gateway|network|storage|recordings|licensing>`
+ * runs one service as its own process, configured by environment (kernel/config.ts, README "Settings").
  */
 async function main(): Promise<void> {
   const service = process.argv[2] as SubgraphName | 'gateway' | undefined;
-  const verifier = createTokenVerifier(jwtFromEnv());
+  if (service !== 'gateway' && (!service || !SUBGRAPH_NAMES.includes(service))) {
+    throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
+  }
+  const config: Config = loadConfig();
+  if (!config.production) console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  const verifier = createTokenVerifier(verifierOptions(config));
   const stopOnSignal = (stop: () => Promise<void>) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => void stop().finally(() => process.exit(0)));
     }
   };
+  const busConfig = config.bus;
   if (service === 'gateway') {
-    const subgraphUrls = Object.fromEntries(
-      SUBGRAPH_NAMES.flatMap((name) => {
-        const url = process.env[`SUBGRAPH_${name.toUpperCase()}_URL`];
-        return url ? [[name, url]] : [];
-      }),
-    );
-    const supergraphFile = process.env.SUPERGRAPH_FILE ?? path.join(process.cwd(), 'schema', 'supergraph.graphql');
+    const supergraphFile = config.supergraphFile ?? path.join(process.cwd(), 'schema', 'supergraph.graphql');
     // The gateway tails the event stream to serve subscriptions (fan-out across gateway instances through Redis).
-    const busConfig = busFromEnv();
+    const jwtSecret = config.jwt.keys.kind === 'secret' ? config.jwt.keys.secret : null;
     const gateway = await startGateway({
-      port: portFromEnv(DEFAULT_PORTS.gateway),
+      config,
+      port: config.port ?? DEFAULT_PORTS.gateway,
       supergraphSdl: fs.readFileSync(supergraphFile, 'utf8'),
-      subgraphUrls,
+      subgraphUrls: config.subgraphUrls,
       verifier,
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
       uploadGrantSecret: uploadGrantSecretFrom(process.env),
-      playbackLinks: process.env.JWT_SECRET ? { linkSecret: process.env.PLAYBACK_URL_SECRET || process.env.JWT_SECRET, jwtSecret: process.env.JWT_SECRET } : null,
+      playbackLinks: jwtSecret ? { linkSecret: config.playbackUrlSecret ?? jwtSecret, jwtSecret } : null,
     });
     console.log(`gateway listening on ${gateway.url}`);
     stopOnSignal(gateway.stop);
     return;
   }
-  if (!service || !SUBGRAPH_NAMES.includes(service)) {
-    throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
-  }
-  const busConfig = busFromEnv();
   const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : new MemoryBus();
   if (busConfig.kind === 'memory') {
     console.warn(`[${service}] REDIS_URL is not set: events stay inside this process (fine only when it runs alone)`);
   }
   const running = await startSubgraph(SUBGRAPHS[service], {
-    port: portFromEnv(DEFAULT_PORTS[service]),
-    db: parseDatabaseUrl(process.env.DATABASE_URL ?? `sqlite:.data/${service}.sqlite`),
+    config,
+    port: config.port ?? DEFAULT_PORTS[service],
+    db: parseDatabaseUrl(config.databaseUrl ?? `sqlite:.data/${service}.sqlite`),
     bus,
     verifier,
   });
@@ -69,6 +67,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
   process.exit(1);
 });
