@@ -15,8 +15,11 @@ import {
   ValidationRule,
 } from 'graphql';
 import { DomainError, toContractError } from '../kernel/errors';
+import { serviceLogger } from '../kernel/log';
 import { parseOptionsFor, parseWithinLimits, QueryLimits } from '../kernel/graphql/limits';
 import { GatewayContext, GatewayPlugin, GatewayRequest } from './plugins/types';
+
+const log = serviceLogger('gateway');
 
 export interface PipelineOptions {
   gateway: ApolloGateway;
@@ -64,7 +67,7 @@ export class Pipeline {
       csrfPrevention: false,
       formatError: (formatted, error) => {
         const shaped = toContractError(formatted, error);
-        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
+        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'operation failed');
         return shaped;
       },
       plugins: [ApolloServerPluginLandingPageDisabled(), requestShape, ...options.plugins],
