@@ -1,47 +1,26 @@
 import { IncomingMessage } from 'node:http';
-import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { GraphQLError } from 'graphql';
 import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { EventBus } from '../kernel/events/envelope';
 import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
 import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
+import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
 import { Pipeline } from './pipeline';
 import { GatewayContext, GatewayPlugin } from './plugins/types';
 import { useLimits } from './plugins/useLimits';
 import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
+import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
 import { SubscriptionCaps } from './subscriptions/caps';
 import { SubscriptionEngine } from './subscriptions/engine';
 import { sseRoute } from './subscriptions/transports';
 import { attachWebSocket } from './subscriptions/ws-protocol';
 
 export type { GatewayContext } from './plugins/types';
-
-/** Forwards the caller's own bearer token; subgraphs verify it themselves. */
-class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const identity = (context as Partial<GatewayContext>).identity;
-    if (identity) request.http?.headers.set('authorization', identity.authorization);
-  }
-
-  /**
-   * A subgraph refuses a request it cannot even execute (a malformed DateTime
-   * or SafeInt variable: the gateway's schema has no parsers for custom
-   * scalars) with HTTP 400 and GraphQL errors; pass its first error on, code
-   * and message, instead of a bare "400: Bad Request".
-   */
-  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
-    const error = await super.errorFromResponse(response);
-    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } | undefined)?.body;
-    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
-    if (!first?.message || !first.extensions?.code) return error;
-    return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
-  }
-}
 
 export interface GatewayOptions {
   /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
@@ -56,6 +35,8 @@ export interface GatewayOptions {
   rateLimit?: Partial<RateLimitOptions>;
   /** more gateway plugins (gateway/plugins/useX.ts), after the built-in ones */
   plugins?: GatewayPlugin[];
+  /** share the reply of an identical subgraph fetch already in flight (same identity; queries only); default on */
+  inflightDedup?: boolean;
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
   /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
@@ -66,6 +47,8 @@ export interface GatewayOptions {
   cdsStores?: { forRegion(region: string): ObjectStore };
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
+  /** the CDS board at /board/ (board/dist); false serves none */
+  board?: BoardOptions | false;
 }
 
 export interface RunningGateway {
@@ -78,9 +61,16 @@ export interface RunningGateway {
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const config = options.config ?? testConfig();
+  const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => new IdentityForwardingDataSource({ url: options.subgraphUrls[name as SubgraphName] ?? url }),
+    // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
+    buildService: ({ name, url }) => new SubgraphClient({
+      name,
+      url: options.subgraphUrls[name as SubgraphName] ?? url!,
+      pools,
+      plugins: options.inflightDedup === false ? [] : [useInflightDedup()],
+    }),
   });
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
   // The pipeline's concerns, in order: limits refuse what is too big before the rate limit charges for it.
@@ -119,6 +109,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     healthRoute(async () => true),
     corsRoute(config.http.corsOrigins),
     ...(options.routes ?? []),
+    ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
@@ -141,6 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await engine?.stop();
       await http.close();
       await server.stop();
+      await pools.close();
       await ownStores?.close();
     },
   };
