@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
   }
   const config: Config = loadConfig();
-  if (!config.production) console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  if (!config.production)
+    console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
   const verifier = createTokenVerifier(verifierOptions(config));
   const stopOnSignal = (stop: () => Promise<void>) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
