@@ -1,6 +1,6 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import {
   DocumentNode,
   ExecutionResult,
@@ -64,7 +64,8 @@ export class Pipeline {
         if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
         return shaped;
       },
-      plugins: [ApolloServerPluginLandingPageDisabled(), requestShape, ...options.plugins],
+      // No cache hints are set anywhere: the cache-control plugin would only cost time.
+      plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), requestShape, ...options.plugins],
     });
   }
 
@@ -80,7 +81,16 @@ export class Pipeline {
   /** The HTTP route's `admit`: a request whose query is not a string is Apollo's to refuse (400). */
   readonly admitHttp = async (raw: { query?: unknown; variables?: unknown; operationName?: unknown }, context: GatewayContext): Promise<void> => {
     if (typeof raw.query !== 'string') return;
-    await this.onRequest({ query: raw.query, operationName: typeof raw.operationName === 'string' ? raw.operationName : null }, context);
+    let variables: unknown = raw.variables;
+    if (typeof variables === 'string') {
+      try {
+        variables = JSON.parse(variables); // GET: JSON in the search parameters
+      } catch {
+        variables = null; // Apollo refuses it with 400
+      }
+    }
+    const request = { query: raw.query, variables: variables && typeof variables === 'object' ? (variables as Record<string, unknown>) : null, operationName: typeof raw.operationName === 'string' ? raw.operationName : null };
+    await this.onRequest(request, context);
   };
 
   /** Runs a query or mutation through Apollo as the caller; refusals come back as shaped errors. */

@@ -1,7 +1,6 @@
 import { IncomingMessage } from 'node:http';
-import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { GraphQLError } from 'graphql';
 import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { EventBus } from '../kernel/events/envelope';
 import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
@@ -15,34 +14,13 @@ import { GatewayContext, GatewayPlugin } from './plugins/types';
 import { useLimits } from './plugins/useLimits';
 import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
+import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
 import { SubscriptionCaps } from './subscriptions/caps';
 import { SubscriptionEngine } from './subscriptions/engine';
 import { sseRoute } from './subscriptions/transports';
 import { attachWebSocket } from './subscriptions/ws-protocol';
 
 export type { GatewayContext } from './plugins/types';
-
-/** Forwards the caller's own bearer token; subgraphs verify it themselves. */
-class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const identity = (context as Partial<GatewayContext>).identity;
-    if (identity) request.http?.headers.set('authorization', identity.authorization);
-  }
-
-  /**
-   * A subgraph refuses a request it cannot even execute (a malformed DateTime
-   * or SafeInt variable: the gateway's schema has no parsers for custom
-   * scalars) with HTTP 400 and GraphQL errors; pass its first error on, code
-   * and message, instead of a bare "400: Bad Request".
-   */
-  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
-    const error = await super.errorFromResponse(response);
-    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } | undefined)?.body;
-    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
-    if (!first?.message || !first.extensions?.code) return error;
-    return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
-  }
-}
 
 export interface GatewayOptions {
   /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
@@ -57,6 +35,8 @@ export interface GatewayOptions {
   rateLimit?: Partial<RateLimitOptions>;
   /** more gateway plugins (gateway/plugins/useX.ts), after the built-in ones */
   plugins?: GatewayPlugin[];
+  /** share the reply of an identical subgraph fetch already in flight (same identity; queries only); default on */
+  inflightDedup?: boolean;
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
   /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
@@ -81,9 +61,16 @@ export interface RunningGateway {
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const config = options.config ?? testConfig();
+  const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => new IdentityForwardingDataSource({ url: options.subgraphUrls[name as SubgraphName] ?? url }),
+    // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
+    buildService: ({ name, url }) => new SubgraphClient({
+      name,
+      url: options.subgraphUrls[name as SubgraphName] ?? url!,
+      pools,
+      plugins: options.inflightDedup === false ? [] : [useInflightDedup()],
+    }),
   });
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
   // The pipeline's concerns, in order: limits refuse what is too big before the rate limit charges for it.
@@ -145,6 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await engine?.stop();
       await http.close();
       await server.stop();
+      await pools.close();
       await ownStores?.close();
     },
   };

@@ -98,6 +98,7 @@ export const ENV = {
   RATE_LIMIT_ROLES: optionalString().describe('per-role overrides of the per-minute limit, e.g. `pbx=120,analyst=300`'),
   MAX_BODY_BYTES: int(1024, 100_000_000).default(1_000_000).describe('largest HTTP/SSE request body (413 above)'),
   MAX_DOCUMENT_BYTES: int(64, 10_000_000).default(32_000).describe('largest GraphQL document, checked before parsing'),
+  MAX_VARIABLE_STRING_BYTES: int(16, 100_000_000).default(65_536).describe('longest string in an operation\'s variables (no field of the API takes more)'),
   MAX_TOKENS: int(16, 1_000_000).default(2_000).describe('most lexical tokens in a document, checked while parsing'),
   MAX_DEPTH: int(1, 1000).default(12).describe('deepest selection'),
   MAX_ALIASES: int(0, 10_000).default(30).describe('most aliases in an operation'),
@@ -117,6 +118,7 @@ export const ENV = {
   MIGRATION_LEASE_SECONDS: int(1, 86_400).default(30).describe('storage: how long an agent run holds a migration without reporting'),
   PLAYBACK_URL_SECRET: optionalString().describe('recordings, gateway: the secret of signed playback links (default: `JWT_SECRET`)'),
   GATEWAY_PUBLIC_URL: url(['http://', 'https://']).describe('recordings: the public base of playback links'),
+  LOG_LEVEL: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()).describe('level of the structured logs (kernel/log.ts): fatal, error, warn, info, debug, trace or silent (default `info`; `warn` under jest)'),
   LOG_SQL_ERRORS: flag().describe('log each failed SQL statement (debugging)'),
 } as const;
 
@@ -134,6 +136,7 @@ export type JwtKeys =
 
 export interface QueryLimitsConfig {
   maxDocumentBytes: number;
+  maxVariableStringBytes: number;
   maxTokens: number;
   maxDepth: number;
   maxAliases: number;
@@ -238,6 +241,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       suggestions: env.FIELD_SUGGESTIONS ?? !production,
       limits: {
         maxDocumentBytes: env.MAX_DOCUMENT_BYTES,
+        maxVariableStringBytes: env.MAX_VARIABLE_STRING_BYTES,
         maxTokens: env.MAX_TOKENS,
         maxDepth: env.MAX_DEPTH,
         maxAliases: env.MAX_ALIASES,

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
@@ -13,7 +13,7 @@ import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
-import { checkDocumentSize, limitRules, parseOptionsFor } from './graphql/limits';
+import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
 import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
@@ -184,7 +184,8 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
       if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error(`[${definition.name}]`, error);
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled()],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
@@ -193,7 +194,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   };
   const httpServer = await listen(options.port, [
     healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
-    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => (typeof raw.query === 'string' ? checkDocumentSize(raw.query, limits) : undefined) }),
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
+      if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
+      checkVariables(raw.variables, limits);
+    } }),
   ], options.host ?? config.host);
 
   return {

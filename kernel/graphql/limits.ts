@@ -53,6 +53,23 @@ export function checkDocumentSize(source: string, limits: Pick<QueryLimits, 'max
   }
 }
 
+/**
+ * Refuses variables holding a string over the limit (BAD_USER_INPUT), before
+ * they reach a resolver, a query or an error message that would echo them.
+ */
+export function checkVariables(variables: unknown, limits: Pick<QueryLimits, 'maxVariableStringBytes'>): void {
+  const visit = (value: unknown, path: string, depth: number): void => {
+    if (typeof value === 'string') {
+      if (value.length * 3 > limits.maxVariableStringBytes && Buffer.byteLength(value) > limits.maxVariableStringBytes) {
+        throw new DomainError('BAD_USER_INPUT', `The variable ${path} is ${Buffer.byteLength(value)} bytes long; at most ${limits.maxVariableStringBytes} are accepted`, { http: { status: 400 } });
+      }
+    } else if (value && typeof value === 'object' && depth < 64) {
+      for (const [key, inner] of Object.entries(value)) visit(inner, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+    }
+  };
+  if (variables && typeof variables === 'object') for (const [name, value] of Object.entries(variables)) visit(value, `$${name}`, 0);
+}
+
 /** graphql's parser options: it stops after `maxTokens` tokens instead of building a huge AST. */
 export const parseOptionsFor = (limits: Pick<QueryLimits, 'maxTokens'>): ParseOptions => ({ maxTokens: limits.maxTokens });
 
