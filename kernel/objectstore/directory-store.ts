@@ -92,47 +92,66 @@ export class DirectoryStore implements ObjectStore {
    * verifies it first. Durable (fsync) like putFile.
    */
   async receive(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<'stored' | 'present'> {
+    return (await this.stage(key, source, expected)).commit();
+  }
+
+  /**
+   * `receive` in two steps, so that a caller receiving many objects from one
+   * stream can read the next while this one is made durable: `stage` writes
+   * and checks the bytes (ReceivedObjectMismatch, nothing kept), `commit`
+   * fsyncs and places them (exclusively) and must be called once.
+   */
+  async stage(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<{ commit(): Promise<'stored' | 'present'> }> {
     const target = this.pathOf(key);
     const staging = await this.stagingDir();
     const temp = path.join(staging, `${randomUUID()}.part`);
     const handle = await open(temp, 'wx');
     const hash = createHash('sha256');
     let sizeBytes = 0;
-    let placed = false;
     try {
-      try {
-        for await (const chunk of source) {
-          sizeBytes += chunk.length;
-          if (sizeBytes > expected.sizeBytes) {
-            throw new ReceivedObjectMismatch('too-large', `more than the declared ${expected.sizeBytes} bytes arrived for ${key}`);
-          }
-          hash.update(chunk);
-          await handle.write(chunk);
+      for await (const chunk of source) {
+        sizeBytes += chunk.length;
+        if (sizeBytes > expected.sizeBytes) {
+          throw new ReceivedObjectMismatch('too-large', `more than the declared ${expected.sizeBytes} bytes arrived for ${key}`);
         }
-        if (sizeBytes !== expected.sizeBytes) {
-          throw new ReceivedObjectMismatch('size', `${sizeBytes} bytes arrived for ${key}, not the declared ${expected.sizeBytes}`);
-        }
-        const sha256 = hash.digest('hex');
-        if (sha256 !== expected.sha256.toLowerCase()) {
-          throw new ReceivedObjectMismatch('checksum', `the bytes that arrived for ${key} have SHA-256 ${sha256}, not the declared ${expected.sha256}`);
-        }
-        if (this.fsync) await handle.sync();
-      } finally {
-        await handle.close();
+        hash.update(chunk);
+        await handle.write(chunk);
       }
-      const dir = path.dirname(target);
-      const created = await mkdir(dir, { recursive: true });
-      try {
-        await link(temp, target); // exclusive, unlike rename
-        placed = true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (sizeBytes !== expected.sizeBytes) {
+        throw new ReceivedObjectMismatch('size', `${sizeBytes} bytes arrived for ${key}, not the declared ${expected.sizeBytes}`);
       }
-      if (placed && this.fsync) await syncDirectories(dir, created);
-      return placed ? 'stored' : 'present';
-    } finally {
+      const sha256 = hash.digest('hex');
+      if (sha256 !== expected.sha256.toLowerCase()) {
+        throw new ReceivedObjectMismatch('checksum', `the bytes that arrived for ${key} have SHA-256 ${sha256}, not the declared ${expected.sha256}`);
+      }
+    } catch (error) {
+      await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
+      throw error;
     }
+    const commit = async (): Promise<'stored' | 'present'> => {
+      let placed = false;
+      try {
+        try {
+          if (this.fsync) await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        const dir = path.dirname(target);
+        const created = await mkdir(dir, { recursive: true });
+        try {
+          await link(temp, target); // exclusive, unlike rename
+          placed = true;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        if (placed && this.fsync) await syncDirectories(dir, created);
+        return placed ? 'stored' : 'present';
+      } finally {
+        await unlink(temp).catch(() => undefined);
+      }
+    };
+    return { commit };
   }
 
   async verify(key: string, expected: StoredObject): Promise<boolean> {
