@@ -89,7 +89,9 @@ export const ENV = {
     'Redis: the event bus between subgraphs (the gateway tails it for subscriptions) and the shared rate limit; in-process when unset',
   ),
   EVENT_STREAM: z.preprocess(unset, z.string().default('cds:events')).describe('the Redis stream of events'),
-  JWT_SECRET: optionalString().describe('HS256 secret of bearer tokens (development default: a published secret, refused in production)'),
+  JWT_SECRET: optionalString().describe(
+    'HS256 secret of bearer tokens; production needs one of its own of at least 32 characters (development default: a published secret, refused in production)',
+  ),
   JWT_PUBLIC_KEY: optionalString().describe('PEM public key for RS256/ES256/PS256 tokens (`\\n` escapes allowed)'),
   JWKS_URL: url(['https://', 'http://']).describe('a JWKS endpoint whose keys verify tokens (fetched and cached by jose)'),
   JWT_ISSUER: optionalString().describe('when set, tokens must carry this `iss`'),
