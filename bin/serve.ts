@@ -9,6 +9,7 @@ import { createTokenVerifier, verifierOptions } from '../kernel/identity';
 import { stopOnTerminationSignals } from '../kernel/lifecycle';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
+import { uploadGrantSecretFrom } from '../kernel/objectstore/grants';
 import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
 
 /**
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
     throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
   }
   const config: Config = loadConfig();
-  if (!config.production) console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  if (!config.production)
+    console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
   const verifier = createTokenVerifier(verifierOptions(config));
   // SIGTERM/SIGINT: drain, flush, close within SHUTDOWN_TIMEOUT_MS (kernel/lifecycle.ts).
   const stopOnSignal = (stop: (timeoutMs: number) => Promise<void>) =>
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       verifier,
       bus: gatewayBus ?? undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
+      uploadGrantSecret: uploadGrantSecretFrom(process.env),
       playbackLinks: jwtSecret ? { linkSecret: config.playbackUrlSecret ?? jwtSecret, jwtSecret } : null,
     });
     console.log(`gateway listening on ${gateway.url}`);

@@ -1,77 +1,33 @@
 import { IncomingMessage } from 'node:http';
-import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { Config, SubgraphName, testConfig } from '../kernel/config';
-import { toContractError } from '../kernel/errors';
-import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
-import { Identity, TokenVerifier } from '../kernel/identity';
+import { ApolloGateway } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { DocumentNode, GraphQLError, print } from 'graphql';
+import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { EventBus } from '../kernel/events/envelope';
-import { httpReady, Readiness } from '../kernel/readiness';
-import { SubscriptionEngine } from './subscriptions/engine';
-import { sseRoute } from './subscriptions/transports';
-import { attachWsProtocol } from './subscriptions/ws-protocol';
+import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
+import { Identity, TokenVerifier } from '../kernel/identity';
 import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
+import { httpReady, Readiness } from '../kernel/readiness';
+import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
+import { Pipeline } from './pipeline';
+import { GatewayContext, GatewayPlugin } from './plugins/types';
+import { useLimits } from './plugins/useLimits';
+import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
-import { classify, failedFetchResponse, withTimeout } from './subgraph-faults';
-import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
+import { uploadRoute } from './uploads';
+import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
+import { SubscriptionCaps } from './subscriptions/caps';
+import { SubscriptionEngine } from './subscriptions/engine';
+import { sseRoute } from './subscriptions/transports';
+import { attachWebSocket } from './subscriptions/ws-protocol';
 
-/** The gateway's request context: who is calling, verified once here and again by each subgraph. */
-export interface GatewayContext {
-  identity: Identity;
-  /** set for operations the gateway runs itself (subscription payloads): not rate limited */
-  internal?: boolean;
-}
-
-/**
- * Forwards the caller's own bearer token (subgraphs verify it themselves);
- * gives up on a subgraph after its timeout and answers a failed fetch with
- * errors on the fields it owns (gateway/subgraph-faults.ts).
- */
-class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(url: string, private readonly subgraph: string, private readonly timeoutMs: number) {
-    super({ url });
-    this.fetcher = withTimeout(this.fetcher, timeoutMs);
-  }
-
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<RemoteGraphQLDataSource['process']> {
-    try {
-      return await super.process(options);
-    } catch (error) {
-      // A refusal the subgraph explained (errorFromResponse below) stays what it is.
-      if (error instanceof GraphQLError && error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR') throw error;
-      const reason = classify(error);
-      console.error(`[gateway] ${this.subgraph} fetch failed (${reason}): ${(error as Error).message}`);
-      return failedFetchResponse(this.subgraph, reason, this.timeoutMs, options);
-    }
-  }
-
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const identity = (context as Partial<GatewayContext>).identity;
-    if (identity) request.http?.headers.set('authorization', identity.authorization);
-  }
-
-  /**
-   * A subgraph refuses a request it cannot even execute (a malformed DateTime
-   * or SafeInt variable: the gateway's schema has no parsers for custom
-   * scalars) with HTTP 400 and GraphQL errors; pass its first error on, code
-   * and message, instead of a bare "400: Bad Request".
-   */
-  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
-    const error = await super.errorFromResponse(response);
-    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } | undefined)?.body;
-    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
-    if (!first?.message || !first.extensions?.code) return error;
-    return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
-  }
-}
+export type { GatewayContext } from './plugins/types';
 
 export interface GatewayOptions {
-  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  /** the secret upload grants are signed with (the storage subgraph's UPLOAD_GRANT_SECRET, else JWT_SECRET); without it the upload endpoint refuses every upload */
+  uploadGrantSecret?: string | null;
+  /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
   config?: Config;
   port: number;
   host?: string;
@@ -79,10 +35,14 @@ export interface GatewayOptions {
   /** the URL of each subgraph's /graphql here (overrides the checked-in supergraph's) */
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   verifier: TokenVerifier;
-  /** how long to wait for each subgraph (SUBGRAPH_TIMEOUT_MS, SUBGRAPH_<NAME>_TIMEOUT_MS by default) */
+  /** overrides of the configured rate limit (tests: a Redis key prefix of their own) */
+  rateLimit?: Partial<RateLimitOptions>;
+  /** more gateway plugins (gateway/plugins/useX.ts), after the built-in ones */
+  plugins?: GatewayPlugin[];
+  /** share the reply of an identical subgraph fetch already in flight (same identity; queries only); default on */
+  inflightDedup?: boolean;
+  /** how long to wait for each subgraph (SUBGRAPH_TIMEOUT_MS, SUBGRAPH_<NAME>_TIMEOUT_MS by default; docs/partial-answers.md) */
   subgraphTimeoutsMs?: Partial<Record<SubgraphName, number>>;
-  limits?: QueryLimits;
-  rateLimit?: { perMinute: number; burst: number };
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
   /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
@@ -93,12 +53,15 @@ export interface GatewayOptions {
   cdsStores?: { forRegion(region: string): ObjectStore };
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
+  /** the CDS board at /board/ (board/dist); false serves none */
+  board?: BoardOptions | false;
 }
 
 export interface RunningGateway {
   url: string;
   http: RunningHttpServer;
   subscriptions: SubscriptionEngine | null;
+  caps: SubscriptionCaps;
   /** Graceful: ends subscriptions with a reason, drains in-flight requests (at most `timeoutMs`, SHUTDOWN_TIMEOUT_MS by default), then closes. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -106,52 +69,48 @@ export interface RunningGateway {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const config = options.config ?? testConfig();
   const timeouts = { ...config.subgraphTimeoutsMs, ...options.subgraphTimeoutsMs };
+  const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource(options.subgraphUrls[name as SubgraphName] ?? url ?? '', name, timeouts[name as SubgraphName] ?? 10_000),
+    // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
+    buildService: ({ name, url }) => new SubgraphClient({
+      name,
+      url: options.subgraphUrls[name as SubgraphName] ?? url!,
+      pools,
+      timeoutMs: timeouts[name as SubgraphName] ?? config.subgraphTimeoutsMs.network,
+      plugins: options.inflightDedup === false ? [] : [useInflightDedup()],
+    }),
   });
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const rate = options.rateLimit ?? { perMinute: 6000, burst: 1000 };
-  const server = new ApolloServer<GatewayContext>({
-    gateway,
-    introspection: true,
-    includeStacktraceInErrorResponses: false,
-    validationRules: [complexityRule(limits)],
-    formatError: (formatted, error) => {
-      const shaped = toContractError(formatted, error);
-      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR' && !shaped.extensions.subgraph) console.error('[gateway]', error);
-      return shaped;
-    },
-    plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
-    // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before requests drain.
-    stopOnTerminationSignals: false,
-  });
-  await server.start();
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization) });
-
-  // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md).
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
-  const run = async (query: string, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => {
-    const response = await server.executeOperation({ query, variables: variables ?? {}, operationName: operationName ?? undefined }, { contextValue: { identity, internal: true } });
-    if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported here');
-    const result = response.body.singleResult;
-    return { data: (result.data ?? null) as Record<string, unknown> | null, errors: result.errors?.map((e) => toContractError(e)) };
-  };
-  const engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: run, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
+  // The pipeline's concerns, in order: limits refuse what is too big before the rate limit charges for it.
+  const plugins: GatewayPlugin[] = [
+    useLimits(config.graphql.limits),
+    useRateLimit({ perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst, perRole: config.rateLimit.perRole, redisUrl: config.redisUrl, ...options.rateLimit }),
+    ...(options.plugins ?? []),
+  ];
+  const pipeline = new Pipeline({
+    gateway,
+    apiSchema,
+    limits: config.graphql.limits,
+    introspection: config.graphql.introspection,
+    suggestions: config.graphql.suggestions,
+    plugins,
+  });
+  const server = pipeline.server;
+  await server.start();
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization), transport: 'http' });
+
+  // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md). The engine's own
+  // queries (authorising a subscription, building a payload for an event) run through the pipeline as the subscriber.
+  const engineQuery = async (query: string, variables: Record<string, unknown>, identity: Identity) =>
+    pipeline.execute({ query, variables }, { identity, transport: 'subscription-event' });
+  const engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: engineQuery, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
   await engine?.start();
-  const transport = engine ? {
-    schema: apiSchema, engine, verifier: options.verifier,
-    executeOperation: async (document: DocumentNode, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => {
-      const result = await run(print(document), variables, identity, operationName);
-      return { data: result.data, errors: result.errors?.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
-    },
-  } : null;
+  const caps = new SubscriptionCaps({ perConnection: config.websocket.maxSubscriptionsPerConnection, perCaller: config.websocket.maxSubscriptionsPerCaller });
 
   // Ready when every subgraph is (its database and bus answer) and the bus answers.
-  const supergraph = Supergraph.build(options.supergraphSdl);
   const readiness = new Readiness({
-    ...Object.fromEntries([...supergraph.subgraphs()].map((subgraph) => {
+    ...Object.fromEntries([...Supergraph.build(options.supergraphSdl).subgraphs()].map((subgraph) => {
       const url = options.subgraphUrls[subgraph.name as SubgraphName] ?? subgraph.url;
       return [`subgraph:${subgraph.name}`, httpReady(url.replace(/\/graphql\/?$/, '') + '/ready')];
     })),
@@ -166,33 +125,40 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const http = await listen(options.port, [
     healthRoute(readiness),
+    corsRoute(config.http.corsOrigins),
     ...(options.routes ?? []),
+    ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
-    ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
-    apolloRoute(server, '/graphql', context),
+    // Uploads run through the same pipeline as every operation (the caller's identity, limits, the one rate limit).
+    uploadRoute({ verifier: options.verifier, admit: (identity) => pipeline.onRequest({ query: '' }, { identity, transport: 'http' }), stores: cdsStores, grantSecret: options.uploadGrantSecret ?? null }),
+    ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
   ], options.host ?? config.host);
   selfGraphqlUrl = `${http.url}/graphql`;
-  const websocket = transport ? attachWsProtocol(http.server, '/graphql', {
-    verifier: options.verifier,
-    subscribe: (document, variables, identity, operationName) => engine!.subscribe(document, variables, identity, operationName),
-    execute: transport.executeOperation,
+  const websocket = engine ? attachWebSocket(http.server, '/graphql', {
+    pipeline, engine, verifier: options.verifier, caps,
+    maxPayloadBytes: config.websocket.maxPayloadBytes,
+    keepAliveMs: config.websocket.keepAliveMs,
+    maxBufferedBytes: config.websocket.maxBufferedBytes,
   }) : null;
   let stopping: Promise<void> | null = null;
   return {
     url: `${http.url}/graphql`,
     http,
     subscriptions: engine,
+    caps,
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
-        // Not ready; subscriptions end with a reason; in-flight requests finish; then the rest closes.
+        // Not ready; no new connections; subscriptions end with a reason; in-flight requests finish; then the rest closes.
         readiness.markDraining();
-        const drained = http.drain(timeoutMs); // stops accepting at once
+        const drained = http.drain(timeoutMs);
         const reason = 'The gateway is shutting down; subscribe again';
         await engine?.stop(reason);
         await websocket?.close(reason);
         await drained;
         await server.stop();
+        await pools.close();
         await ownStores?.close();
       })();
       return stopping;

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
@@ -13,6 +13,7 @@ import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
+import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
 import { EVENT_MIGRATIONS, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
@@ -179,16 +180,27 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   relay.start();
   await relay.flush();
 
+  // The same limits as the gateway (kernel/graphql/limits.ts): reaching a subgraph directly grants nothing more.
+  // A query plan's entity fetch wraps a selection in `_entities { ... on T }` (one level deeper than the
+  // client's), and the planner may inline the client's fragments (longer text, the same cost and aliases).
+  const base = config.graphql.limits;
+  const limits = { ...base, maxDepth: base.maxDepth + 1, maxDocumentBytes: base.maxDocumentBytes * 4, maxTokens: base.maxTokens * 4 };
   const server = new ApolloServer<SubgraphContext<S, L>>({
     schema: await buildSubgraph(definition),
-    introspection: true,
+    introspection: config.graphql.introspection,
+    hideSchemaDetailsFromClientErrors: !config.graphql.suggestions,
+    parseOptions: parseOptionsFor(limits),
+    validationRules: limitRules(limits),
+    // Bearer tokens, never cookies: see gateway/pipeline.ts. The gateway's requests are POSTs either way.
+    csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
       if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error(`[${definition.name}]`, error);
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled()],
     // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before the outbox and database are closed.
     stopOnTerminationSignals: false,
   });
@@ -203,7 +215,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   });
   const httpServer = await listen(options.port, [
     healthRoute(readiness),
-    apolloRoute(server, '/graphql', context),
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
+      if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
+      checkVariables(raw.variables, limits);
+    } }),
   ], options.host ?? config.host);
 
   let stopping: Promise<void> | null = null;

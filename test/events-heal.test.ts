@@ -51,7 +51,7 @@ describe('events heal', () => {
   beforeAll(async () => {
     redis = await OwnRedis.start();
     // Lost events are noticed, and acknowledged rows pruned, within a fraction of a second.
-    stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, tailGraceMs: 0, settings: { EVENT_MAINTENANCE_MS: '200' } });
+    stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, tailGraceMs: 0, env: { EVENT_MAINTENANCE_MS: '200' } });
     await createCustomer(stack, 'heal-co');
     await createNetwork(stack, 'heal-co', 'heal-net');
     await registerPbx(stack, { id: vm, customerId: 'heal-co', networkId: 'heal-net', kind: PbxKind.VIRTUAL, wmsVersion: '6.05.20231120.1' });

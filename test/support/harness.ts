@@ -63,9 +63,20 @@ export interface TestStackOptions {
   claimIdleMs?: number;
   /** how young a stream entry may be and still be trimmed (Redis; default 60 s) */
   tailGraceMs?: number;
-  /** settings as if set in the environment (kernel/config.ts), e.g. { EVENT_MAINTENANCE_MS: '200' } */
-  settings?: Record<string, string>;
+  /** settings as if in the environment (kernel/config.ts), over the test defaults */
+  env?: Record<string, string>;
 }
+
+/**
+ * Tests run many operations as one caller in a few seconds: the rate limit
+ * and subscription caps are lifted unless a test sets them (test/hostile-*).
+ */
+export const TEST_ENV: Record<string, string> = {
+  RATE_LIMIT_PER_MINUTE: '10000000',
+  RATE_LIMIT_BURST: '10000000',
+  WS_MAX_SUBSCRIPTIONS_PER_CALLER: '100000',
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10000',
+};
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const prefix = `t_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -75,7 +86,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     : { kind: 'sqlite', dir: options.redis || options.redisUrl ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
   const stream = `cds-test:${prefix}:events`;
   const stack = await startStack({
-    config: testConfig(options.settings),
+    config: testConfig({ ...TEST_ENV, ...options.env }),
     db,
     redis: useRedis ? { url: redisUrl, stream, claimIdleMs: options.claimIdleMs, tailGraceMs: options.tailGraceMs } : undefined,
     jwtSecret: TEST_SECRET,
