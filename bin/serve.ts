@@ -8,6 +8,7 @@ import { RedisStreamBus } from '../kernel/events/redis-bus';
 import { createTokenVerifier, verifierOptions } from '../kernel/identity';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
+import { uploadGrantSecretFrom } from '../kernel/objectstore/grants';
 import { SUBGRAPHS } from '../subgraphs';
 
 /**
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
     throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
   }
   const config: Config = loadConfig();
-  if (!config.production) console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  if (!config.production)
+    console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
   const verifier = createTokenVerifier(verifierOptions(config));
   const stopOnSignal = (stop: () => Promise<void>) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       verifier,
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
+      uploadGrantSecret: uploadGrantSecretFrom(process.env),
       playbackLinks: jwtSecret ? { linkSecret: config.playbackUrlSecret ?? jwtSecret, jwtSecret } : null,
     });
     console.log(`gateway listening on ${gateway.url}`);

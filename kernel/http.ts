@@ -4,6 +4,9 @@ import { parse as parseUrl } from 'node:url';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { toContractError } from './errors';
+import { componentLogger } from './log';
+
+const log = componentLogger('http');
 
 /** A route handler; returns false to fall through to the next one. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
@@ -217,7 +220,7 @@ export async function listen(port: number, routes: Route[], host = '127.0.0.1'):
         else res.end();
         return;
       }
-      console.error('[http]', error);
+      log.error({ err: error }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.end();
     }
