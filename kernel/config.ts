@@ -136,6 +136,9 @@ export const ENV = {
     'the CDS object store of each region, e.g. `eu-central-1=s3://cds-euc1?region=eu-central-1,us-east-1=file:/srv/cds/us-east-1` (`kernel/objectstore/README.md`; default `*=file:.data/cds/{region}`)',
   ),
   MIGRATION_LEASE_SECONDS: int(1, 86_400).default(30).describe('storage: how long an agent run holds a migration without reporting'),
+  UPLOAD_GRANT_SECRET: optionalString().describe('storage, gateway: the secret upload grants are signed with (default: `JWT_SECRET`)'),
+  UPLOAD_GRANT_SECONDS: int(1, 86_400).default(900).describe('storage: how long an upload grant is good for (large files get 1 s per MB on top)'),
+  UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000).default(67_108_864).describe('storage: files from this size on go up to S3 in presigned multipart uploads, in parts of this size'),
   PLAYBACK_URL_SECRET: optionalString().describe('recordings, gateway: the secret of signed playback links (default: `JWT_SECRET`)'),
   GATEWAY_PUBLIC_URL: url(['http://', 'https://']).describe('recordings: the public base of playback links'),
   LOG_LEVEL: z
