@@ -6,6 +6,7 @@ import path from 'node:path';
 import { generateSampleTree, SampleTree } from '../agent/sample-tree';
 import { signToken } from '../kernel/identity';
 import { startStack, Stack } from '../dev/stack';
+import { testConfig } from '../kernel/config';
 
 /**
  * The CDS agent against `cp -r` on the same disk (issue 3):
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
   process.env.CDS_STORES = stores;
   let stack: Stack | null = null;
   try {
-    stack = await startStack({ db: { kind: 'sqlite', dir: path.join(tmp, 'db') }, jwtSecret: SECRET, gatewayPort: 0 });
+    // The rate limit is not what this measures (the agent's report rate is).
+    stack = await startStack({ config: testConfig({ RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000' }), db: { kind: 'sqlite', dir: path.join(tmp, 'db') }, jwtSecret: SECRET, gatewayPort: 0 });
     await admin(stack, `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }`, { input: { id: 'bench', name: 'Bench' } });
     // One PBX per tree and store variant: every agent run is a first migration.
     const pbxs = { small: ['22b000000001', '22b000000011'], large: ['22b000000002', '22b000000012'] } as const;
