@@ -6,6 +6,7 @@ import path from 'node:path';
 import { generateSampleTree, SampleTree } from '../agent/sample-tree';
 import { signToken } from '../kernel/identity';
 import { startStack, Stack } from '../dev/stack';
+import { testConfig } from '../kernel/config';
 
 /**
  * The CDS agent (over upload grants, every object verified by CDS) against
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
   let stack: Stack | null = null;
   const rows: Row[] = [];
   try {
-    stack = await startStack({ db: { kind: 'sqlite', dir: path.join(tmp, 'db') }, jwtSecret: SECRET, gatewayPort: 0 });
+    // The rate limit is not what this measures (the agent's report rate is).
+    stack = await startStack({ config: testConfig({ RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000' }), db: { kind: 'sqlite', dir: path.join(tmp, 'db') }, jwtSecret: SECRET, gatewayPort: 0 });
     await gql(stack, `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }`, { input: { id: 'bench', name: 'Bench' } });
     let serial = 0;
     const newPbx = async (region: string) => {
