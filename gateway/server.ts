@@ -17,6 +17,14 @@ import { ObjectStore } from '../kernel/objectstore/store';
 import { playbackRoute } from './playback';
 import { recordingsRestRoute } from './rest-recordings';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
+import { metricsFromEnv } from '../kernel/config';
+import { serviceLogger } from '../kernel/log';
+import { ServiceMetrics } from '../kernel/metrics';
+import { assemblePlugins } from '../kernel/plugins/plugin';
+import { GatewayPlugin, subgraphFetchStarted, FetchOutcome } from './plugins/plugin';
+import { useLogging } from './plugins/useLogging';
+import { useMetrics } from './plugins/useMetrics';
+import { useTracing } from './plugins/useTracing';
 
 /** The gateway's request context: who is calling, verified once here and again by each subgraph. */
 export interface GatewayContext {
@@ -25,11 +33,37 @@ export interface GatewayContext {
   internal?: boolean;
 }
 
-/** Forwards the caller's own bearer token; subgraphs verify it themselves. */
+/**
+ * Forwards the caller's own bearer token (subgraphs verify it themselves) and
+ * lets the plugins see each fetch (request id, traceparent, metrics).
+ */
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly pending = new WeakMap<object, (outcome: FetchOutcome) => void>();
+
+  constructor(private readonly subgraph: string, url: string | undefined, private readonly plugins: readonly GatewayPlugin[]) {
+    super({ url });
+  }
+
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const identity = (context as Partial<GatewayContext>).identity;
     if (identity) request.http?.headers.set('authorization', identity.authorization);
+    if (request.http) this.pending.set(request, subgraphFetchStarted(this.plugins, { subgraph: this.subgraph, headers: request.http.headers }));
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']> {
+    const done = () => {
+      const finish = this.pending.get(options.request);
+      this.pending.delete(options.request);
+      return finish ?? (() => undefined);
+    };
+    try {
+      const response = await super.process(options);
+      done()(response.errors?.length ? 'error' : 'ok');
+      return response;
+    } catch (error) {
+      done()('failed');
+      throw error;
+    }
   }
 
   /**
@@ -66,20 +100,35 @@ export interface GatewayOptions {
   cdsStores?: { forRegion(region: string): ObjectStore };
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
+  /** collect process metrics (memory, event loop, GC) in the gateway's registry */
+  processMetrics?: boolean;
 }
 
 export interface RunningGateway {
   url: string;
   http: RunningHttpServer;
   subscriptions: SubscriptionEngine | null;
+  metrics: ServiceMetrics;
   stop(): Promise<void>;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  // @apollo/gateway reports usage to Apollo's servers unless told not to; nothing leaves this deployment.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const log = serviceLogger('gateway');
+  const metrics = new ServiceMetrics('gateway', { defaultMetrics: options.processMetrics });
+  let engine: SubscriptionEngine | null = null;
+  let websocket: ReturnType<typeof attachWsProtocol> | null = null;
+  const plugins: GatewayPlugin[] = [
+    useLogging(log),
+    useMetrics(metrics, metricsFromEnv(), { subscriptions: () => engine?.subscriberCount ?? 0, websockets: () => websocket?.connections() ?? 0 }),
+    useTracing(),
+  ];
+  const observability = assemblePlugins(plugins);
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource({ url: options.subgraphUrls[name as SubgraphName] ?? url }),
+      new IdentityForwardingDataSource(name, options.subgraphUrls[name as SubgraphName] ?? url, plugins),
   });
   const limits = options.limits ?? DEFAULT_LIMITS;
   const rate = options.rateLimit ?? { perMinute: 6000, burst: 1000 };
@@ -90,10 +139,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     validationRules: [complexityRule(limits)],
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
-      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
+      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'operation failed');
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ...observability.apollo, documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: options.verifier.verify(req.headers.authorization) });
@@ -106,7 +155,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const result = response.body.singleResult;
     return { data: (result.data ?? null) as Record<string, unknown> | null, errors: result.errors?.map((e) => toContractError(e)) };
   };
-  const engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: run, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
+  engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: run, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
   await engine?.start();
   const transport = engine ? {
     schema: apiSchema, engine, verifier: options.verifier,
@@ -124,14 +173,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const http = await listen(options.port, [
     healthRoute(async () => true),
+    ...observability.routes,
     ...(options.routes ?? []),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0');
+  ], options.host ?? '0.0.0.0', observability.hooks);
+  observability.listening(http.server);
   selfGraphqlUrl = `${http.url}/graphql`;
-  const websocket = transport ? attachWsProtocol(http.server, '/graphql', {
+  websocket = transport ? attachWsProtocol(http.server, '/graphql', {
     verifier: options.verifier,
     subscribe: (document, variables, identity, operationName) => engine!.subscribe(document, variables, identity, operationName),
     execute: transport.executeOperation,
@@ -140,6 +191,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `${http.url}/graphql`,
     http,
     subscriptions: engine,
+    metrics,
     async stop() {
       await websocket?.close();
       await engine?.stop();

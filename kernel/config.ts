@@ -61,3 +61,26 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel 
   }
   return value as LogLevel;
 }
+
+/**
+ * METRICS_TOKEN, METRICS: who may read /metrics (kernel/metrics.ts). With a
+ * token, only `Authorization: Bearer <token>`; without one, open in
+ * development and off in production (NODE_ENV=production); METRICS=off turns
+ * it off everywhere.
+ */
+export function metricsFromEnv(env: NodeJS.ProcessEnv = process.env): { enabled: boolean; token?: string } {
+  const token = env.METRICS_TOKEN || undefined;
+  if (env.METRICS === 'off') return { enabled: false };
+  return { enabled: Boolean(token) || env.NODE_ENV !== 'production', token };
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), OTEL_SERVICE_NAME:
+ * traces are exported over OTLP/HTTP when an endpoint is set (kernel/tracing.ts); none are made otherwise.
+ */
+export function tracingFromEnv(env: NodeJS.ProcessEnv = process.env): { endpoint?: string; serviceName?: string } {
+  return {
+    endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    serviceName: env.OTEL_SERVICE_NAME || undefined,
+  };
+}

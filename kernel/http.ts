@@ -2,9 +2,13 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { parse as parseUrl } from 'node:url';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
+import { componentLogger } from './log';
+import type { RequestHook } from './request';
 
 /** A route handler; returns false to fall through to the next one. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+
+const log = componentLogger('http');
 
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -89,19 +93,26 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-/** Starts a node:http server trying each route in turn; 404 otherwise. */
-export async function listen(port: number, routes: Route[], host = '0.0.0.0'): Promise<RunningHttpServer> {
-  const server = http.createServer(async (req, res) => {
+/** Starts a node:http server trying each route in turn (inside `hooks`, outermost first); 404 otherwise. */
+export async function listen(port: number, routes: Route[], host = '0.0.0.0', hooks: RequestHook[] = []): Promise<RunningHttpServer> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       for (const route of routes) if (await route(req, res, url)) return;
       sendJson(res, 404, { error: `Nothing at ${url.pathname}` });
     } catch (error) {
       const status = (error as { status?: number }).status ?? 500;
-      if (status >= 500) console.error('[http]', error);
+      if (status >= 500) log.error({ err: error, path: url.pathname }, 'request failed');
       if (!res.headersSent) sendJson(res, status, { errors: [{ message: status === 413 ? 'Request body too large' : 'Internal server error', extensions: { code: status === 413 ? 'BAD_USER_INPUT' : 'INTERNAL_SERVER_ERROR' } }] });
       else res.end();
     }
+  };
+  const server = http.createServer((req, res) => {
+    const run = hooks.reduceRight<() => Promise<void>>((next, hook) => () => hook(req, res, next), () => handle(req, res));
+    run().catch((error) => {
+      log.error({ err: error }, 'request hook failed');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -17,6 +17,14 @@ import { Consumption, EventBus } from './events/envelope';
 import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
+import { Logger, serviceLogger } from './log';
+import { ServiceMetrics } from './metrics';
+import { metricsFromEnv } from './config';
+import { assemblePlugins, ServicePlugin } from './plugins/plugin';
+import { useLogging } from './plugins/useLogging';
+import { useMetrics } from './plugins/useMetrics';
+import { useTracing } from './plugins/useTracing';
+import { traceStatements } from './tracing';
 
 /** The federation features our subgraphs use. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible"])`;
@@ -29,6 +37,9 @@ export interface SubgraphRuntime {
   relay: OutboxRelay;
   counter: SqlCounter;
   directory: Directory;
+  /** this subgraph's logger and metrics (its own Registry, served at /metrics) */
+  log: Logger;
+  metrics: ServiceMetrics;
   /** Settings by name (the process environment, or what a test stack passes) */
   settings: Readonly<Record<string, string | undefined>>;
   /** Runs `work` in one transaction, then sends the events it recorded (see recordEvent). */
@@ -118,6 +129,10 @@ export interface SubgraphOptions {
   keepStatements?: boolean;
   /** settings read by subgraphs (e.g. CDS_STORES); defaults to the process environment */
   settings?: Readonly<Record<string, string | undefined>>;
+  /** collect process metrics (memory, event loop) in this subgraph's registry: when it has the process to itself */
+  processMetrics?: boolean;
+  /** observability plugins beyond the standard ones (logs, metrics, traces) */
+  plugins?: ServicePlugin[];
 }
 
 export interface RunningSubgraph<S = unknown> {
@@ -132,22 +147,25 @@ export interface RunningSubgraph<S = unknown> {
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
 export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, options: SubgraphOptions): Promise<RunningSubgraph<S>> {
   const counter = new SqlCounter(options.keepStatements);
+  const log = serviceLogger(definition.name);
+  const metrics = new ServiceMetrics(definition.name, { defaultMetrics: options.processMetrics });
   const db = await openDatabase({
     db: options.db,
     entities: [...EVENT_ENTITIES, ...(definition.usesDirectory ? DIRECTORY_ENTITIES : []), ...(definition.entities as Function[])],
     migrations: [CreateEventTables1700000000000, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
     counter,
   });
+  traceStatements(db);
   let consumption: Consumption | null = null;
   const relay = new OutboxRelay(db, options.bus);
   const runtime: SubgraphRuntime = {
-    name: definition.name, db, bus: options.bus, relay, counter,
+    name: definition.name, db, bus: options.bus, relay, counter, log, metrics,
     directory: new Directory(() => consumption),
     settings: options.settings ?? process.env,
     async transact(work) {
       const result = await db.transaction(work);
       // The events are committed; sending them now is an optimisation, the relay's timer is the guarantee.
-      await relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, error));
+      await relay.flush().catch((error) => log.warn({ err: error }, 'outbox flush failed; will retry'));
       return result;
     },
     emit: (em, type, key, payload) => recordEvent(em, definition.name, type, key, payload),
@@ -160,6 +178,14 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   }
   relay.start();
   await relay.flush();
+  metrics.gauge('cds_outbox_backlog', 'Events written to the outbox and not yet published to the bus', () => relay.backlog());
+  metrics.gauge('cds_event_lag', 'Events published and not yet handled by this subgraph, by consumer group', async () => (consumption ? [[{ consumer: definition.name }, await consumption.lag()]] : []), ['consumer']);
+  const observability = assemblePlugins([
+    useLogging(log),
+    useMetrics(metrics, metricsFromEnv(options.settings ?? process.env)),
+    useTracing(definition.name, { trustIncoming: true }),
+    ...(options.plugins ?? []),
+  ]);
 
   const server = new ApolloServer<SubgraphContext<S, L>>({
     schema: await buildSubgraph(definition),
@@ -167,10 +193,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
-      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error(`[${definition.name}]`, error);
+      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'resolver failed');
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ...observability.apollo],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
@@ -179,8 +205,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   };
   const httpServer = await listen(options.port, [
     healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
+    ...observability.routes,
     apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0');
+  ], options.host ?? '0.0.0.0', observability.hooks);
+  observability.listening(httpServer.server);
 
   return {
     name: definition.name,

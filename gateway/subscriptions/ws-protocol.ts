@@ -36,13 +36,14 @@ function nextMessage(id: string, result: ExecutionResult): string {
   return `{"id":${JSON.stringify(id)},"type":"next","payload":${text}}`;
 }
 
-export function attachWsProtocol(server: Server, path: string, options: WsProtocolOptions): { close(): Promise<void> } {
+export function attachWsProtocol(server: Server, path: string, options: WsProtocolOptions): { close(): Promise<void>; connections(): number } {
   const wss = new WebSocketServer({
     server, path,
     handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
   });
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => serve(socket, request, options));
   return {
+    connections: () => wss.clients.size,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

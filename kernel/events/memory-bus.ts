@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { componentLogger } from '../log';
 import { Consumption, EventBus, EventEnvelope, EventHandler } from './envelope';
 
 interface Group {
@@ -7,6 +8,9 @@ interface Group {
   draining: boolean;
   retryTimer: NodeJS.Timeout | null;
 }
+
+
+const log = componentLogger('bus');
 
 /**
  * The embedded bus: an in-process log with one cursor per consumer group.
@@ -32,7 +36,7 @@ export class MemoryBus implements EventBus {
           try {
             tail(event);
           } catch (error) {
-            console.error('[bus] tail handler failed', error);
+            log.error({ err: error }, 'tail handler failed');
           }
         }
       });
@@ -50,6 +54,7 @@ export class MemoryBus implements EventBus {
     setImmediate(() => void this.drain(groupName));
     return {
       caughtUp: (timeoutMs = 5000) => this.caughtUp(groupName, this.log.length, timeoutMs),
+      lag: async () => this.log.length - group.cursor,
       stop: async () => {
         if (group.retryTimer) clearTimeout(group.retryTimer);
         this.groups.delete(groupName);
@@ -71,7 +76,7 @@ export class MemoryBus implements EventBus {
         try {
           await group.handler(this.log[group.cursor]);
         } catch (error) {
-          console.error(`[bus] ${name} failed on ${this.log[group.cursor].type}; retrying`, error);
+          log.error({ err: error, group: name, type: this.log[group.cursor].type }, 'event handler failed; retrying');
           group.retryTimer = setTimeout(() => void this.drain(name), this.retryDelayMs);
           return;
         }

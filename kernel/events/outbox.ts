@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, EntityManager, Index, MigrationInterface, PrimaryColumn, PrimaryGeneratedColumn, QueryRunner, Table, IsNull } from 'typeorm';
 import { col, InstantColumn } from '../columns';
 import { EventBus, EventEnvelope } from './envelope';
+import { componentLogger } from '../log';
 import { EventPayloads, EventType } from './catalog';
+
+const log = componentLogger('outbox');
 
 /** An event written in the same transaction as the change it announces. */
 @Entity('outbox_event')
@@ -73,13 +76,18 @@ export class OutboxRelay {
   constructor(private readonly db: DataSource, private readonly bus: EventBus) {}
 
   start(intervalMs = 1000): void {
-    this.timer = setInterval(() => void this.flush().catch((e) => console.error('[outbox] flush failed', e)), intervalMs);
+    this.timer = setInterval(() => void this.flush().catch((e) => log.error({ err: e }, 'outbox flush failed; will retry')), intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flushing?.catch(() => undefined);
+  }
+
+  /** How many committed events wait to be published (the outbox backlog metric). */
+  backlog(): Promise<number> {
+    return this.db.getRepository(OutboxEvent).count({ where: { publishedAt: IsNull() } });
   }
 
   /** Publishes everything committed so far; concurrent calls share one run. */

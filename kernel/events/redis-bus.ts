@@ -1,7 +1,10 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { componentLogger } from '../log';
 import { Consumption, EventBus, EventEnvelope, EventHandler } from './envelope';
+
+const log = componentLogger('bus');
 
 type StreamEntry = [id: string, fields: string[]];
 
@@ -64,7 +67,7 @@ export class RedisStreamBus implements EventBus {
           await this.writer.xack(this.stream, group, id);
         } catch (error) {
           // Left pending: claimed again after `claimIdleMs`. Later entries go on.
-          console.error(`[bus] ${group} failed on entry ${id}; it stays pending`, error);
+          log.error({ err: error, group, entry: id }, 'event handler failed; the entry stays pending');
         }
       }
     };
@@ -85,7 +88,7 @@ export class RedisStreamBus implements EventBus {
           if (read) for (const [, entries] of read) await handle(entries);
         } catch (error) {
           if (stopped) return;
-          console.error(`[bus] ${group} read failed; retrying`, error);
+          log.error({ err: error, group }, 'read failed; retrying');
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -94,6 +97,7 @@ export class RedisStreamBus implements EventBus {
 
     return {
       caughtUp: (timeoutMs = 5000) => this.caughtUp(group, timeoutMs),
+      lag: () => this.lag(group),
       stop: async () => {
         stopped = true;
         reader.disconnect();
@@ -120,13 +124,13 @@ export class RedisStreamBus implements EventBus {
               try {
                 handler(JSON.parse(raw) as EventEnvelope);
               } catch (error) {
-                console.error('[bus] tail handler failed', error);
+                log.error({ err: error }, 'tail handler failed');
               }
             }
           }
         } catch (error) {
           if (stopped) return;
-          console.error('[bus] tail read failed; retrying', error);
+          log.error({ err: error }, 'tail read failed; retrying');
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -140,6 +144,17 @@ export class RedisStreamBus implements EventBus {
         await running;
       },
     };
+  }
+
+  /** Entries the group has not read yet plus those read and not acknowledged (XINFO GROUPS, Redis 7). */
+  private async lag(group: string): Promise<number> {
+    const groups = (await this.writer.xinfo('GROUPS', this.stream)) as unknown[][];
+    for (const fields of groups) {
+      const get = (name: string) => fields[fields.indexOf(name) + 1];
+      if (get('name') !== group) continue;
+      return Number(get('lag') ?? 0) + Number(get('pending') ?? 0);
+    }
+    return 0;
   }
 
   /** Waits until the group has delivered and acknowledged everything up to the stream's current end. */
