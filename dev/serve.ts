@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { busFromEnv, DEFAULT_PORTS, jwtFromEnv, parseDatabaseUrl, portFromEnv, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
+import { busFromEnv, DEFAULT_PORTS, jwtFromEnv, parseDatabaseUrl, portFromEnv, SUBGRAPH_NAMES, SubgraphName, tracingFromEnv } from '../kernel/config';
+import { rootLogger, serviceLogger } from '../kernel/log';
+import { installTracing } from '../kernel/tracing';
 import { EventBus } from '../kernel/events/envelope';
 import { MemoryBus } from '../kernel/events/memory-bus';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
@@ -17,9 +19,12 @@ import { SUBGRAPHS } from '../subgraphs';
 async function main(): Promise<void> {
   const service = process.argv[2] as SubgraphName | 'gateway' | undefined;
   const verifier = createTokenVerifier(jwtFromEnv());
+  const otel = tracingFromEnv();
+  const tracing = installTracing({ serviceName: otel.serviceName ?? `cds-${service ?? 'graph'}`, endpoint: otel.endpoint });
+  const log = serviceLogger(service ?? 'serve');
   const stopOnSignal = (stop: () => Promise<void>) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void stop().finally(() => process.exit(0)));
+      process.once(signal, () => void stop().then(() => tracing?.shutdown()).finally(() => process.exit(0)));
     }
   };
   if (service === 'gateway') {
@@ -40,8 +45,9 @@ async function main(): Promise<void> {
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
       playbackLinks: process.env.JWT_SECRET ? { linkSecret: process.env.PLAYBACK_URL_SECRET || process.env.JWT_SECRET, jwtSecret: process.env.JWT_SECRET } : null,
+      processMetrics: true,
     });
-    console.log(`gateway listening on ${gateway.url}`);
+    log.info({ url: gateway.url, tracing: Boolean(tracing) }, 'gateway listening');
     stopOnSignal(gateway.stop);
     return;
   }
@@ -51,15 +57,16 @@ async function main(): Promise<void> {
   const busConfig = busFromEnv();
   const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : new MemoryBus();
   if (busConfig.kind === 'memory') {
-    console.warn(`[${service}] REDIS_URL is not set: events stay inside this process (fine only when it runs alone)`);
+    log.warn('REDIS_URL is not set: events stay inside this process (fine only when it runs alone)');
   }
   const running = await startSubgraph(SUBGRAPHS[service], {
     port: portFromEnv(DEFAULT_PORTS[service]),
     db: parseDatabaseUrl(process.env.DATABASE_URL ?? `sqlite:.data/${service}.sqlite`),
     bus,
     verifier,
+    processMetrics: true,
   });
-  console.log(`${service} subgraph listening on ${running.url}`);
+  log.info({ url: running.url, tracing: Boolean(tracing) }, 'subgraph listening');
   stopOnSignal(async () => {
     await running.stop();
     await bus.close();
@@ -67,6 +74,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  rootLogger.fatal({ err: error }, 'could not start');
+  rootLogger.flush();
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
 });

@@ -8,6 +8,9 @@ import { Route } from '../kernel/http';
 import { ObjectStore } from '../kernel/objectstore/store';
 import { PLAYBACK_PATH_PATTERN, verifyPlaybackGrant } from '../subgraphs/recordings/playback-link';
 import { callerClaims, executeAsCaller, GatewayCallDeps, GraphQLCallResult, httpStatusOf, sendRestError } from './rest-recordings';
+import { componentLogger } from '../kernel/log';
+
+const log = componentLogger('playback');
 
 /**
  * Playing a recording: `GET /api/v1/pbx/recordings/<id>/audio` streams the
@@ -160,7 +163,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
     try {
       lookup = await executeAsCaller<PlaybackLookup>(deps, credentials.authorization, PLAYBACK_QUERY, { id: recordingId });
     } catch (error) {
-      console.error('[playback] lookup', error);
+      log.error({ err: error }, 'lookup failed');
       sendRestError(res, 500, 'Internal server error');
       return true;
     }
@@ -193,7 +196,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       const stat = await store.stat(recording.objectKey);
       if (!stat) {
         // Verified in CDS, yet not there: worth an operator's attention.
-        console.error(`[playback] recording ${recordingId}: CDS object '${recording.objectKey}' is missing in ${store.location}`);
+        log.error({ recordingId, objectKey: recording.objectKey, store: store.location }, 'CDS object is missing');
         sendRestError(res, 404, `The file of recording '${recordingId}' is missing from CDS`);
         return true;
       }
@@ -238,7 +241,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       await pipeline(body, res);
     } catch (error) {
       // The listener closed the player mid-stream (normal), or the store failed after the headers went out.
-      if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') console.error('[playback] stream', error);
+      if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') log.error({ err: error }, 'stream failed');
       res.destroy();
     }
     return true;

@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { parse as parseUrl } from 'node:url';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { componentLogger } from './log';
-import type { RequestHook } from './request';
+import { markGraphQLRequest, RequestHook } from './request';
 
 /** A route handler; returns false to fall through to the next one. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
@@ -54,6 +54,7 @@ export function apolloRoute<C extends BaseContext>(
         }
       } else body = raw;
     }
+    markGraphQLRequest(body);
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: parseUrl(req.url ?? '').search ?? '', body },
       context: () => context(req),

@@ -36,6 +36,8 @@ export interface RequestRecord {
     outcome?: 'ok' | 'partial' | 'error' | 'refused';
     /** the contract codes of the errors, in order */
     errorCodes?: string[];
+    /** set once Apollo Server's plugins saw the operation */
+    described?: boolean;
   };
 }
 
@@ -79,10 +81,30 @@ export function requestScope(listeners: ResponseListener[]): RequestHook {
       record.status = res.statusCode;
       record.durationMs = performance.now() - record.startedAt;
       record.completed = res.writableFinished;
+      if (record.graphql) refusedByStatus(record.graphql, record.status);
       for (const listener of listeners) listener(record, req, res);
     });
     return scope.run(record, next);
   };
+}
+
+/**
+ * Marks the current request as a GraphQL one before Apollo Server sees it:
+ * a request refused before Apollo's plugins run (no valid token: the context
+ * cannot be built) still counts as a refused GraphQL request.
+ */
+export function markGraphQLRequest(body: unknown): void {
+  const record = currentRequest();
+  if (!record || record.graphql) return;
+  const name = (body as { operationName?: unknown } | undefined)?.operationName;
+  record.graphql = { operationName: typeof name === 'string' ? name : null };
+}
+
+/** How a GraphQL request that never reached execution ended, from its HTTP status. */
+function refusedByStatus(graphql: NonNullable<RequestRecord['graphql']>, status: number): void {
+  if (graphql.outcome) return;
+  const code = status === 401 ? 'UNAUTHENTICATED' : status === 429 ? 'RATE_LIMITED' : status >= 400 && status < 500 ? 'INVALID' : null;
+  if (code) Object.assign(graphql, { outcome: 'refused', errorCodes: [code] });
 }
 
 const REFUSALS = new Set(['RATE_LIMITED', 'QUERY_TOO_COMPLEX', 'UNAUTHENTICATED']);
@@ -92,9 +114,10 @@ export function describeOperations(): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart({ request }) {
       const record = currentRequest();
-      // Operations the gateway runs for itself (subscription payloads, REST) inside another request describe nothing.
-      if (!record || record.graphql) return {};
-      const graphql: NonNullable<RequestRecord['graphql']> = { operationName: request.operationName ?? null };
+      // Operations the gateway runs for itself (subscription payloads) inside another request describe nothing.
+      if (!record || record.graphql?.outcome || (record.graphql && record.graphql.described)) return {};
+      const graphql: NonNullable<RequestRecord['graphql']> = record.graphql ?? { operationName: request.operationName ?? null };
+      graphql.described = true;
       record.graphql = graphql;
       let executed = false;
       return {

@@ -41,8 +41,16 @@ export interface TracingHandle {
   shutdown(): Promise<void>;
 }
 
+/**
+ * Forgets the registered provider, context manager and propagator. Not
+ * `trace.disable()`: that also swaps the API's proxy provider, and tracers
+ * taken before (@apollo/gateway takes its own at load time) would stay on the
+ * old proxy and record nothing ever again; removing the global entry, as the
+ * API's own unregisterGlobal does, leaves them working.
+ */
 function resetGlobals(): void {
-  trace.disable();
+  const globals = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  if (globals) delete globals.trace;
   context.disable();
   propagation.disable();
 }
