@@ -16,4 +16,4 @@ COPY --from=build /app/schema ./schema
 COPY package.json ./
 RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
 USER node
-ENTRYPOINT ["node", "dist/dev/serve.js"]
+ENTRYPOINT ["node", "dist/bin/serve.js"]

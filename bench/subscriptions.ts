@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const env = { JWT_SECRET: SECRET, REDIS_URL, EVENT_STREAM: stream, BENCH_DIR: dir, CDS_STORES: `*=file:${dir}/cds/{region}` };
   const subgraphs = await startProcess(['bench/support/subgraphs-process.ts'], env, /^\{"urls"/);
   const { urls } = JSON.parse(subgraphs.line) as { urls: Record<string, string> };
-  const gateway = await startProcess(['dev/serve.ts', 'gateway'], {
+  const gateway = await startProcess(['bin/serve.ts', 'gateway'], {
     ...env, PORT: '0',
     ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, url])),
   }, /gateway listening on/);
@@ -176,7 +176,7 @@ function writeResults(r: Record<string, number>): void {
 
 Command: \`node -r @swc-node/register bench/subscriptions.ts\` (env SUBSCRIBERS, MIGRATIONS, ROUNDS, GAP_MS).
 
-Setup: the gateway in its own process (\`dev/serve.ts gateway\`), the four subgraphs in another
+Setup: the gateway in its own process (\`bin/serve.ts gateway\`), the four subgraphs in another
 on SQLite files, events through Redis Streams on 127.0.0.1; ${r.subscribers} graphql-ws subscribers
 (MigrationProgress with networkId, each its own partner token of one customer) and the driver in
 the benchmark process. ${r.migrations} migrations each report one verified item per round, ${r.rounds}

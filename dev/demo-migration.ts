@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { generateSampleTree } from '../agent/sample-tree';
 import { signToken } from '../kernel/identity';
+import { DEVELOPMENT_JWT_SECRET } from '../kernel/config';
 
 /**
  * `npm run demo:migration` (with `npm start` running in another terminal):
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
   const port = Number(process.env.PORT ?? 4000);
   const base = `http://127.0.0.1:${port}`;
   const gateway = `${base}/graphql`;
-  const secret = process.env.JWT_SECRET ?? 'cds-graph-development-secret';
+  const secret = process.env.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET;
   const dataDir = process.env.DATA_DIR ?? path.join(process.cwd(), '.data');
   const source = path.join(dataDir, `demo-pbx-${serial}`);
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatabaseConfig, SUBGRAPH_NAMES, SubgraphName, DEFAULT_PORTS } from '../kernel/config';
+import { Config, DatabaseConfig, SUBGRAPH_NAMES, SubgraphName, DEFAULT_PORTS, testConfig } from '../kernel/config';
 import { EventBus } from '../kernel/events/envelope';
 import { MemoryBus } from '../kernel/events/memory-bus';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
@@ -16,6 +16,8 @@ export type StackDatabase =
   | { kind: 'mysql'; url: string; prefix: string };
 
 export interface StackOptions {
+  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  config?: Config;
   db: StackDatabase;
   /** Redis Streams between subgraphs; the in-process bus when absent */
   redis?: { url: string; stream: string };
@@ -54,7 +56,8 @@ export function databaseFor(db: StackDatabase, name: SubgraphName): DatabaseConf
  * `npm start` and by the tests; production runs each piece as its own process.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const verifier = createTokenVerifier({ secret: options.jwtSecret });
+  const config = options.config ?? testConfig();
+  const verifier = createTokenVerifier({ secret: options.jwtSecret, issuer: config.jwt.issuer, audience: config.jwt.audience });
   const memoryBus = options.redis ? null : new MemoryBus();
   const buses: EventBus[] = [];
   const busFor = (): EventBus => {
@@ -67,8 +70,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     for (const name of SUBGRAPH_NAMES) {
       started.push(await startSubgraph(SUBGRAPHS[name], {
+        config,
         port: options.gatewayPort === 0 ? 0 : options.gatewayPort + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway,
-        host: options.host ?? '127.0.0.1',
+        host: options.host ?? config.host,
         db: databaseFor(options.db, name),
         bus: busFor(),
         verifier,
@@ -84,8 +88,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const subgraphs = Object.fromEntries(started.map((s) => [s.name, s])) as Record<SubgraphName, RunningSubgraph>;
   const supergraphFile = options.supergraphFile ?? path.join(__dirname, '..', 'schema', 'supergraph.graphql');
   const gateway = await startGateway({
+    config,
     port: options.gatewayPort,
-    host: options.host ?? '127.0.0.1',
+    host: options.host ?? config.host,
     supergraphSdl: fs.readFileSync(fs.existsSync(supergraphFile) ? supergraphFile : path.join(process.cwd(), 'schema', 'supergraph.graphql'), 'utf8'),
     subgraphUrls: Object.fromEntries(started.map((s) => [s.name, s.url])),
     verifier,

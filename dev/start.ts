@@ -1,62 +1,72 @@
 import 'reflect-metadata';
 import path from 'node:path';
+import { ConfigError, DEFAULT_PORTS, loadConfig } from '../kernel/config';
 import { signToken } from '../kernel/identity';
 import { ideRoute } from '../gateway/ide';
 import { DEMO_NETWORK_ID, NETWORK_DASHBOARD_QUERY, seedDemoData } from './demo-data';
 import { startStack } from './stack';
-import { tracingFromEnv } from '../kernel/config';
 import { installTracing } from '../kernel/tracing';
 
 /**
  * `npm start`: the gateway and the four subgraphs on the embedded database
  * (SQLite files in .data/, or DATA_DIR), with a demo dataset on first start.
+ * With NODE_ENV=production it serves no IDE and prints no token.
  */
 async function main(): Promise<void> {
-  const secret = process.env.JWT_SECRET ?? 'cds-graph-development-secret';
-  const port = Number(process.env.PORT ?? 4000);
-  const dataDir = process.env.DATA_DIR ?? path.join(process.cwd(), '.data');
+  const config = loadConfig();
+  if (config.jwt.keys.kind !== 'secret') throw new Error('npm start signs its demo tokens with JWT_SECRET (HS256); unset JWT_PUBLIC_KEY and JWKS_URL');
+  const secret = config.jwt.keys.secret;
+  const dataDir = config.dataDir ?? path.join(process.cwd(), '.data');
   const adminToken = signToken(secret, { sub: 'dev-admin', role: 'admin' }, 30 * 24 * 3600);
   const demoNetworkId = DEMO_NETWORK_ID;
-  const tracing = installTracing({ serviceName: tracingFromEnv().serviceName ?? 'cds-graph', endpoint: tracingFromEnv().endpoint });
+  const development = !config.production;
+  const tracing = installTracing({ serviceName: config.tracing.serviceName ?? 'cds-graph', endpoint: config.tracing.endpoint ?? undefined });
   const stack = await startStack({
+    config,
     db: { kind: 'sqlite', dir: dataDir },
     jwtSecret: secret,
-    gatewayPort: port,
-    host: process.env.HOST ?? '127.0.0.1',
+    gatewayPort: config.port ?? DEFAULT_PORTS.gateway,
+    host: config.host,
     processMetrics: true,
-    gatewayRoutes: [ideRoute({
+    gatewayRoutes: development ? [ideRoute({
       graphqlPath: '/graphql',
       defaultToken: adminToken,
       defaultQuery: NETWORK_DASHBOARD_QUERY,
       defaultVariables: JSON.stringify({ networkId: demoNetworkId }, null, 2),
       title: 'cds-graph',
-    })],
+    })] : [],
   });
   const seeded = await seedDemoData(stack, adminToken);
   await stack.settle();
   const base = stack.gatewayUrl.replace(/\/graphql$/, '');
-  console.log(`
-cds-graph is running (embedded database in ${dataDir}${seeded.created ? ', demo data loaded' : ''})
-
-  GraphQL endpoint   ${stack.gatewayUrl}
-  GraphQL IDE        ${base}/         (works offline; the admin token is pre-filled)
-  Health             ${base}/health, ${base}/ready
-  Metrics            ${base}/metrics (each subgraph serves its own too)${tracing ? '\n  Traces             exported over OTLP to ' + tracingFromEnv().endpoint : ''}
-  Subgraphs          ${Object.values(stack.subgraphs).map((s) => `${s.name} ${s.url}`).join(', ')}
-
-  Development admin token (valid 30 days, JWT_SECRET=${process.env.JWT_SECRET ? '<from env>' : secret}):
-  ${adminToken}
-
-  Try the NetworkDashboard query in the IDE with { "networkId": "${demoNetworkId}" }.
-  Logs are JSON lines on stdout (LOG_LEVEL=warn for fewer; pipe through npx pino-pretty to read them by eye).
-  Ctrl+C stops everything.
-`);
+  const lines = [
+    `cds-graph is running (embedded database in ${dataDir}${seeded.created ? ', demo data loaded' : ''})`,
+    '',
+    `  GraphQL endpoint   ${stack.gatewayUrl}`,
+    ...(development ? [`  GraphQL IDE        ${base}/         (works offline; the admin token is pre-filled)`] : []),
+    `  Health             ${base}/health, ${base}/ready`,
+    ...(config.metrics.enabled ? [`  Metrics            ${base}/metrics (each subgraph serves its own too)`] : []),
+    ...(tracing ? [`  Traces             exported over OTLP to ${config.tracing.endpoint}`] : []),
+    `  Subgraphs          ${Object.values(stack.subgraphs).map((s) => `${s.name} ${s.url}`).join(', ')}`,
+    '',
+    ...(development
+      ? [
+          `  Development admin token (valid 30 days, JWT_SECRET=${process.env.JWT_SECRET ? '<from env>' : secret}):`,
+          `  ${adminToken}`,
+          '',
+          `  Try the NetworkDashboard query in the IDE with { "networkId": "${demoNetworkId}" }.`,
+        ]
+      : ['  NODE_ENV=production: no IDE and no printed token; sign tokens with your JWT_SECRET.']),
+    '  Logs are JSON lines on stdout (LOG_LEVEL=warn for fewer; pipe through npx pino-pretty to read them by eye).',
+    '  Ctrl+C stops everything.',
+  ];
+  console.log(`\n${lines.join('\n')}\n`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void stack.stop().then(() => tracing?.shutdown()).finally(() => process.exit(0)));
   }
 }
 
 main().catch((error) => {
-  console.error(error);
+  console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 });

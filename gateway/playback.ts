@@ -111,11 +111,11 @@ export function parseRange(header: string | undefined, size: number): RangeReque
 /** The Authorization a request's lookup runs with, or the refusal to send. */
 type Credentials = { authorization: string } | { status: number; reason: string };
 
-function credentialsOf(deps: PlaybackDeps, mintKey: KeyObject | null, req: IncomingMessage, url: URL, recordingId: string): Credentials {
+async function credentialsOf(deps: PlaybackDeps, mintKey: KeyObject | null, req: IncomingMessage, url: URL, recordingId: string): Promise<Credentials> {
   const bearer = req.headers.authorization?.trim();
   if (bearer) {
     try {
-      callerClaims(deps, bearer); // an early 401 when a verifier is configured
+      await callerClaims(deps, bearer); // an early 401 when a verifier is configured
     } catch (error) {
       if (error instanceof DomainError) return { status: httpStatusOf(error.code), reason: error.message };
       throw error;
@@ -154,7 +154,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       return true;
     }
 
-    const credentials = credentialsOf(deps, mintKey, req, url, recordingId);
+    const credentials = await credentialsOf(deps, mintKey, req, url, recordingId);
     if ('status' in credentials) {
       sendRestError(res, credentials.status, credentials.reason);
       return true;

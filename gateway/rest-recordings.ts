@@ -85,7 +85,7 @@ export async function executeAsCaller<T>(deps: GatewayCallDeps, authorization: s
 }
 
 /** Who the caller says they are: verified when a verifier is given, else only decoded (see GatewayCallDeps.verifier). */
-export function callerClaims(deps: GatewayCallDeps, authorization: string): Pick<Identity, 'role' | 'pbx'> {
+export async function callerClaims(deps: GatewayCallDeps, authorization: string): Promise<Pick<Identity, 'role' | 'pbx'>> {
   if (deps.verifier) return deps.verifier.verify(authorization);
   const token = /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
   const claims = token ? jwt.decode(token) : null;
@@ -172,7 +172,7 @@ export function recordingsRestRoute(deps: RecordingsRestDeps): Route {
     }
     let caller: Pick<Identity, 'role' | 'pbx'>;
     try {
-      caller = callerClaims(deps, authorization);
+      caller = await callerClaims(deps, authorization);
     } catch (error) {
       if (error instanceof DomainError) {
         sendRestError(res, httpStatusOf(error.code), error.message);

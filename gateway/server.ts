@@ -2,7 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { SubgraphName } from '../kernel/config';
+import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { toContractError } from '../kernel/errors';
 import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
@@ -17,7 +17,6 @@ import { ObjectStore } from '../kernel/objectstore/store';
 import { playbackRoute } from './playback';
 import { recordingsRestRoute } from './rest-recordings';
 import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
-import { metricsFromEnv } from '../kernel/config';
 import { serviceLogger } from '../kernel/log';
 import { ServiceMetrics } from '../kernel/metrics';
 import { assemblePlugins } from '../kernel/plugins/plugin';
@@ -82,6 +81,8 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
 }
 
 export interface GatewayOptions {
+  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  config?: Config;
   port: number;
   host?: string;
   supergraphSdl: string;
@@ -113,6 +114,7 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const config = options.config ?? testConfig();
   // @apollo/gateway reports usage to Apollo's servers unless told not to; nothing leaves this deployment.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const log = serviceLogger('gateway');
@@ -121,7 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let websocket: ReturnType<typeof attachWsProtocol> | null = null;
   const plugins: GatewayPlugin[] = [
     useLogging(log),
-    useMetrics(metrics, metricsFromEnv(), { subscriptions: () => engine?.subscriberCount ?? 0, websockets: () => websocket?.connections() ?? 0 }),
+    useMetrics(metrics, config.metrics, { subscriptions: () => engine?.subscriberCount ?? 0, websockets: () => websocket?.connections() ?? 0 }),
     useTracing(),
   ];
   const observability = assemblePlugins(plugins);
@@ -145,7 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins: [ApolloServerPluginLandingPageDisabled(), ...observability.apollo, documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
   });
   await server.start();
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: options.verifier.verify(req.headers.authorization) });
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization) });
 
   // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md).
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
@@ -179,7 +181,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
     ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
     apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0', observability.hooks);
+  ], options.host ?? config.host, observability.hooks);
   observability.listening(http.server);
   selfGraphqlUrl = `${http.url}/graphql`;
   websocket = transport ? attachWsProtocol(http.server, '/graphql', {

@@ -1,5 +1,7 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import jwt, { Algorithm } from 'jsonwebtoken';
+import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify, JWTVerifyGetKey } from 'jose';
+import jwt from 'jsonwebtoken';
+import type { Config } from './config';
 import { DomainError, forbidden, unauthenticated } from './errors';
 
 /** The roles of the client contract. */
@@ -23,40 +25,88 @@ export interface Identity {
 export interface TokenVerifierOptions {
   /** HS256 shared secret (development, tests) */
   secret?: string;
-  /** PEM public key for RS256/ES256 tokens (production) */
+  /** PEM public key for RS256/ES256/PS256 tokens (production) */
   publicKey?: string;
+  /** a JWKS endpoint (production): keys fetched, cached and rotated by jose */
+  jwksUrl?: string;
+  /** when set, the token's `iss` must be this */
+  issuer?: string | null;
+  /** when set, the token's `aud` must include this */
+  audience?: string | null;
 }
 
 export interface TokenVerifier {
-  verify(authorization: string | undefined | null): Identity;
+  /** The caller's identity, or an UNAUTHENTICATED DomainError. */
+  verify(authorization: string | undefined | null): Promise<Identity>;
 }
 
-/** Builds the verifier used at the gateway and again in every subgraph. */
+/** The verifier options a configuration names (JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL; JWT_ISSUER, JWT_AUDIENCE). */
+export function verifierOptions(config: Pick<Config, 'jwt'>): TokenVerifierOptions {
+  const { keys, issuer, audience } = config.jwt;
+  const base = { issuer, audience };
+  switch (keys.kind) {
+    case 'secret':
+      return { ...base, secret: keys.secret };
+    case 'publicKey':
+      return { ...base, publicKey: keys.pem };
+    case 'jwks':
+      return { ...base, jwksUrl: keys.url };
+  }
+}
+
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/**
+ * Builds the verifier used at the gateway and again in every subgraph (jose).
+ * Every token must carry `exp`, `sub` and `role`; `iss`/`aud` when configured.
+ */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  if (!options.publicKey && !options.secret) throw new Error('Identity: set JWT_SECRET or JWT_PUBLIC_KEY');
-  // A KeyObject made once: given a string, jsonwebtoken probes its type on every call (milliseconds each).
-  const key: KeyObject = options.publicKey ? createPublicKey(options.publicKey) : secretKey(options.secret!);
-  const algorithms: Algorithm[] = options.publicKey ? ['RS256', 'ES256', 'PS256'] : ['HS256'];
+  if (!options.publicKey && !options.secret && !options.jwksUrl) throw new Error('Identity: set JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL');
+  // A KeyObject made once, not a string parsed per call.
+  const key: KeyObject | JWTVerifyGetKey = options.jwksUrl
+    ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
+    : options.publicKey
+      ? createPublicKey(options.publicKey)
+      : secretKey(options.secret!);
+  const algorithms = options.secret && !options.jwksUrl && !options.publicKey ? ['HS256'] : ASYMMETRIC;
+  const verifyOptions = {
+    algorithms,
+    requiredClaims: ['exp', 'sub'],
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+    clockTolerance: 5,
+  };
   return {
-    verify(authorization) {
+    async verify(authorization) {
       if (!authorization) throw unauthenticated('Missing Authorization header: send "Bearer <JWT>"');
       const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
       if (!match) throw unauthenticated('The Authorization header must be "Bearer <JWT>"');
-      let claims: jwt.JwtPayload;
+      let claims: JWTPayload;
       try {
-        const decoded = jwt.verify(match[1], key, { algorithms });
-        if (typeof decoded === 'string') throw new Error('not a JSON payload');
-        claims = decoded;
+        // Overloads of jwtVerify differ only in the key's type.
+        claims = (typeof key === 'function' ? await jwtVerify(match[1], key, verifyOptions) : await jwtVerify(match[1], key, verifyOptions)).payload;
       } catch (error) {
-        const expired = error instanceof jwt.TokenExpiredError;
-        throw unauthenticated(expired ? 'The token has expired' : 'The token is not valid');
+        throw unauthenticated(refusalOf(error));
       }
       return identityFromClaims(claims, authorization.trim());
     },
   };
 }
 
-function identityFromClaims(claims: jwt.JwtPayload, authorization: string): Identity {
+/** Why a token was refused, in words the caller can act on (never the key or the library's internals). */
+function refusalOf(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'The token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp') return 'The token has no expiry (exp); tokens must expire';
+    if (error.claim === 'iss') return 'The token was not issued by the configured issuer (iss)';
+    if (error.claim === 'aud') return 'The token is not meant for this service (aud)';
+    if (error.claim === 'sub') return 'The token has no subject (sub)';
+  }
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'The token cannot be checked right now (key set unavailable)';
+  return 'The token is not valid';
+}
+
+function identityFromClaims(claims: JWTPayload, authorization: string): Identity {
   const role = claims.role as Role;
   if (!ROLES.includes(role)) throw unauthenticated(`The token's role must be one of ${ROLES.join(', ')}`);
   if (typeof claims.sub !== 'string' || !claims.sub) throw unauthenticated('The token has no subject (sub)');

@@ -39,12 +39,21 @@ process.once('exit', () => stdout.flushSync());
 const sink: { target: DestinationStream } = { target: stdout };
 const forwarding: DestinationStream = { write: (line: string) => sink.target.write(line) };
 
+/** LOG_LEVEL; a bad value leaves `info` here, and loadConfig stops the start naming it. */
+function initialLevel(): LogLevel {
+  try {
+    return logLevelFromEnv();
+  } catch {
+    return 'info';
+  }
+}
+
 /** Every logger made from the root, so that a level change reaches children made before it (pino copies the level). */
 const loggers = new Set<WeakRef<Logger>>();
 
 export const rootLogger: Logger = pino(
   {
-    level: logLevelFromEnv(),
+    level: initialLevel(),
     onChild: (child) => void loggers.add(new WeakRef(child)),
     // Every line written while a request is handled names it, wherever in the code it is written.
     mixin: () => {

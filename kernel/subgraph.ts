@@ -9,7 +9,7 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, createResolversMap, NonEmptyArray } from 'type-graphql';
 import { DataSource, EntityManager, MixedList, EntitySchema } from 'typeorm';
 import { EventPayloads, EventType } from './events/catalog';
-import { DatabaseConfig, SubgraphName } from './config';
+import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
@@ -19,7 +19,6 @@ import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
 import { Logger, serviceLogger } from './log';
 import { ServiceMetrics } from './metrics';
-import { metricsFromEnv } from './config';
 import { assemblePlugins, ServicePlugin } from './plugins/plugin';
 import { useLogging } from './plugins/useLogging';
 import { useMetrics } from './plugins/useMetrics';
@@ -129,6 +128,8 @@ export interface SubgraphOptions {
   keepStatements?: boolean;
   /** settings read by subgraphs (e.g. CDS_STORES); defaults to the process environment */
   settings?: Readonly<Record<string, string | undefined>>;
+  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  config?: Config;
   /** collect process metrics (memory, event loop) in this subgraph's registry: when it has the process to itself */
   processMetrics?: boolean;
   /** observability plugins beyond the standard ones (logs, metrics, traces) */
@@ -146,7 +147,8 @@ export interface RunningSubgraph<S = unknown> {
 
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
 export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, options: SubgraphOptions): Promise<RunningSubgraph<S>> {
-  const counter = new SqlCounter(options.keepStatements);
+  const config = options.config ?? testConfig();
+  const counter = new SqlCounter(options.keepStatements, config.logSqlErrors);
   const log = serviceLogger(definition.name);
   const metrics = new ServiceMetrics(definition.name, { defaultMetrics: options.processMetrics });
   const db = await openDatabase({
@@ -182,7 +184,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   metrics.gauge('cds_event_lag', 'Events published and not yet handled by this subgraph, by consumer group', async () => (consumption ? [[{ consumer: definition.name }, await consumption.lag()]] : []), ['consumer']);
   const observability = assemblePlugins([
     useLogging(log),
-    useMetrics(metrics, metricsFromEnv(options.settings ?? process.env)),
+    useMetrics(metrics, config.metrics),
     useTracing(definition.name, { trustIncoming: true }),
     ...(options.plugins ?? []),
   ]);
@@ -200,14 +202,14 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
-    const identity = options.verifier.verify(req.headers.authorization);
+    const identity = await options.verifier.verify(req.headers.authorization);
     return { identity, services, loaders: definition.createLoaders(services, identity) };
   };
   const httpServer = await listen(options.port, [
     healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
     ...observability.routes,
     apolloRoute(server, '/graphql', context),
-  ], options.host ?? '0.0.0.0', observability.hooks);
+  ], options.host ?? config.host, observability.hooks);
   observability.listening(httpServer.server);
 
   return {

@@ -21,10 +21,10 @@ const expired = (identity: Identity) => identity.expiresAt !== null && identity.
 export function sseRoute(path: string, options: TransportOptions): Route {
   const handler = createHandler<{ identity: Identity }>({
     schema: options.schema,
-    context: (req) => ({ identity: options.verifier.verify(headerOf(req.raw)) }),
-    onSubscribe: (req) => {
+    context: async (req) => ({ identity: await options.verifier.verify(headerOf(req.raw)) }),
+    onSubscribe: async (req) => {
       try {
-        const identity = options.verifier.verify(headerOf(req.raw));
+        const identity = await options.verifier.verify(headerOf(req.raw));
         if (expired(identity)) throw new Error('expired');
       } catch (error) {
         const message = error instanceof GraphQLError ? error.message : 'A valid bearer token is required';

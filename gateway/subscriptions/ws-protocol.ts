@@ -72,7 +72,7 @@ function serve(socket: WebSocket, _request: IncomingMessage, options: WsProtocol
     operations.clear();
   });
 
-  socket.on('message', (raw: WebSocket.RawData) => {
+  socket.on('message', async (raw: WebSocket.RawData) => {
     let message: Message;
     try {
       message = JSON.parse(raw.toString()) as Message;
@@ -91,7 +91,7 @@ function serve(socket: WebSocket, _request: IncomingMessage, options: WsProtocol
         const payload = (message.payload ?? {}) as Record<string, unknown>;
         const authorization = payload.authorization ?? payload.Authorization;
         try {
-          identity = options.verifier.verify(typeof authorization === 'string' ? authorization : null);
+          identity = await options.verifier.verify(typeof authorization === 'string' ? authorization : null);
         } catch {
           socket.close(closeCodes.forbidden, 'Forbidden');
           return;
