@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     services.set(name, service);
     return service;
   };
-  const healthy = async (name: SubgraphName | 'gateway', timeoutMs = 60_000) => {
+  const healthy = async (name: SubgraphName | 'gateway', timeoutMs = 180_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (services.get(name)?.exited) throw new Error(`${name} exited; see ${work}/${name}.log`);
@@ -230,7 +230,6 @@ async function main(): Promise<void> {
     };
     const rows = {
       'network.pbx': await countIn('network', 'pbx', 'id', created),
-      'storage.cds_status': await countIn('storage', 'cds_status', 'pbxId', created),
       'storage.directory_pbx': await countIn('storage', 'directory_pbx', 'id', created),
       'recordings.directory_pbx': await countIn('recordings', 'directory_pbx', 'id', created),
       'licensing.directory_pbx': await countIn('licensing', 'directory_pbx', 'id', created),
