@@ -13,6 +13,7 @@ ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/schema ./schema
+COPY --from=build /app/board/dist ./board/dist
 COPY package.json ./
 RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
 USER node

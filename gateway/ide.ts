@@ -14,12 +14,11 @@
  * and images only as data: URIs (GraphiQL's CSS embeds its fonts); fetch and
  * WebSocket only to our own origin.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { Route } from '../kernel/http';
+import { makeStaticAsset, sameHostSockets, serveStaticAsset, StaticAsset } from './static-assets';
 
 export interface IdeOptions {
   /** same-origin path of the GraphQL endpoint, e.g. `/graphql` (subscriptions: ws(s):// on the same host and path) */
@@ -36,14 +35,6 @@ export interface IdeOptions {
 
 const ASSET_PREFIX = '/ide/assets/';
 const PAGE_PATHS = new Set(['/', '/ide', '/ide/']);
-
-interface Asset {
-  path: string;
-  type: string;
-  body: Buffer;
-  gzip?: Buffer;
-  etag: string;
-}
 
 /** Runs in the browser after React, ReactDOM and GraphiQL; reads #graphiql-config. */
 const BOOT_JS = `(function () {
@@ -82,23 +73,15 @@ const IDE_CSS = `html, body { height: 100%; margin: 0; overflow: hidden; }
 .ide-loading { font: 14px/1.5 system-ui, sans-serif; color: #555; padding: 2rem; }
 `;
 
-let cachedAssets: { byPath: Map<string, Asset>; css: string[]; js: string[] } | undefined;
+let cachedAssets: { byPath: Map<string, StaticAsset>; css: string[]; js: string[] } | undefined;
 
 function packageFile(pkg: string, file: string): string {
   // graphiql/react/react-dom restrict subpaths with "exports"; their package.json is always resolvable.
   return join(dirname(require.resolve(`${pkg}/package.json`)), file);
 }
 
-function makeAsset(name: string, type: string, content: Buffer): Asset {
-  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
-  const gzip = gzipSync(content, { level: 9 });
-  return {
-    path: `${ASSET_PREFIX}${hash}/${name}`,
-    type,
-    body: content,
-    gzip: gzip.length < content.length ? gzip : undefined,
-    etag: `"${hash}"`,
-  };
+function makeAsset(name: string, type: string, content: Buffer): StaticAsset {
+  return makeStaticAsset((hash) => `${ASSET_PREFIX}${hash}/${name}`, type, content);
 }
 
 function loadAssets(): NonNullable<typeof cachedAssets> {
@@ -139,12 +122,8 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** `host[:port]` or `[v6]:port`, as sent in a Host header; anything else is not echoed into the CSP. */
-const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
 function contentSecurityPolicy(nonce: string, host: string | undefined): string {
-  // CSP3 lets 'self' cover ws:/wss: to the same host; older engines need the explicit origins.
-  const sockets = host && HOST_HEADER.test(host) ? ` ws://${host} wss://${host}` : '';
+  const sockets = sameHostSockets(host);
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -156,31 +135,6 @@ function contentSecurityPolicy(nonce: string, host: string | undefined): string 
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
-}
-
-function acceptsGzip(req: IncomingMessage): boolean {
-  return /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-}
-
-function serveAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
-  const headers: Record<string, string | number> = {
-    'content-type': asset.type,
-    'cache-control': 'public, max-age=31536000, immutable',
-    etag: asset.etag,
-    vary: 'Accept-Encoding',
-    'x-content-type-options': 'nosniff',
-    'cross-origin-resource-policy': 'same-origin',
-  };
-  if (req.headers['if-none-match'] === asset.etag) {
-    res.writeHead(304, headers);
-    res.end();
-    return;
-  }
-  const body = asset.gzip && acceptsGzip(req) ? asset.gzip : asset.body;
-  if (body === asset.gzip) headers['content-encoding'] = 'gzip';
-  headers['content-length'] = body.length;
-  res.writeHead(200, headers);
-  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /** Serves GraphiQL at `GET /` and `GET /ide`, and its assets under `/ide/assets/`. */
@@ -222,7 +176,7 @@ ${assets.js.map((src) => `<script src="${src}"></script>`).join('\n')}
     if (path.startsWith(ASSET_PREFIX)) {
       const asset = assets.byPath.get(path);
       if (!asset) return false;
-      serveAsset(req, res, asset);
+      serveStaticAsset(req, res, asset);
       return true;
     }
     if (!PAGE_PATHS.has(path)) return false;

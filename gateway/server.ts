@@ -1,36 +1,34 @@
 import { IncomingMessage } from 'node:http';
 import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { Config, SubgraphName, testConfig } from '../kernel/config';
-import { toContractError } from '../kernel/errors';
-import { apolloRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
-import { Identity, TokenVerifier } from '../kernel/identity';
 import { Supergraph } from '@apollo/federation-internals';
-import { DocumentNode, GraphQLError, print } from 'graphql';
-import { EventBus } from '../kernel/events/envelope';
-import { SubscriptionEngine } from './subscriptions/engine';
-import { sseRoute } from './subscriptions/transports';
-import { attachWsProtocol } from './subscriptions/ws-protocol';
-import { RegionStores } from '../kernel/objectstore/regions';
-import { ObjectStore } from '../kernel/objectstore/store';
-import { playbackRoute } from './playback';
-import { recordingsRestRoute } from './rest-recordings';
-import { complexityRule, DEFAULT_LIMITS, documentSizePlugin, QueryLimits, rateLimitPlugin } from './limits';
+import { GraphQLError } from 'graphql';
+import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { serviceLogger } from '../kernel/log';
 import { ServiceMetrics } from '../kernel/metrics';
 import { assemblePlugins } from '../kernel/plugins/plugin';
-import { GatewayPlugin, subgraphFetchStarted, FetchOutcome } from './plugins/plugin';
+import { describeOperations } from '../kernel/request';
+import { EventBus } from '../kernel/events/envelope';
+import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
+import { Identity, TokenVerifier } from '../kernel/identity';
+import { RegionStores } from '../kernel/objectstore/regions';
+import { ObjectStore } from '../kernel/objectstore/store';
+import { boardRoute, BoardOptions } from './board';
+import { playbackRoute } from './playback';
+import { Pipeline } from './pipeline';
+import { FetchOutcome, subgraphFetchStarted } from './plugins/fetch';
+import { GatewayContext, GatewayPlugin } from './plugins/types';
 import { useLogging } from './plugins/useLogging';
 import { useMetrics } from './plugins/useMetrics';
 import { useTracing } from './plugins/useTracing';
+import { useLimits } from './plugins/useLimits';
+import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
+import { recordingsRestRoute } from './rest-recordings';
+import { SubscriptionCaps } from './subscriptions/caps';
+import { SubscriptionEngine } from './subscriptions/engine';
+import { sseRoute } from './subscriptions/transports';
+import { attachWebSocket } from './subscriptions/ws-protocol';
 
-/** The gateway's request context: who is calling, verified once here and again by each subgraph. */
-export interface GatewayContext {
-  identity: Identity;
-  /** set for operations the gateway runs itself (subscription payloads): not rate limited */
-  internal?: boolean;
-}
+export type { GatewayContext } from './plugins/types';
 
 /**
  * Forwards the caller's own bearer token (subgraphs verify it themselves) and
@@ -81,7 +79,7 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
 }
 
 export interface GatewayOptions {
-  /** the validated configuration (kernel/config.ts); development defaults when absent */
+  /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
   config?: Config;
   port: number;
   host?: string;
@@ -89,8 +87,10 @@ export interface GatewayOptions {
   /** the URL of each subgraph's /graphql here (overrides the checked-in supergraph's) */
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   verifier: TokenVerifier;
-  limits?: QueryLimits;
-  rateLimit?: { perMinute: number; burst: number };
+  /** overrides of the configured rate limit (tests: a Redis key prefix of their own) */
+  rateLimit?: Partial<RateLimitOptions>;
+  /** more gateway plugins (gateway/plugins/useX.ts), after the built-in ones */
+  plugins?: GatewayPlugin[];
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
   /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
@@ -101,6 +101,8 @@ export interface GatewayOptions {
   cdsStores?: { forRegion(region: string): ObjectStore };
   /** secrets for signed playback links (HS256 deployments); without them playback takes bearer tokens only */
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
+  /** the CDS board at /board/ (board/dist); false serves none */
+  board?: BoardOptions | false;
   /** collect process metrics (memory, event loop, GC) in the gateway's registry */
   processMetrics?: boolean;
 }
@@ -109,6 +111,7 @@ export interface RunningGateway {
   url: string;
   http: RunningHttpServer;
   subscriptions: SubscriptionEngine | null;
+  caps: SubscriptionCaps;
   metrics: ServiceMetrics;
   stop(): Promise<void>;
 }
@@ -120,52 +123,43 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = serviceLogger('gateway');
   const metrics = new ServiceMetrics('gateway', { defaultMetrics: options.processMetrics });
   let engine: SubscriptionEngine | null = null;
-  let websocket: ReturnType<typeof attachWsProtocol> | null = null;
+  let websocket: ReturnType<typeof attachWebSocket> | null = null;
+  // The pipeline's concerns, in order: observability first (it sees every request, refused ones too),
+  // then limits refuse what is too big before the rate limit charges for it.
   const plugins: GatewayPlugin[] = [
+    { name: 'describeOperations', ...describeOperations() },
     useLogging(log),
     useMetrics(metrics, config.metrics, { subscriptions: () => engine?.subscriberCount ?? 0, websockets: () => websocket?.connections() ?? 0 }),
     useTracing(),
+    useLimits(config.graphql.limits),
+    useRateLimit({ perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst, perRole: config.rateLimit.perRole, redisUrl: config.redisUrl, ...options.rateLimit }),
+    ...(options.plugins ?? []),
   ];
   const observability = assemblePlugins(plugins);
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource(name, options.subgraphUrls[name as SubgraphName] ?? url, plugins),
+    buildService: ({ name, url }) => new IdentityForwardingDataSource(name, options.subgraphUrls[name as SubgraphName] ?? url, plugins),
   });
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const rate = options.rateLimit ?? { perMinute: 6000, burst: 1000 };
-  const server = new ApolloServer<GatewayContext>({
-    gateway,
-    introspection: true,
-    includeStacktraceInErrorResponses: false,
-    validationRules: [complexityRule(limits)],
-    formatError: (formatted, error) => {
-      const shaped = toContractError(formatted, error);
-      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'operation failed');
-      return shaped;
-    },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ...observability.apollo, documentSizePlugin(limits), rateLimitPlugin(rate.perMinute, rate.burst)],
-  });
-  await server.start();
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization) });
-
-  // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md).
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
-  const run = async (query: string, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => {
-    const response = await server.executeOperation({ query, variables: variables ?? {}, operationName: operationName ?? undefined }, { contextValue: { identity, internal: true } });
-    if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported here');
-    const result = response.body.singleResult;
-    return { data: (result.data ?? null) as Record<string, unknown> | null, errors: result.errors?.map((e) => toContractError(e)) };
-  };
-  engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: run, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
+  const pipeline = new Pipeline({
+    gateway,
+    apiSchema,
+    limits: config.graphql.limits,
+    introspection: config.graphql.introspection,
+    suggestions: config.graphql.suggestions,
+    plugins,
+  });
+  const server = pipeline.server;
+  await server.start();
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization), transport: 'http' });
+
+  // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md). The engine's own
+  // queries (authorising a subscription, building a payload for an event) run through the pipeline as the subscriber.
+  const engineQuery = async (query: string, variables: Record<string, unknown>, identity: Identity) =>
+    pipeline.execute({ query, variables }, { identity, transport: 'subscription-event' });
+  engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: engineQuery, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
   await engine?.start();
-  const transport = engine ? {
-    schema: apiSchema, engine, verifier: options.verifier,
-    executeOperation: async (document: DocumentNode, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => {
-      const result = await run(print(document), variables, identity, operationName);
-      return { data: result.data, errors: result.errors?.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
-    },
-  } : null;
+  const caps = new SubscriptionCaps({ perConnection: config.websocket.maxSubscriptionsPerConnection, perCaller: config.websocket.maxSubscriptionsPerCaller });
 
   // REST and playback call the gateway's own /graphql as the caller, so every rule stays in the subgraphs.
   let selfGraphqlUrl = '';
@@ -176,23 +170,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const http = await listen(options.port, [
     healthRoute(async () => true),
     ...observability.routes,
+    corsRoute(config.http.corsOrigins),
     ...(options.routes ?? []),
+    ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
-    ...(transport ? [sseRoute('/graphql/stream', transport)] : []),
-    apolloRoute(server, '/graphql', context),
+    ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
   ], options.host ?? config.host, observability.hooks);
   observability.listening(http.server);
   selfGraphqlUrl = `${http.url}/graphql`;
-  websocket = transport ? attachWsProtocol(http.server, '/graphql', {
-    verifier: options.verifier,
-    subscribe: (document, variables, identity, operationName) => engine!.subscribe(document, variables, identity, operationName),
-    execute: transport.executeOperation,
+  websocket = engine ? attachWebSocket(http.server, '/graphql', {
+    pipeline, engine, verifier: options.verifier, caps,
+    maxPayloadBytes: config.websocket.maxPayloadBytes,
+    keepAliveMs: config.websocket.keepAliveMs,
+    maxBufferedBytes: config.websocket.maxBufferedBytes,
   }) : null;
   return {
     url: `${http.url}/graphql`,
     http,
     subscriptions: engine,
+    caps,
     metrics,
     async stop() {
       await websocket?.close();

@@ -102,6 +102,7 @@ export const ENV = {
   RATE_LIMIT_ROLES: optionalString().describe('per-role overrides of the per-minute limit, e.g. `pbx=120,analyst=300`'),
   MAX_BODY_BYTES: int(1024, 100_000_000).default(1_000_000).describe('largest HTTP/SSE request body (413 above)'),
   MAX_DOCUMENT_BYTES: int(64, 10_000_000).default(32_000).describe('largest GraphQL document, checked before parsing'),
+  MAX_VARIABLE_STRING_BYTES: int(16, 100_000_000).default(65_536).describe('longest string in an operation\'s variables (no field of the API takes more)'),
   MAX_TOKENS: int(16, 1_000_000).default(2_000).describe('most lexical tokens in a document, checked while parsing'),
   MAX_DEPTH: int(1, 1000).default(12).describe('deepest selection'),
   MAX_ALIASES: int(0, 10_000).default(30).describe('most aliases in an operation'),
@@ -144,6 +145,7 @@ export type JwtKeys =
 
 export interface QueryLimitsConfig {
   maxDocumentBytes: number;
+  maxVariableStringBytes: number;
   maxTokens: number;
   maxDepth: number;
   maxAliases: number;
@@ -253,6 +255,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       suggestions: env.FIELD_SUGGESTIONS ?? !production,
       limits: {
         maxDocumentBytes: env.MAX_DOCUMENT_BYTES,
+        maxVariableStringBytes: env.MAX_VARIABLE_STRING_BYTES,
         maxTokens: env.MAX_TOKENS,
         maxDepth: env.MAX_DEPTH,
         maxAliases: env.MAX_ALIASES,

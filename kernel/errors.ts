@@ -58,6 +58,10 @@ export function toContractError(formatted: GraphQLFormattedError, error?: unknow
   if (CONTRACT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
     return { ...formatted, extensions: { ...rest, code } };
   }
+  // graphql's parser stopped at the token cap (kernel/graphql/limits.ts): a limit, not a typo.
+  if (code === 'GRAPHQL_PARSE_FAILED' && /Document contains more tha[nt] \d+ tokens/.test(formatted.message)) {
+    return { message: `The operation is too complex: ${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')}`, extensions: { ...rest, code: 'QUERY_TOO_COMPLEX' } };
+  }
   if (REQUEST_SHAPE_CODES.has(code)) {
     return { ...formatted, extensions: { ...rest, code: 'BAD_USER_INPUT' } };
   }

@@ -100,6 +100,12 @@ export function markGraphQLRequest(body: unknown): void {
   record.graphql = { operationName: typeof name === 'string' ? name : null };
 }
 
+/** The current GraphQL request was refused before Apollo Server saw it (rate limit, size, token), with this code. */
+export function markRefused(code: string): void {
+  const graphql = currentRequest()?.graphql;
+  if (graphql && !graphql.outcome) Object.assign(graphql, { outcome: 'refused', errorCodes: [code] });
+}
+
 /** How a GraphQL request that never reached execution ended, from its HTTP status. */
 function refusedByStatus(graphql: NonNullable<RequestRecord['graphql']>, status: number): void {
   if (graphql.outcome) return;

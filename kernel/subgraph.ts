@@ -13,6 +13,7 @@ import { Config, DatabaseConfig, SubgraphName, testConfig } from './config';
 import { openDatabase, SqlCounter } from './database';
 import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, directoryAppliers } from './directory';
 import { toContractError } from './errors';
+import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
 import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
@@ -189,9 +190,19 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     ...(options.plugins ?? []),
   ]);
 
+  // The same limits as the gateway (kernel/graphql/limits.ts): reaching a subgraph directly grants nothing more.
+  // A query plan's entity fetch wraps a selection in `_entities { ... on T }` (one level deeper than the
+  // client's), and the planner may inline the client's fragments (longer text, the same cost and aliases).
+  const base = config.graphql.limits;
+  const limits = { ...base, maxDepth: base.maxDepth + 1, maxDocumentBytes: base.maxDocumentBytes * 4, maxTokens: base.maxTokens * 4 };
   const server = new ApolloServer<SubgraphContext<S, L>>({
     schema: await buildSubgraph(definition),
-    introspection: true,
+    introspection: config.graphql.introspection,
+    hideSchemaDetailsFromClientErrors: !config.graphql.suggestions,
+    parseOptions: parseOptionsFor(limits),
+    validationRules: limitRules(limits),
+    // Bearer tokens, never cookies: see gateway/pipeline.ts. The gateway's requests are POSTs either way.
+    csrfPrevention: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
@@ -208,7 +219,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   const httpServer = await listen(options.port, [
     healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
     ...observability.routes,
-    apolloRoute(server, '/graphql', context),
+    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
+      if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
+      checkVariables(raw.variables, limits);
+    } }),
   ], options.host ?? config.host, observability.hooks);
   observability.listening(httpServer.server);
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../../kernel/log';
 import { useLogging as useServiceLogging } from '../../kernel/plugins/useLogging';
 import { currentRequest, REQUEST_ID_HEADER } from '../../kernel/request';
-import type { GatewayPlugin } from './plugin';
+import type { GatewayPlugin } from './types';
 
 /**
  * The gateway's request log (one line per request, kernel/plugins/useLogging)
@@ -10,6 +10,7 @@ import type { GatewayPlugin } from './plugin';
  */
 export function useLogging(logger: Logger): GatewayPlugin {
   return {
+    name: 'useLogging',
     ...useServiceLogging(logger),
     onSubgraphFetch({ subgraph, headers }) {
       const request = currentRequest();

@@ -1,6 +1,6 @@
 import type { MetricsAccess, ServiceMetrics } from '../../kernel/metrics';
 import { useMetrics as useServiceMetrics } from '../../kernel/plugins/useMetrics';
-import type { GatewayPlugin } from './plugin';
+import type { GatewayPlugin } from './types';
 
 export interface GatewayGauges {
   /** active subscriptions (all transports) */
@@ -19,6 +19,7 @@ export function useMetrics(metrics: ServiceMetrics, access: MetricsAccess, gauge
   metrics.gauge('cds_active_subscriptions', 'Subscriptions being served (WebSocket and SSE)', () => gauges.subscriptions());
   metrics.gauge('cds_websocket_connections', 'Open graphql-transport-ws connections', () => gauges.websockets());
   return {
+    name: 'useMetrics',
     ...useServiceMetrics(metrics, access),
     onSubgraphFetch({ subgraph }) {
       const end = fetches.startTimer({ subgraph });

@@ -1,6 +1,6 @@
 import { useTracing as useServiceTracing } from '../../kernel/plugins/useTracing';
 import { injectTraceContext } from '../../kernel/tracing';
-import type { GatewayPlugin } from './plugin';
+import type { GatewayPlugin } from './types';
 
 /**
  * The gateway's server span per request (a new trace: a caller's traceparent
@@ -10,6 +10,7 @@ import type { GatewayPlugin } from './plugin';
  */
 export function useTracing(): GatewayPlugin {
   return {
+    name: 'useTracing',
     ...useServiceTracing('gateway', { trustIncoming: false }),
     onSubgraphFetch({ headers }) {
       injectTraceContext(headers);

@@ -29,6 +29,8 @@ class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   constructor(
     readonly group: Group,
+    /** this subscriber's own token: its expiry ends this subscription only */
+    readonly identity: Identity,
     readonly filter: EventFilter,
     private readonly maxQueue: number,
     private readonly onClose: (s: Subscriber) => void,
@@ -93,13 +95,17 @@ class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   }
 }
 
-/** Subscribers that would receive identical payloads: same field, selection, variables and scope. */
+/**
+ * Subscribers that would receive identical payloads: same field, selection,
+ * variables and scope. The group holds no identity of its own: each payload
+ * query runs as one of its subscribers whose token is still valid, so no
+ * subscriber's results depend on another's token.
+ */
 interface Group {
   key: string;
   field: SubscriptionField;
   query: string;
   variables: Record<string, unknown>;
-  identity: Identity;
   subscribers: Set<Subscriber>;
   /** per entity: coalescing state */
   entities: Map<string, EntityState>;
@@ -142,6 +148,11 @@ export class SubscriptionEngine {
   private tail: { stop(): Promise<void> } | null = null;
   private readonly coalesceMs: number;
   private readonly maxQueue: number;
+
+  /** the public API schema the engine validates subscriptions against */
+  get schema(): GraphQLSchema {
+    return this.options.schema;
+  }
 
   constructor(private readonly options: EngineOptions) {
     this.coalesceMs = options.coalesceMs ?? 100;
@@ -195,7 +206,7 @@ export class SubscriptionEngine {
     const key = `${field.name}\u0000${query}\u0000${JSON.stringify(usedVariables)}\u0000${scopeKey(identity)}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, field, query, variables: usedVariables, identity, subscribers: new Set(), entities: new Map() };
+      group = { key, field, query, variables: usedVariables, subscribers: new Set(), entities: new Map() };
       this.groups.set(key, group);
       for (const type of field.events) {
         const set = this.byEvent.get(type) ?? new Set<Group>();
@@ -203,7 +214,7 @@ export class SubscriptionEngine {
         this.byEvent.set(type, set);
       }
     }
-    const subscriber = new Subscriber(group, filter, this.maxQueue, (s) => this.remove(s));
+    const subscriber = new Subscriber(group, identity, filter, this.maxQueue, (s) => this.remove(s));
     group.subscribers.add(subscriber);
     subscriber.expireAt(identity.expiresAt);
     return subscriber;
@@ -256,8 +267,17 @@ export class SubscriptionEngine {
     state.dirty = false;
     const terminal = state.terminal;
     let result: ExecutionResult;
+    // Any member with a valid token sees what every member sees (same scope); a member whose token has
+    // expired is ending on its own timer and never lends its token to the others.
+    const now = Date.now() / 1000;
+    const runAs = [...group.subscribers].find((s) => s.identity.expiresAt === null || s.identity.expiresAt > now)?.identity;
+    if (!runAs) {
+      state.running = false;
+      if (terminal) group.entities.delete(entity);
+      return;
+    }
     try {
-      const response = await this.options.execute(group.query, { ...group.variables, __key: entity }, group.identity);
+      const response = await this.options.execute(group.query, { ...group.variables, __key: entity }, runAs);
       const payload = response.data ? { [group.field.name]: { [group.field.payloadField]: response.data.__entity ?? null } } : null;
       result = { data: payload, ...(response.errors?.length ? { errors: response.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) } : {}) };
     } catch (error) {

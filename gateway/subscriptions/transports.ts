@@ -1,47 +1,125 @@
-import { IncomingMessage } from 'node:http';
-import { DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
-import { createHandler } from 'graphql-sse/lib/use/http';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
+import { createHandler, OperationArgs } from 'graphql-sse';
+import { readBody, Route } from '../../kernel/http';
 import { Identity, TokenVerifier } from '../../kernel/identity';
-import { Route } from '../../kernel/http';
+import { fromFormatted, Pipeline } from '../pipeline';
+import { GatewayContext, GatewayRequest } from '../plugins/types';
+import { released, SubscriptionCaps } from './caps';
 import { SubscriptionEngine } from './engine';
 
-/** Runs a query or mutation through the gateway (for operations sent over a subscription transport). */
-export type ExecuteOperation = (document: DocumentNode, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => Promise<ExecutionResult>;
-
-interface TransportOptions {
+export interface SseOptions {
   schema: GraphQLSchema;
+  pipeline: Pipeline;
   engine: SubscriptionEngine;
   verifier: TokenVerifier;
-  executeOperation: ExecuteOperation;
+  caps: SubscriptionCaps;
+  /** the same body limit as HTTP (413 above) */
+  maxBodyBytes: number;
 }
+
+/** graphql-sse wants a record type for the operation context. */
+type OperationContext = GatewayContext & {
+  request: GatewayRequest;
+  release: () => void;
+  [key: PropertyKey]: unknown;
+};
 
 const expired = (identity: Identity) => identity.expiresAt !== null && identity.expiresAt * 1000 <= Date.now();
 
-/** Server-Sent Events (graphql-sse, distinct connections mode) at `path`, for clients that cannot use WebSockets. */
-export function sseRoute(path: string, options: TransportOptions): Route {
-  const handler = createHandler<{ identity: Identity }>({
-    schema: options.schema,
-    context: async (req) => ({ identity: await options.verifier.verify(headerOf(req.raw)) }),
-    onSubscribe: async (req) => {
-      try {
-        const identity = await options.verifier.verify(headerOf(req.raw));
-        if (expired(identity)) throw new Error('expired');
-      } catch (error) {
-        const message = error instanceof GraphQLError ? error.message : 'A valid bearer token is required';
-        return [JSON.stringify({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] }), { status: 401, statusText: 'Unauthorized', headers: { 'content-type': 'application/json' } }];
-      }
-    },
-    subscribe: (args) => options.engine.subscribe(args.document, args.variableValues, args.contextValue.identity, args.operationName),
-    execute: (args) => options.executeOperation(args.document, args.variableValues, args.contextValue.identity, args.operationName),
-  });
-  return async (req, res, url) => {
-    if (url.pathname !== path) return false;
-    await handler(req, res);
-    return true;
-  };
+type Refusal = [string, { status: number; statusText: string; headers: Record<string, string> }];
+function refusal(errors: readonly GraphQLError[]): Refusal {
+  const code = String(errors[0]?.extensions?.code ?? 'BAD_USER_INPUT');
+  const status = code === 'UNAUTHENTICATED' ? 401 : code === 'RATE_LIMITED' ? 429 : 400;
+  return [JSON.stringify({ errors: errors.map((e) => e.toJSON()) }), { status, statusText: status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } }];
 }
 
-function headerOf(req: IncomingMessage): string | null {
-  const value = req.headers.authorization;
-  return typeof value === 'string' ? value : null;
+/**
+ * Server-Sent Events (graphql-sse) at `path`, for clients that cannot use
+ * WebSockets: every operation as the caller of its Authorization header,
+ * through the gateway's pipeline like HTTP and WebSocket ones. graphql-sse's
+ * core handler is used with our own node:http adapter because the library's
+ * adapter reads the request body without any bound; ours stops at the HTTP
+ * body limit (413).
+ */
+export function sseRoute(path: string, options: SseOptions): Route {
+  const { pipeline, engine, caps } = options;
+  const handler = createHandler<IncomingMessage, { res: ServerResponse }, OperationContext>({
+    schema: options.schema,
+    // Subscriptions were validated by the pipeline (admit); Apollo validates queries and mutations.
+    validate: () => [],
+    onSubscribe: async (req, params): Promise<Refusal | OperationArgs<OperationContext>> => {
+      const header = req.raw.headers.authorization;
+      let identity: Identity;
+      try {
+        identity = await options.verifier.verify(typeof header === 'string' ? header : null);
+        if (expired(identity)) throw new GraphQLError('The token has expired', { extensions: { code: 'UNAUTHENTICATED' } });
+      } catch (error) {
+        const message = error instanceof GraphQLError ? error.message : 'A valid bearer token is required';
+        return refusal([new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } })]);
+      }
+      const request: GatewayRequest = { query: params.query as string, variables: params.variables, operationName: params.operationName };
+      const context = { identity, transport: 'sse' as const };
+      const parsed = pipeline.parse(request);
+      if ('errors' in parsed) return refusal(parsed.errors);
+      let release = () => undefined as void;
+      let document = parsed.document;
+      if (parsed.operation?.operation === 'subscription') {
+        const held = caps.reserve(req.raw, 'sse', identity);
+        if (typeof held === 'string') return refusal([new GraphQLError(held, { extensions: { code: 'RATE_LIMITED' } })]);
+        const admitted = await pipeline.admit(request, context);
+        if ('errors' in admitted) {
+          held();
+          return refusal(admitted.errors);
+        }
+        document = admitted.document;
+        release = held;
+      }
+      const args: ExecutionArgs = { schema: options.schema, document, variableValues: params.variables, operationName: params.operationName, contextValue: { ...context, request, release } };
+      return args as OperationArgs<OperationContext>;
+    },
+    execute: async (args) => {
+      const { request, identity, transport } = args.contextValue as OperationContext;
+      const result = await pipeline.execute(request, { identity, transport });
+      return { data: result.data, ...(result.errors ? { errors: result.errors.map(fromFormatted) } : {}) } as ExecutionResult;
+    },
+    subscribe: async (args) => {
+      const { identity, release } = args.contextValue as OperationContext;
+      const outcome = await engine.subscribe(args.document, args.variableValues as Record<string, unknown> | undefined, identity, args.operationName);
+      if (!(Symbol.asyncIterator in outcome)) {
+        release();
+        return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
+      }
+      return released(outcome, release);
+    },
+    onComplete: (ctx) => ctx.release(),
+  });
+
+  return async (req, res, url) => {
+    if (url.pathname !== path) return false;
+    const body = req.method === 'POST' ? await readBody(req, options.maxBodyBytes) : undefined;
+    const [stream, init] = await handler({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: { get: (key: string) => { const value = req.headers[key]; return Array.isArray(value) ? value.join('\n') : value; } },
+      body: body ?? null,
+      raw: req,
+      context: { res },
+    });
+    res.writeHead(init.status, init.statusText, init.headers);
+    if (!stream || typeof stream === 'string') {
+      res.end(stream);
+      return true;
+    }
+    const stop = () => void stream.return?.(undefined);
+    res.once('close', stop);
+    for await (const chunk of stream) {
+      if (!res.writable) break;
+      const closed = await new Promise<boolean>((resolve, reject) => res.write(chunk, (error) => (error ? reject(error) : resolve(false))));
+      if (closed) break;
+    }
+    res.off('close', stop);
+    res.end();
+    return true;
+  };
 }

@@ -1,173 +1,127 @@
 import { IncomingMessage, Server } from 'node:http';
-import { DocumentNode, ExecutionResult, GraphQLError, Kind, OperationDefinitionNode, parse } from 'graphql';
+import { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
+import { Context as WsContext, SubscribePayload } from 'graphql-ws';
+import type { useServer as UseServer } from 'graphql-ws/dist/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DomainError } from '../../kernel/errors';
 import { Identity, TokenVerifier } from '../../kernel/identity';
-import { serializedResult } from './engine';
+import { fromFormatted, Pipeline } from '../pipeline';
+import { GatewayContext, GatewayRequest } from '../plugins/types';
+import { SubscriptionEngine } from './engine';
+import { released, SubscriptionCaps } from './caps';
 
-/**
- * The graphql-transport-ws protocol (the graphql-ws library's), served by the
- * gateway itself rather than by graphql-ws's server: subscription payloads
- * are serialised once per subscriber group (engine.ts) and each subscriber's
- * message is built around that text, which keeps 1,000 subscribers of one
- * migration cheap. The tests talk to it with the graphql-ws client.
- * https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md
- */
+// graphql-ws publishes its ws binding only through package "exports", which this project's
+// TypeScript resolution (node10, CommonJS) does not read: the types come from the file, the code from the export.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { useServer } = require('graphql-ws/use/ws') as { useServer: typeof UseServer };
+
+/** The protocol of the graphql-ws library (graphql-transport-ws), served by graphql-ws's own server. */
 export const PROTOCOL = 'graphql-transport-ws';
 
-type Subscribe = (document: DocumentNode, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) =>
-  Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
-
-export interface WsProtocolOptions {
+export interface WebSocketOptions {
+  pipeline: Pipeline;
+  engine: SubscriptionEngine;
   verifier: TokenVerifier;
-  subscribe: Subscribe;
-  execute: (document: DocumentNode, variables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null) => Promise<ExecutionResult>;
+  /** largest message (ws maxPayload): a bigger one closes the socket with 1009 */
+  maxPayloadBytes: number;
+  /** ping interval; a socket that does not answer within it is terminated */
+  keepAliveMs: number;
+  caps: SubscriptionCaps;
+  /** unsent bytes over which a socket is closed (a client that does not read) */
+  maxBufferedBytes: number;
   connectionInitWaitMs?: number;
 }
 
-interface Message { type?: unknown; id?: unknown; payload?: unknown }
-
-const closeCodes = {
-  badRequest: 4400, unauthorized: 4401, forbidden: 4403, timeout: 4408, duplicate: 4409, tooManyInits: 4429,
-} as const;
-
-function nextMessage(id: string, result: ExecutionResult): string {
-  const text = serializedResult(result) ?? JSON.stringify(result);
-  return `{"id":${JSON.stringify(id)},"type":"next","payload":${text}}`;
+type Extra = { socket: WebSocket; request: IncomingMessage };
+type Ctx = WsContext<Record<string, unknown>, Extra>;
+/** What graphql-ws hands `execute`/`subscribe`: the caller and the request as sent. */
+interface OperationContext extends GatewayContext {
+  request: GatewayRequest;
+  release: () => void;
 }
 
-export function attachWsProtocol(server: Server, path: string, options: WsProtocolOptions): { close(): Promise<void>; connections(): number } {
-  const wss = new WebSocketServer({
-    server, path,
-    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
-  });
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => serve(socket, request, options));
+const expired = (identity: Identity) => identity.expiresAt !== null && identity.expiresAt * 1000 <= Date.now();
+
+/**
+ * Subscriptions, queries and mutations over WebSocket at `path`, through
+ * graphql-ws's `useServer` with the project's subscription engine behind it.
+ * Every operation runs as the caller whose token came in `connection_init`,
+ * through the gateway's pipeline (limits, rate limit, error shaping);
+ * queries and mutations through Apollo like HTTP ones.
+ */
+export function attachWebSocket(server: Server, path: string, options: WebSocketOptions): { close(): Promise<void>; connections(): number } {
+  const { pipeline, engine, caps } = options;
+  const wss = new WebSocketServer({ server, path, maxPayload: options.maxPayloadBytes });
+  const identities = new WeakMap<Ctx, Identity>();
+
+  const served = useServer<Record<string, unknown>, Extra>(
+    {
+      connectionInitWaitTimeout: options.connectionInitWaitMs ?? 3000,
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        try {
+          identities.set(ctx, await options.verifier.verify(typeof authorization === 'string' ? authorization : null));
+          return true;
+        } catch {
+          return false; // 4403 Forbidden
+        }
+      },
+      onSubscribe: async (ctx, id, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const identity = identities.get(ctx);
+        if (!identity) return [new DomainError('UNAUTHENTICATED', 'A valid bearer token is required')];
+        if (expired(identity)) return [new DomainError('UNAUTHENTICATED', 'The token has expired; connect again with a new one')];
+        const request: GatewayRequest = { query: payload.query, variables: payload.variables, operationName: payload.operationName };
+        const context = { identity, transport: 'websocket' as const };
+        const parsed = pipeline.parse(request);
+        if ('errors' in parsed) return parsed.errors;
+        let release = () => undefined as void;
+        let document = parsed.document;
+        if (parsed.operation?.operation === 'subscription') {
+          const held = caps.reserve(ctx, id, identity);
+          if (typeof held === 'string') return [new DomainError('RATE_LIMITED', held)];
+          const admitted = await pipeline.admit(request, context);
+          if ('errors' in admitted) {
+            held();
+            return admitted.errors;
+          }
+          document = admitted.document;
+          release = held;
+        }
+        // Queries and mutations (and documents Apollo must refuse) go to Apollo with the text as sent.
+        const contextValue: OperationContext = { ...context, request, release };
+        return { schema: engine.schema, document, variableValues: payload.variables ?? {}, operationName: payload.operationName, contextValue };
+      },
+      execute: async (args) => {
+        const { request, identity, transport } = args.contextValue as OperationContext;
+        const result = await pipeline.execute(request, { identity, transport });
+        return { data: result.data, ...(result.errors ? { errors: result.errors.map(fromFormatted) } : {}) } as ExecutionResult;
+      },
+      subscribe: async (args) => {
+        const { identity, release } = args.contextValue as OperationContext;
+        const outcome = await engine.subscribe(args.document, args.variableValues as Record<string, unknown> | undefined, identity, args.operationName);
+        if (!(Symbol.asyncIterator in outcome)) {
+          release();
+          return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
+        }
+        return released(outcome, release);
+      },
+      onNext: (ctx) => {
+        // Backpressure: the engine keeps at most a few results per subscriber (latest wins);
+        // a socket that still cannot take them is closed rather than buffered without bound.
+        const socket = ctx.extra.socket;
+        if (socket.bufferedAmount > options.maxBufferedBytes) socket.close(1013, 'The client does not read its messages; reconnect');
+      },
+      onComplete: (ctx, id) => caps.release(ctx, id),
+      onClose: (ctx) => caps.releaseAll(ctx),
+    },
+    wss,
+    options.keepAliveMs,
+  );
   return {
     connections: () => wss.clients.size,
     close: async () => {
       for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await Promise.resolve(served.dispose()).catch(() => undefined);
     },
   };
-}
-
-function serve(socket: WebSocket, _request: IncomingMessage, options: WsProtocolOptions): void {
-  if (socket.protocol !== PROTOCOL) {
-    socket.close(4406, 'Subprotocol not acceptable');
-    return;
-  }
-  let identity: Identity | null = null;
-  let initialised = false;
-  const operations = new Map<string, AsyncIterableIterator<ExecutionResult> | null>();
-  const send = (text: string) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(text);
-  };
-  const initTimer = setTimeout(() => {
-    if (!initialised) socket.close(closeCodes.timeout, 'Connection initialisation timeout');
-  }, options.connectionInitWaitMs ?? 3000);
-
-  socket.on('close', () => {
-    clearTimeout(initTimer);
-    for (const iterator of operations.values()) void iterator?.return?.();
-    operations.clear();
-  });
-
-  socket.on('message', async (raw: WebSocket.RawData) => {
-    let message: Message;
-    try {
-      message = JSON.parse(raw.toString()) as Message;
-    } catch {
-      socket.close(closeCodes.badRequest, 'Invalid message received');
-      return;
-    }
-    switch (message.type) {
-      case 'connection_init': {
-        if (initialised) {
-          socket.close(closeCodes.tooManyInits, 'Too many initialisation requests');
-          return;
-        }
-        initialised = true;
-        clearTimeout(initTimer);
-        const payload = (message.payload ?? {}) as Record<string, unknown>;
-        const authorization = payload.authorization ?? payload.Authorization;
-        try {
-          identity = await options.verifier.verify(typeof authorization === 'string' ? authorization : null);
-        } catch {
-          socket.close(closeCodes.forbidden, 'Forbidden');
-          return;
-        }
-        send('{"type":"connection_ack"}');
-        return;
-      }
-      case 'ping':
-        send(message.payload === undefined ? '{"type":"pong"}' : JSON.stringify({ type: 'pong', payload: message.payload }));
-        return;
-      case 'pong':
-        return;
-      case 'subscribe':
-        void subscribe(message);
-        return;
-      case 'complete': {
-        const id = String(message.id ?? '');
-        const iterator = operations.get(id);
-        operations.delete(id);
-        void iterator?.return?.();
-        return;
-      }
-      default:
-        socket.close(closeCodes.badRequest, `Invalid message type: ${String(message.type)}`);
-    }
-  });
-
-  async function subscribe(message: Message): Promise<void> {
-    if (!identity) {
-      socket.close(closeCodes.unauthorized, 'Unauthorized');
-      return;
-    }
-    const id = typeof message.id === 'string' ? message.id : '';
-    const payload = message.payload as { query?: unknown; variables?: Record<string, unknown> | null; operationName?: string | null } | undefined;
-    if (!id || typeof payload?.query !== 'string') {
-      socket.close(closeCodes.badRequest, 'Invalid subscribe message');
-      return;
-    }
-    if (operations.has(id)) {
-      socket.close(closeCodes.duplicate, `Subscriber for ${id} already exists`);
-      return;
-    }
-    operations.set(id, null);
-    const fail = (errors: readonly GraphQLError[]) => {
-      operations.delete(id);
-      send(JSON.stringify({ id, type: 'error', payload: errors.map((e) => e.toJSON()) }));
-    };
-    if (identity.expiresAt !== null && identity.expiresAt * 1000 <= Date.now()) return fail([new DomainError('UNAUTHENTICATED', 'The token has expired')]);
-    let document: DocumentNode;
-    try {
-      document = parse(payload.query);
-    } catch (error) {
-      return fail([new DomainError('BAD_USER_INPUT', (error as Error).message)]);
-    }
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION
-      && (!payload.operationName || d.name?.value === payload.operationName));
-    if (operation && operation.operation !== 'subscription') {
-      const result = await options.execute(document, payload.variables, identity, payload.operationName);
-      if (!operations.has(id)) return;
-      send(nextMessage(id, result));
-      send(JSON.stringify({ id, type: 'complete' }));
-      operations.delete(id);
-      return;
-    }
-    const outcome = await options.subscribe(document, payload.variables, identity, payload.operationName);
-    if (!operations.has(id)) {
-      // The client completed (or went away) while we were authorising.
-      if (Symbol.asyncIterator in outcome) void outcome.return?.();
-      return;
-    }
-    if (!(Symbol.asyncIterator in outcome)) return fail(outcome.errors ?? []);
-    operations.set(id, outcome);
-    for await (const result of outcome) {
-      if (!operations.has(id)) break;
-      send(nextMessage(id, result));
-    }
-    if (operations.delete(id)) send(JSON.stringify({ id, type: 'complete' }));
-  }
 }

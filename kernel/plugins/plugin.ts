@@ -10,7 +10,7 @@ import { describeOperations, RequestHook, requestScope, ResponseListener } from 
  */
 export interface ServicePlugin {
   /** around each HTTP request, inside its request scope (currentRequest() is set) */
-  onRequest?: RequestHook;
+  onHttpRequest?: RequestHook;
   /** once per request, when its response is done; the record is complete */
   onResponse?: ResponseListener;
   /** for the GraphQL side of the service */
@@ -22,11 +22,11 @@ export interface ServicePlugin {
 }
 
 /** What a server is given by its plugins: request hooks (request scope first), Apollo plugins, routes. */
-export function assemblePlugins(plugins: readonly ServicePlugin[]): { hooks: RequestHook[]; apollo: ApolloServerPlugin<BaseContext>[]; routes: Route[]; listening(server: Server): void } {
+export function assemblePlugins(plugins: readonly Omit<ServicePlugin, 'apollo'>[] | readonly ServicePlugin[]): { hooks: RequestHook[]; apollo: ApolloServerPlugin<BaseContext>[]; routes: Route[]; listening(server: Server): void } {
   const listeners = plugins.flatMap((p) => (p.onResponse ? [p.onResponse] : []));
   return {
-    hooks: [requestScope(listeners), ...plugins.flatMap((p) => (p.onRequest ? [p.onRequest] : []))],
-    apollo: [describeOperations(), ...plugins.flatMap((p) => (p.apollo ? [p.apollo] : []))],
+    hooks: [requestScope(listeners), ...plugins.flatMap((p) => (p.onHttpRequest ? [p.onHttpRequest] : []))],
+    apollo: [describeOperations(), ...plugins.flatMap((p) => ('apollo' in p && p.apollo ? [p.apollo] : []))],
     routes: plugins.flatMap((p) => p.routes ?? []),
     listening: (server) => plugins.forEach((p) => p.onListen?.(server)),
   };

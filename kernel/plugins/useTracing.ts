@@ -13,7 +13,7 @@ import type { ServicePlugin } from './plugin';
 export function useTracing(service: string, options: { trustIncoming: boolean }): ServicePlugin {
   const spans = new WeakMap<RequestRecord, Span>();
   return {
-    onRequest(req, _res, next) {
+    onHttpRequest(req, _res, next) {
       const record = currentRequest();
       if (!tracingInstalled() || !record) return next();
       const parent = options.trustIncoming ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;

@@ -43,11 +43,19 @@ export interface StorageSeed {
  * Writes storage rows directly, for the demo dataset and tests only (no
  * lifecycle rules are checked). Each PBX that gets usage has its total
  * recomputed and announced as CdsUsageChanged, so licensing sees the same
- * figures. Returns the ids of the migrations written, in the order given.
+ * figures. A PBX whose state is seeded loses the migrations the lifecycle
+ * queued for it on registration (a cloud PBX on 6.05 starts one, rule 1), so
+ * the seeded state and history are the whole story. Returns the ids of the
+ * migrations written, in the order given.
  */
 export async function seedStorage(db: DataSource, rows: StorageSeed): Promise<string[]> {
   return db.transaction(async (em) => {
     for (const s of rows.status ?? []) {
+      const queued = await em.findBy(Migration, { pbxId: s.pbxId, status: MigrationStatus.QUEUED });
+      for (const m of queued) {
+        await em.delete(MigrationCategory, { migrationId: m.id });
+        await em.delete(Migration, { id: m.id });
+      }
       const current = await em.findOneBy(CdsStatus, { pbxId: s.pbxId });
       await em.save(CdsStatus, em.create(CdsStatus, {
         pbxId: s.pbxId, state: s.state, region: s.region ?? null, activatedAt: s.activatedAt ?? null,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
-import { SUBGRAPH_NAMES } from '../../kernel/config';
+import { SUBGRAPH_NAMES, testConfig } from '../../kernel/config';
 import { Role, signToken } from '../../kernel/identity';
 import { startStack, Stack, StackDatabase } from '../../dev/stack';
 
@@ -57,7 +57,20 @@ export interface TestStackOptions {
   coalesceMs?: number;
   /** Redis Streams even on the embedded pass (tests of several instances); SQLite then lives in files they can share */
   redis?: boolean;
+  /** settings as if in the environment (kernel/config.ts), over the test defaults */
+  env?: Record<string, string>;
 }
+
+/**
+ * Tests run many operations as one caller in a few seconds: the rate limit
+ * and subscription caps are lifted unless a test sets them (test/hostile-*).
+ */
+export const TEST_ENV: Record<string, string> = {
+  RATE_LIMIT_PER_MINUTE: '10000000',
+  RATE_LIMIT_BURST: '10000000',
+  WS_MAX_SUBSCRIPTIONS_PER_CALLER: '100000',
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10000',
+};
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const prefix = `t_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -66,6 +79,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     : { kind: 'sqlite', dir: options.redis ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
   const stream = `cds-test:${prefix}:events`;
   const stack = await startStack({
+    config: testConfig({ ...TEST_ENV, ...options.env }),
     db,
     redis: useRedis ? { url: REDIS_URL, stream } : undefined,
     jwtSecret: TEST_SECRET,

@@ -1,4 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Brackets } from 'typeorm';
+import { Connection, ConnectionShape, decodeCursor, pageSize, toConnection } from '../../../kernel/graphql/connection';
 import { notFound } from '../../../kernel/errors';
 import { NetworkContext } from '../context';
 import { Customer } from '../entities/customer';
@@ -6,8 +8,35 @@ import { Pbx } from '../entities/pbx';
 import { WmsNetwork } from '../entities/wms-network';
 import { customerOwnershipOf, networkOwnershipOf, pbxOwnershipOf } from '../loaders';
 
+const CustomerConnection = Connection('Customer', Customer);
+
 @Resolver(() => Customer)
 export class CustomerResolver {
+  @Query(() => CustomerConnection, { description: 'The customers the caller may see (a partner: its own), by name; `first` at most 500' })
+  async customers(
+    @Ctx() { loaders, services }: NetworkContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('nameContains', () => String, { nullable: true, description: 'Case-insensitive part of the name' }) nameContains?: string,
+  ): Promise<ConnectionShape<Customer>> {
+    const limit = pageSize(first);
+    const scope = await loaders.scope.listFilter();
+    const query = services.runtime.db.getRepository(Customer).createQueryBuilder('c');
+    if (scope && 'customers' in scope) query.andWhere(scope.customers.length ? 'c.id IN (:...scoped)' : '1 = 0', { scoped: scope.customers });
+    if (scope && 'pbxId' in scope) query.andWhere('c.id = :own', { own: scope.customerId ?? '' });
+    if (nameContains) {
+      const pattern = `%${nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query.andWhere("LOWER(c.name) LIKE :pattern ESCAPE '\\'", { pattern });
+    }
+    const totalCount = await query.getCount();
+    if (after) {
+      const [name, id] = decodeCursor(after, 2);
+      query.andWhere(new Brackets((q) => q.where('c.name > :name', { name }).orWhere('c.name = :name AND c.id > :id', { name, id })));
+    }
+    const rows = await query.orderBy('c.name', 'ASC').addOrderBy('c.id', 'ASC').take(limit + 1).getMany();
+    return toConnection(rows, limit, totalCount, (c) => [c.name, c.id]);
+  }
+
   @Query(() => Customer, { nullable: true, description: 'A customer; NOT_FOUND when there is none with this id' })
   async customer(@Arg('id', () => ID) id: string, @Ctx() { loaders }: NetworkContext): Promise<Customer> {
     const customer = await loaders.customer.load(id);

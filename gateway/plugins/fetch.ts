@@ -1,4 +1,4 @@
-import type { ServicePlugin } from '../../kernel/plugins/plugin';
+import type { GatewayPlugin } from './types';
 
 /** A fetch the gateway is about to send to a subgraph. */
 export interface SubgraphFetch {
@@ -9,12 +9,6 @@ export interface SubgraphFetch {
 
 /** ok: data without errors; error: the subgraph answered with errors; failed: no usable answer (down, timeout, HTTP error). */
 export type FetchOutcome = 'ok' | 'error' | 'failed';
-
-/** A gateway concern: a service plugin that also sees each subgraph fetch. */
-export interface GatewayPlugin extends ServicePlugin {
-  /** before each subgraph fetch is sent: may add headers, may return what to call once it is done */
-  onSubgraphFetch?(fetch: SubgraphFetch): ((outcome: FetchOutcome) => void) | void;
-}
 
 /** Runs every plugin's `onSubgraphFetch`; the returned function reports the outcome to each. */
 export function subgraphFetchStarted(plugins: readonly GatewayPlugin[], fetch: SubgraphFetch): (outcome: FetchOutcome) => void {
