@@ -1,6 +1,6 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import {
   DocumentNode,
   ExecutionResult,
@@ -67,7 +67,8 @@ export class Pipeline {
         if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'operation failed');
         return shaped;
       },
-      plugins: [ApolloServerPluginLandingPageDisabled(), requestShape, ...options.plugins],
+      // No cache hints are set anywhere: the cache-control plugin would only cost time.
+      plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), requestShape, ...options.plugins],
     });
   }
 

@@ -1,7 +1,6 @@
 import { IncomingMessage } from 'node:http';
-import { ApolloGateway, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { GraphQLError } from 'graphql';
 import { Config, SubgraphName, testConfig } from '../kernel/config';
 import { serviceLogger } from '../kernel/log';
 import { ServiceMetrics } from '../kernel/metrics';
@@ -15,7 +14,7 @@ import { ObjectStore } from '../kernel/objectstore/store';
 import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
 import { Pipeline } from './pipeline';
-import { FetchOutcome, subgraphFetchStarted } from './plugins/fetch';
+import { observeFetches } from './plugins/fetch';
 import { GatewayContext, GatewayPlugin } from './plugins/types';
 import { useLogging } from './plugins/useLogging';
 import { useMetrics } from './plugins/useMetrics';
@@ -23,60 +22,13 @@ import { useTracing } from './plugins/useTracing';
 import { useLimits } from './plugins/useLimits';
 import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
+import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
 import { SubscriptionCaps } from './subscriptions/caps';
 import { SubscriptionEngine } from './subscriptions/engine';
 import { sseRoute } from './subscriptions/transports';
 import { attachWebSocket } from './subscriptions/ws-protocol';
 
 export type { GatewayContext } from './plugins/types';
-
-/**
- * Forwards the caller's own bearer token (subgraphs verify it themselves) and
- * lets the plugins see each fetch (request id, traceparent, metrics).
- */
-class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  private readonly pending = new WeakMap<object, (outcome: FetchOutcome) => void>();
-
-  constructor(private readonly subgraph: string, url: string | undefined, private readonly plugins: readonly GatewayPlugin[]) {
-    super({ url });
-  }
-
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const identity = (context as Partial<GatewayContext>).identity;
-    if (identity) request.http?.headers.set('authorization', identity.authorization);
-    if (request.http) this.pending.set(request, subgraphFetchStarted(this.plugins, { subgraph: this.subgraph, headers: request.http.headers }));
-  }
-
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']> {
-    const done = () => {
-      const finish = this.pending.get(options.request);
-      this.pending.delete(options.request);
-      return finish ?? (() => undefined);
-    };
-    try {
-      const response = await super.process(options);
-      done()(response.errors?.length ? 'error' : 'ok');
-      return response;
-    } catch (error) {
-      done()('failed');
-      throw error;
-    }
-  }
-
-  /**
-   * A subgraph refuses a request it cannot even execute (a malformed DateTime
-   * or SafeInt variable: the gateway's schema has no parsers for custom
-   * scalars) with HTTP 400 and GraphQL errors; pass its first error on, code
-   * and message, instead of a bare "400: Bad Request".
-   */
-  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]): Promise<GraphQLError> {
-    const error = await super.errorFromResponse(response);
-    const body = (error.extensions?.response as { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } | undefined)?.body;
-    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
-    if (!first?.message || !first.extensions?.code) return error;
-    return new GraphQLError(first.message, { extensions: { code: first.extensions.code } });
-  }
-}
 
 export interface GatewayOptions {
   /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
@@ -91,6 +43,8 @@ export interface GatewayOptions {
   rateLimit?: Partial<RateLimitOptions>;
   /** more gateway plugins (gateway/plugins/useX.ts), after the built-in ones */
   plugins?: GatewayPlugin[];
+  /** share the reply of an identical subgraph fetch already in flight (same identity; queries only); default on */
+  inflightDedup?: boolean;
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
   /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
@@ -136,9 +90,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.plugins ?? []),
   ];
   const observability = assemblePlugins(plugins);
+  const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => new IdentityForwardingDataSource(name, options.subgraphUrls[name as SubgraphName] ?? url, plugins),
+    // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
+    // The observers (request id, traceparent, metrics) see every fetch, deduplicated ones too.
+    buildService: ({ name, url }) => new SubgraphClient({
+      name,
+      url: options.subgraphUrls[name as SubgraphName] ?? url!,
+      pools,
+      plugins: [observeFetches(plugins), ...(options.inflightDedup === false ? [] : [useInflightDedup()])],
+    }),
   });
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
   const pipeline = new Pipeline({
@@ -197,6 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await engine?.stop();
       await http.close();
       await server.stop();
+      await pools.close();
       await ownStores?.close();
     },
   };

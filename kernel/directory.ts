@@ -1,4 +1,4 @@
-import { Column, DataSource, Entity, EntityManager, In, MigrationInterface, PrimaryColumn, QueryRunner, Table } from 'typeorm';
+import { Column, DataSource, Entity, EntityManager, MigrationInterface, PrimaryColumn, QueryRunner, Table } from 'typeorm';
 import DataLoader from 'dataloader';
 import { col } from './columns';
 import { PbxKind } from './domain/enums';
@@ -9,6 +9,7 @@ import { EventApplier } from './events/outbox';
 import { Ownership } from './identity';
 import { countLoader, groupedLoader, keyedLoader } from './loaders';
 import { componentLogger } from './log';
+import { selectRows } from './rows';
 
 const log = componentLogger('directory');
 
@@ -96,12 +97,11 @@ export function directoryAppliers(): Record<string, EventApplier> {
 /** Request-scoped loaders over the replica. */
 export function createDirectoryLoaders(db: DataSource) {
   const pbxs = db.getRepository(DirectoryPbx);
-  const networks = db.getRepository(DirectoryNetwork);
   return {
-    pbx: keyedLoader<string, DirectoryPbx>((ids) => pbxs.findBy({ id: In([...ids]) }), (p) => p.id),
-    network: keyedLoader<string, DirectoryNetwork>((ids) => networks.findBy({ id: In([...ids]) }), (n) => n.id),
+    pbx: keyedLoader<string, DirectoryPbx>((ids) => selectRows(db, DirectoryPbx, { whereIn: ['id', ids] }), (p) => p.id),
+    network: keyedLoader<string, DirectoryNetwork>((ids) => selectRows(db, DirectoryNetwork, { whereIn: ['id', ids] }), (n) => n.id),
     pbxsOfNetwork: groupedLoader<string, DirectoryPbx>(
-      (ids) => pbxs.find({ where: { networkId: In([...ids]) }, order: { id: 'ASC' } }),
+      (ids) => selectRows(db, DirectoryPbx, { whereIn: ['networkId', ids], orderBy: [['id', 'ASC']] }),
       (p) => p.networkId ?? '',
     ),
     pbxCountOfNetwork: countLoader(pbxs, 'networkId'),

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
@@ -209,7 +209,8 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
       if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'resolver failed');
       return shaped;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ...observability.apollo],
+    // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled(), ...observability.apollo],
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {

@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { generateSampleTree } from '../agent/sample-tree';
 import { seedDemoData } from '../dev/demo-data';
+import { startAgent } from './agent-harness';
 import { ensureBoardBuilt } from './support/board';
 import { startTestStack, TEST_DB, TestStack, tokens } from './support/harness';
 
@@ -29,11 +31,6 @@ const VM = '22110001d076'; // acme-hq-vm1: VIRTUAL, 6.05, its last migration FAI
 const SUPPORT = '22110001d074'; // acme-hq-support: CLOUD, no static IP
 const MAIN = '22110001d072'; // acme-hq-main: CLOUD, ACTIVE, 240 recordings in CDS
 
-const BEGIN = `mutation ($id: ID!, $inventory: [CategoryInventoryInput!]!) {
-  beginMigrationRun(migrationId: $id, inventory: $inventory) { runToken } }`;
-const REPORT = `mutation ($id: ID!, $token: String!, $items: [VerifiedItemInput!]!) {
-  reportMigrationProgress(migrationId: $id, runToken: $token, items: $items) { percent } }`;
-const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status } }`;
 const ORDER = `mutation ($networkId: ID, $code: String!) { orderBundle(input: { networkId: $networkId, code: $code }) { bundle { tier { code } } } }`;
 
 /** `seconds` of 8 kHz mono 16-bit silence as a WAV file: something real for the browser to play. */
@@ -62,6 +59,9 @@ describeBrowser('the CDS board in a browser', () => {
   let base: string;
   let storeDir: string;
   const problems: string[] = [];
+  /** the gateway's WebSocket connections, to drop them as a flaky network would */
+  const sockets = new Set<Socket>();
+  let upgrades = 0;
 
   beforeAll(async () => {
     ensureBoardBuilt();
@@ -72,6 +72,11 @@ describeBrowser('the CDS board in a browser', () => {
     await seedDemoData(stack, tokens.admin());
     await stack.settle();
     base = stack.gatewayUrl.replace(/\/graphql$/, '');
+    stack.gateway.http.server.on('upgrade', (_request, socket: Socket) => {
+      upgrades++;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -124,6 +129,14 @@ describeBrowser('the CDS board in a browser', () => {
     }
   }
 
+  async function pollUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('Timed out waiting for a condition');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Polls an expression in the page until it holds (waitForFunction evaluates strings, which the board's CSP forbids). */
   async function until(page: Page, expression: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -166,7 +179,7 @@ describeBrowser('the CDS board in a browser', () => {
     await context.close();
   });
 
-  it('watches a migration live on the network dashboard: the bar moves to 100% and CDS becomes ACTIVE without a reload', async () => {
+  it('watches a migration live on the network dashboard: the bar moves to 100% and CDS becomes ACTIVE without a reload, across a dropped connection', async () => {
     const { context, page } = await open();
     await signIn(page, tokens.admin());
     await page.getByRole('link', { name: 'Acme HQ' }).click();
@@ -182,38 +195,55 @@ describeBrowser('the CDS board in a browser', () => {
     await page.getByTestId(`cds-state-${VM}`).getByText('Migrating').waitFor();
     await barAt(page, 'acme-hq-vm1.wildixin.com', 0);
 
-    // ... and the PBX migrates itself, as the CDS agent does, through the API with its own token.
-    const pbxToken = tokens.pbx(VM);
-    const current = await stack.ok<{ pbx: { currentMigration: { id: string } } }>(`query ($id: ID!) { pbx(id: $id) { currentMigration { id } } }`, { id: VM }, pbxToken);
-    const id = current.pbx.currentMigration.id;
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-    const item = (category: string, sourcePath: string) => ({ category, sourcePath, objectKey: `${VM}/${sourcePath}`, sizeBytes: 1000, sha256: sha(sourcePath) });
-    const inventory = [
-      { category: 'CALL_RECORDINGS', itemsTotal: 2, bytesTotal: 2000 },
-      { category: 'BACKUPS', itemsTotal: 2, bytesTotal: 2000 },
-      { category: 'VOICEMAILS', itemsTotal: 3, bytesTotal: 300 },
-      { category: 'FAXES', itemsTotal: 1, bytesTotal: 100 },
-    ];
-    const run = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id, inventory }, pbxToken);
-    const token = run.beginMigrationRun.runToken;
-    await stack.ok(REPORT, { id, token, items: [item('CALL_RECORDINGS', 'recordings/a.wav'), item('CALL_RECORDINGS', 'recordings/b.wav')] }, pbxToken);
-    await barAt(page, 'acme-hq-vm1.wildixin.com', 50);
-    await page.locator(`tr[data-pbx="${VM}"]`).scrollIntoViewIfNeeded();
-    await screenshot(page, 'network-migrating', { top: false });
-    await stack.ok(REPORT, { id, token, items: [item('BACKUPS', 'backups/1.tar'), item('BACKUPS', 'backups/2.tar')] }, pbxToken);
-    await stack.ok(COMPLETE, { id, token }, pbxToken);
+    // Every value the bar shows from now on, as the page renders it.
+    await page.evaluate(`(() => {
+      const seen = window.boardBarValues = [];
+      const bar = () => document.querySelector('[role="progressbar"][aria-label="Migration of acme-hq-vm1.wildixin.com"]');
+      new MutationObserver(() => { const v = bar()?.getAttribute('aria-valuenow'); if (v !== undefined && v !== null && seen[seen.length - 1] !== v) seen.push(v); })
+        .observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+    })()`);
+
+    // The connection drops (server side, like a restarted proxy): the page reconnects by itself and subscribes again.
+    const before = upgrades;
+    expect(sockets.size).toBeGreaterThan(0);
+    for (const socket of sockets) socket.destroy();
+    await pollUntil(() => upgrades > before && (stack.gateway.subscriptions?.subscriberCount ?? 0) > 0);
+    await page.getByText('Live', { exact: true }).waitFor();
+
+    // The PBX's own activation script (the CDS agent, `npm run cds-agent`, with the PBX's token) takes the migration and copies its files.
+    const source = path.join(storeDir, 'pbx-source');
+    await generateSampleTree(source, { recordings: 120, recordingsPerFolder: 40, backups: { count: 3, bytes: 4_000_000 }, voicemails: 5, faxes: 2 });
+    const started = startAgent({ stack, tmp: storeDir, stores: `*=file:${storeDir}/{region}`, storeRoot: (region = 'eu-central-1') => path.join(storeDir, region), stop: async () => undefined }, VM, source);
+    // While it runs, the bar moves (the README's picture is taken then, when the run is slow enough to catch it mid-way).
+    const midway = async () => {
+      for (;;) {
+        const shown = (await page.evaluate('window.boardBarValues') as string[]).map(Number);
+        if (shown.some((v) => v > 0 && v < 100)) return true;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    if (await Promise.race([midway(), started.done.then(() => false)])) {
+      await page.locator(`tr[data-pbx="${VM}"]`).scrollIntoViewIfNeeded();
+      await screenshot(page, 'network-migrating', { top: false });
+    }
+    const agent = await started.done;
+    expect({ code: agent.code, stderr: agent.stderr }).toEqual({ code: 0, stderr: '' });
     await barAt(page, 'acme-hq-vm1.wildixin.com', 100);
     await page.getByTestId(`cds-state-${VM}`).getByText('Active').waitFor();
     await expect(progressOf(page, 'acme-hq-vm1.wildixin.com').textContent()).resolves.toBe('100%');
     expect(await page.evaluate('window.boardMarker')).toBe(1);
+    const values = (await page.evaluate('window.boardBarValues') as string[]).map(Number);
+    expect(values[values.length - 1]).toBe(100);
+    expect(values).toEqual([...values].sort((x, y) => x - y)); // it only moves forward
 
     // The PBX's page shows the run per category; voicemails and faxes stay on the PBX (rule 4).
     await page.getByRole('link', { name: 'acme-hq-vm1.wildixin.com' }).click();
-    const latest = page.locator(`[data-migration="${id}"]`);
+    const latest = page.locator('ol.migrations > li').first();
     await latest.getByText('Completed').first().waitFor();
     await latest.locator('[data-category="VOICEMAILS"]').getByText('Not moved yet (stays on the PBX)').waitFor();
     await latest.locator('[data-category="FAXES"]').getByText('Not moved yet (stays on the PBX)').waitFor();
-    await expect(latest.locator('[data-category="BACKUPS"] td').nth(1).textContent()).resolves.toBe('2 / 2');
+    await expect(latest.locator('[data-category="BACKUPS"] td').nth(1).textContent()).resolves.toBe('3 / 3');
+    await expect(latest.locator('[data-category="VOICEMAILS"] td').nth(1).textContent()).resolves.toBe('5 on the PBX');
     await context.close();
   });
 

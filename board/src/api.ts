@@ -36,6 +36,8 @@ export interface Api {
   request<T>(document: string, variables?: Variables): Promise<T>;
   subscribe<T>(document: string, variables: Variables, onData: (data: T) => void, onError: (error: BoardError) => void): () => void;
   onLiveStatus(listener: (status: LiveStatus) => void): () => void;
+  /** called each time the live connection is back after a drop (events meanwhile were missed: refetch) */
+  onReconnect(listener: () => void): () => void;
   close(): void;
 }
 
@@ -54,9 +56,16 @@ export function createApi(token: string, onUnauthenticated: () => void): Api {
   const client = new GraphQLClient(http, { headers: { authorization: `Bearer ${token}` } });
   let status: LiveStatus = 'connecting';
   const listeners = new Set<(status: LiveStatus) => void>();
+  const reconnectListeners = new Set<() => void>();
+  let connectedBefore = false;
   const setStatus = (next: LiveStatus) => {
     status = next;
     for (const listener of listeners) listener(next);
+  };
+  const connected = () => {
+    setStatus('live');
+    if (connectedBefore) for (const listener of reconnectListeners) listener();
+    connectedBefore = true;
   };
   let wsClient: WsClient | null = null;
   const socket = (): WsClient => {
@@ -69,7 +78,7 @@ export function createApi(token: string, onUnauthenticated: () => void): Api {
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => true,
       on: {
-        connected: () => setStatus('live'),
+        connected,
         closed: () => setStatus(status === 'live' ? 'reconnecting' : status),
         connecting: () => setStatus(status === 'live' ? 'reconnecting' : status),
       },
@@ -102,6 +111,10 @@ export function createApi(token: string, onUnauthenticated: () => void): Api {
       listeners.add(listener);
       listener(status);
       return () => listeners.delete(listener);
+    },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
     },
     close() {
       void wsClient?.dispose();

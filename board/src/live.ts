@@ -1,6 +1,6 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import PROGRESS from './operations/MigrationProgress.graphql?raw';
-import { useSubscription } from './hooks';
+import { useBoard, useSubscription } from './hooks';
 import { MigrationProgressEvent } from './types';
 
 export type LiveMigration = MigrationProgressEvent['migrationProgress']['migration'];
@@ -8,7 +8,8 @@ export type LiveMigration = MigrationProgressEvent['migrationProgress']['migrati
 /**
  * The migrationProgress subscription for a network or a PBX: the latest event
  * per PBX (kept after COMPLETED so the bar is seen at 100%), and a refetch of
- * the page's query when a migration finishes (usage, state and history change then).
+ * the page's query when a migration finishes (usage, state and history change
+ * then) and when the connection comes back after a drop (events were missed).
  */
 export function useLiveMigrations(scope: { networkId: string } | { pbxId: string } | null, onFinished: () => void) {
   const [byPbx, setByPbx] = useState<Record<string, LiveMigration>>({});
@@ -20,5 +21,7 @@ export function useLiveMigrations(scope: { networkId: string } | { pbxId: string
     if (migration.status === 'COMPLETED' || migration.status === 'FAILED') finished.current();
   }, []);
   const error = useSubscription<MigrationProgressEvent>(PROGRESS, scope, onData);
+  const { api } = useBoard();
+  useEffect(() => api.onReconnect(() => finished.current()), [api]);
   return { byPbx, error };
 }

@@ -2,7 +2,7 @@ import { ApolloServerPlugin } from '@apollo/server';
 import { ValidationRule } from 'graphql';
 import { Identity } from '../../kernel/identity';
 import type { ServicePlugin } from '../../kernel/plugins/plugin';
-import type { FetchOutcome, SubgraphFetch } from './fetch';
+import type { FetchOutcome, SubgraphFetchStart } from './fetch';
 
 /**
  * How an operation reached the gateway. Every client transport runs through
@@ -44,5 +44,5 @@ export interface GatewayPlugin extends ApolloServerPlugin<GatewayContext>, Omit<
   readonly name: string;
   readonly validationRules?: readonly ValidationRule[];
   onRequest?(request: GatewayRequest, context: GatewayContext): Promise<void> | void;
-  onSubgraphFetch?(fetch: SubgraphFetch): ((outcome: FetchOutcome) => void) | void;
+  onSubgraphFetch?(fetch: SubgraphFetchStart): ((outcome: FetchOutcome) => void) | void;
 }

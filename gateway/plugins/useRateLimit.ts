@@ -36,7 +36,7 @@ function windowOf(perMinute: number, burst: number): { points: number; duration:
  * the subscription engine's own payload queries are not client operations.
  */
 export function useRateLimit(options: RateLimitOptions): GatewayPlugin {
-  const redis = options.redisUrl ? new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }) : null;
+  const redis = options.redisUrl ? new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true }) : null;
   redis?.on('error', () => undefined); // the insurance limiter takes over; ioredis reconnects
   const prefix = options.keyPrefix ?? 'cds:ratelimit';
   const limiters = new Map<string, RateLimiterAbstract>();
@@ -66,6 +66,8 @@ export function useRateLimit(options: RateLimitOptions): GatewayPlugin {
     name: 'rateLimit',
     onRequest: (_request, context) => (context.transport === 'subscription-event' ? undefined : take(context.identity)),
     async serverWillStart() {
+      // Connected before the first request, so it is not counted by the insurance limiter alone.
+      await redis?.connect().catch(() => undefined);
       return {
         async serverWillStop() {
           await redis?.quit().catch(() => undefined);

@@ -1,7 +1,8 @@
-import { DataSource, In, ObjectLiteral, Repository } from 'typeorm';
+import { DataSource, ObjectLiteral, Repository } from 'typeorm';
 import { createDirectoryLoaders, DirectoryPbx, pbxOwnership } from '../../kernel/directory';
 import { Identity } from '../../kernel/identity';
 import { aggregateLoader, keyedLoader } from '../../kernel/loaders';
+import { selectRows } from '../../kernel/rows';
 import { Scope } from '../../kernel/scope';
 import { BundleHolding } from './entities/bundle-holding';
 import { BundleTier } from './entities/bundle-tier';
@@ -34,6 +35,21 @@ async function perNetwork(
 }
 
 /**
+ * The bundle catalogue is written by a migration only (InsertBundleTierCatalogue)
+ * and never changes while a process runs, so each process reads it once.
+ */
+const catalogues = new WeakMap<DataSource, Promise<TierCatalogue>>();
+function catalogueOf(db: DataSource): Promise<TierCatalogue> {
+  let catalogue = catalogues.get(db);
+  if (!catalogue) {
+    catalogue = db.getRepository(BundleTier).find({ order: { rank: 'ASC' } }).then((rows) => new TierCatalogue(rows));
+    catalogues.set(db, catalogue);
+    catalogue.catch(() => catalogues.delete(db)); // a failed read is tried again by the next request
+  }
+  return catalogue;
+}
+
+/**
  * Request-scoped loaders of the licensing subgraph: one statement per kind of
  * lookup per request, however many networks and PBXs the request touches.
  */
@@ -43,13 +59,10 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
   const addresses = db.getRepository(StaticIpAddress);
   const usage = db.getRepository(PbxUsage);
 
-  let catalogue: Promise<TierCatalogue> | null = null;
-
   const loaders = {
     directory,
-    /** The whole catalogue, read once per request (five rows). */
-    tiers: (): Promise<TierCatalogue> =>
-      (catalogue ??= db.getRepository(BundleTier).find({ order: { rank: 'ASC' } }).then((rows) => new TierCatalogue(rows))),
+    /** The whole catalogue (five rows), read once per process. */
+    tiers: (): Promise<TierCatalogue> => catalogueOf(db),
     /** Holdings by holderKey; null when the holder holds DEFAULT. */
     holding: byHolderKey(holdings),
     /** Usage alerts by holderKey (rule 10); null when never raised. */
@@ -61,10 +74,10 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
         .where('d.networkId IN (:...ids)', { ids: [...ids] }).groupBy('d.networkId').getRawMany(),
     ), 0),
     /** One PBX's CDS bytes: a standalone PBX's storage against its own bundle (rule 10). */
-    usageOfPbx: keyedLoader<string, PbxUsage>((ids) => usage.findBy({ pbxId: In([...ids]) }), (u) => u.pbxId),
+    usageOfPbx: keyedLoader<string, PbxUsage>((ids) => selectRows(db, PbxUsage, { whereIn: ['pbxId', ids] }), (u) => u.pbxId),
     /** The address assigned to a PBX, if any. */
     staticIpOfPbx: keyedLoader<string, StaticIpAddress>(
-      (ids) => addresses.findBy({ pbxId: In([...ids]) }),
+      (ids) => selectRows(db, StaticIpAddress, { whereIn: ['pbxId', ids] }),
       (a) => a.pbxId ?? '',
     ),
     /** How many PBXs of a network hold a static IP. */
@@ -73,7 +86,7 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
         .select('d.networkId', 'networkId').addSelect('COUNT(*)', 'value')
         .where('d.networkId IN (:...ids)', { ids: [...ids] }).groupBy('d.networkId').getRawMany(),
     ), 0),
-    legacyLicense: keyedLoader<string, LegacyLicense>((ids) => db.getRepository(LegacyLicense).findBy({ pbxId: In([...ids]) }), (l) => l.pbxId),
+    legacyLicense: keyedLoader<string, LegacyLicense>((ids) => selectRows(db, LegacyLicense, { whereIn: ['pbxId', ids] }), (l) => l.pbxId),
   };
 
   /** How many PBXs a holder has (a network's from the directory; a standalone PBX is one). */

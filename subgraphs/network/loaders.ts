@@ -1,6 +1,7 @@
-import { DataSource, In, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Identity } from '../../kernel/identity';
 import { countLoader, groupedLoader, keyedLoader } from '../../kernel/loaders';
+import { selectRows } from '../../kernel/rows';
 import { Scope } from '../../kernel/scope';
 import { Customer } from './entities/customer';
 import { Pbx } from './entities/pbx';
@@ -14,20 +15,20 @@ export const customerOwnershipOf = (customer: Customer) => ({ customerId: custom
 export function createNetworkLoaders(db: DataSource, identity: Identity) {
   const pbxs = db.getRepository(Pbx);
   const loaders = {
-    customer: keyedLoader<string, Customer>((ids) => db.getRepository(Customer).findBy({ id: In([...ids]) }), (c) => c.id),
-    network: keyedLoader<string, WmsNetwork>((ids) => db.getRepository(WmsNetwork).findBy({ id: In([...ids]) }), (n) => n.id),
-    pbx: keyedLoader<string, Pbx>((ids) => pbxs.findBy({ id: In([...ids]) }), (p) => p.id),
+    customer: keyedLoader<string, Customer>((ids) => selectRows(db, Customer, { whereIn: ['id', ids] }), (c) => c.id),
+    network: keyedLoader<string, WmsNetwork>((ids) => selectRows(db, WmsNetwork, { whereIn: ['id', ids] }), (n) => n.id),
+    pbx: keyedLoader<string, Pbx>((ids) => selectRows(db, Pbx, { whereIn: ['id', ids] }), (p) => p.id),
     pbxsOfNetwork: groupedLoader<string, Pbx>(
-      (ids) => pbxs.find({ where: { networkId: In([...ids]) }, order: { name: 'ASC', id: 'ASC' } }),
+      (ids) => selectRows(db, Pbx, { whereIn: ['networkId', ids], orderBy: [['name', 'ASC'], ['id', 'ASC']] }),
       (p) => p.networkId ?? '',
     ),
     pbxCountOfNetwork: countLoader(pbxs, 'networkId'),
     networksOfCustomer: groupedLoader<string, WmsNetwork>(
-      (ids) => db.getRepository(WmsNetwork).find({ where: { customerId: In([...ids]) }, order: { name: 'ASC', id: 'ASC' } }),
+      (ids) => selectRows(db, WmsNetwork, { whereIn: ['customerId', ids], orderBy: [['name', 'ASC'], ['id', 'ASC']] }),
       (n) => n.customerId,
     ),
     standalonePbxsOfCustomer: groupedLoader<string, Pbx>(
-      (ids) => pbxs.find({ where: { customerId: In([...ids]), networkId: IsNull() }, order: { name: 'ASC', id: 'ASC' } }),
+      (ids) => selectRows(db, Pbx, { whereIn: ['customerId', ids], isNull: ['networkId'], orderBy: [['name', 'ASC'], ['id', 'ASC']] }),
       (p) => p.customerId,
     ),
   };

@@ -1,7 +1,7 @@
-import { In } from 'typeorm';
 import { DirectoryPbx, createDirectoryLoaders, pbxOwnership } from '../../kernel/directory';
 import { Identity } from '../../kernel/identity';
 import { groupedLoader, keyedLoader } from '../../kernel/loaders';
+import { selectRows } from '../../kernel/rows';
 import { Scope } from '../../kernel/scope';
 import { SubgraphRuntime } from '../../kernel/subgraph';
 import { CdsStatus } from './entities/cds-status';
@@ -11,32 +11,31 @@ import { MigrationCategory } from './entities/migration-category';
 import { ACTIVE_MIGRATION_STATUSES, sortByCategory } from './rules';
 
 /** Newest first; the id breaks ties so the order never changes between requests. */
-const NEWEST_FIRST = { createdAt: 'DESC', id: 'DESC' } as const;
+const NEWEST_FIRST: [keyof Migration & string, 'DESC'][] = [['createdAt', 'DESC'], ['id', 'DESC']];
 
 /** Request-scoped loaders of the storage subgraph: one statement per kind of lookup per request. */
 export function createStorageLoaders(runtime: SubgraphRuntime, identity: Identity) {
   const { db } = runtime;
-  const migrations = db.getRepository(Migration);
   const directory = createDirectoryLoaders(db);
   const loaders = {
     directory,
     /** The row, or null for a PBX never activated (see notActivated). */
-    cdsStatus: keyedLoader<string, CdsStatus>((ids) => db.getRepository(CdsStatus).findBy({ pbxId: In([...ids]) }), (s) => s.pbxId),
-    usageOfPbx: groupedLoader<string, CdsUsage>((ids) => db.getRepository(CdsUsage).findBy({ pbxId: In([...ids]) }), (u) => u.pbxId),
-    migration: keyedLoader<string, Migration>((ids) => migrations.findBy({ id: In([...ids]) }), (m) => m.id),
+    cdsStatus: keyedLoader<string, CdsStatus>((ids) => selectRows(db, CdsStatus, { whereIn: ['pbxId', ids] }), (s) => s.pbxId),
+    usageOfPbx: groupedLoader<string, CdsUsage>((ids) => selectRows(db, CdsUsage, { whereIn: ['pbxId', ids] }), (u) => u.pbxId),
+    migration: keyedLoader<string, Migration>((ids) => selectRows(db, Migration, { whereIn: ['id', ids] }), (m) => m.id),
     migrationsOfPbx: groupedLoader<string, Migration>(
-      (ids) => migrations.find({ where: { pbxId: In([...ids]) }, order: NEWEST_FIRST }),
+      (ids) => selectRows(db, Migration, { whereIn: ['pbxId', ids], orderBy: NEWEST_FIRST }),
       (m) => m.pbxId,
     ),
     /** The newest QUEUED or RUNNING migration of each PBX (the PBX's "current" one). */
     currentMigration: keyedLoader<string, Migration>(async (ids) => {
-      const active = await migrations.find({ where: { pbxId: In([...ids]), status: In([...ACTIVE_MIGRATION_STATUSES]) }, order: NEWEST_FIRST });
+      const active = await selectRows(db, Migration, { whereIn: ['pbxId', ids], and: [['status', ACTIVE_MIGRATION_STATUSES]], orderBy: NEWEST_FIRST });
       const newest = new Map<string, Migration>();
       for (const m of active) if (!newest.has(m.pbxId)) newest.set(m.pbxId, m);
       return [...newest.values()];
     }, (m) => m.pbxId),
     categoriesOfMigration: groupedLoader<string, MigrationCategory>(
-      async (ids) => sortByCategory(await db.getRepository(MigrationCategory).findBy({ migrationId: In([...ids]) })),
+      async (ids) => sortByCategory(await selectRows(db, MigrationCategory, { whereIn: ['migrationId', ids] })),
       (c) => c.migrationId,
     ),
   };

@@ -97,7 +97,7 @@ export function BundleOrder({ holder, tiers, current, onDone }: { holder: Holder
                 <input type="radio" id={id} name={name} value={tier.code} checked={code === tier.code}
                   onChange={() => { setCode(tier.code); mutation.reset(); }} aria-describedby={`${id}-about`} />
                 <label htmlFor={id}>
-                  <strong>{tier.code}</strong>{tier.code === current && <span className="pill pill-current">current</span>}
+                  <span><strong>{tier.code}</strong>{tier.code === current && <span className="pill pill-current">current</span>}</span>
                   <span id={`${id}-about`} className="tier-about">
                     {bytes(tier.storageBytes)}, analytics kept {months(tier.analyticsRetentionMonths)}, {allowance(tier)}
                     {refusal && <span className="tier-refusal"> — not allowed here: {refusal}</span>}

@@ -60,8 +60,9 @@ export class WmsNetworkResolver {
   }
 
   @FieldResolver(() => Int, { description: 'How many PBXs the network has' })
-  pbxCount(@Root() network: WmsNetwork, @Ctx() { loaders }: NetworkContext): Promise<number> {
-    return loaders.pbxCountOfNetwork.load(network.id);
+  async pbxCount(@Root() network: WmsNetwork, @Ctx() { loaders }: NetworkContext): Promise<number> {
+    // The rows `pbxs` loads (one statement for every network of the request): no COUNT beside them.
+    return (await loaders.pbxsOfNetwork.load(network.id)).length;
   }
 
   @FieldResolver(() => [Pbx], { description: 'Its PBXs, by name' })
