@@ -20,7 +20,7 @@ import { signToken } from '../kernel/identity';
  * and PBXs acknowledged vs rows found in every database that should have them.
  *
  *   node -r @swc-node/register bench/soak.ts
- *   (CLIENTS, DURATION_S, KILL, KILL_AT_S, RESTART_AFTER_S, THINK_MS, BASE_PORT, MYSQL_URL, REDIS_PORT)
+ *   (CLIENTS, DURATION_S, WRITES, KILL, KILL_AT_S, RESTART_AFTER_S, THINK_MS, BASE_PORT, MYSQL_URL, REDIS_PORT)
  */
 const CLIENTS = Number(process.env.CLIENTS ?? 200);
 const DURATION_S = Number(process.env.DURATION_S ?? 60);
@@ -29,6 +29,8 @@ const KILL_AT_S = Number(process.env.KILL_AT_S ?? 20);
 const RESTART_AFTER_S = Number(process.env.RESTART_AFTER_S ?? 10);
 /** pause between one client's requests: uniform in [0, 2 × THINK_MS] */
 const THINK_MS = Number(process.env.THINK_MS ?? 250);
+/** the share of writes (two thirds registerPbx into the networks being read, one third reportWmsVersion) */
+const WRITES = Number(process.env.WRITES ?? 0.3);
 const TIMEOUT_MS = 10_000;
 const BASE_PORT = Number(process.env.BASE_PORT ?? 5350);
 const REDIS_PORT = Number(process.env.REDIS_PORT ?? 5390);
@@ -151,7 +153,8 @@ async function main(): Promise<void> {
       let seq = 0;
       while (Date.now() < deadline) {
         const roll = Math.random();
-        const kind: Kind = roll < 0.4 ? 'NetworkDashboard' : roll < 0.6 ? 'PbxDetails' : roll < 0.7 ? 'Networks' : roll < 0.9 ? 'RegisterPbx' : 'ReportWmsVersion';
+        const reads = 1 - WRITES;
+        const kind: Kind = roll < reads * (4 / 7) ? 'NetworkDashboard' : roll < reads * (6 / 7) ? 'PbxDetails' : roll < reads ? 'Networks' : roll < reads + WRITES * (2 / 3) ? 'RegisterPbx' : 'ReportWmsVersion';
         const network = networks[Math.floor(Math.random() * networks.length)];
         const pbx = pbxs[Math.floor(Math.random() * pbxs.length)];
         const serial = `e5${index.toString(16).padStart(3, '0')}${(seq++).toString(16).padStart(7, '0')}`;
@@ -246,7 +249,7 @@ async function main(): Promise<void> {
     const fmt = (p: { n: number; p50: number; p99: number; max: number }) => `${p.n} requests, p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms`;
     const timeouts = samples.filter((s) => s.outcome === 'timeout').length;
     const lines = [
-      `clients ${CLIENTS}, ${DURATION_S} s, think time 0-${2 * THINK_MS} ms; ${KILL} killed (SIGKILL) at ${(killedAt / 1000).toFixed(1)} s, started again at ${(restartedAt / 1000).toFixed(1)} s, healthy at ${(recoveredAt / 1000).toFixed(1)} s`,
+      `clients ${CLIENTS}, ${DURATION_S} s, writes ${Math.round(WRITES * 100)}%, think time 0-${2 * THINK_MS} ms; ${KILL} killed (SIGKILL) at ${(killedAt / 1000).toFixed(1)} s, started again at ${(restartedAt / 1000).toFixed(1)} s, healthy at ${(recoveredAt / 1000).toFixed(1)} s`,
       `all:            ${fmt(all)} (${(all.n / DURATION_S).toFixed(0)}/s)`,
       `before the kill: ${fmt(phase(0, killedAt))}`,
       `while down:      ${fmt(phase(killedAt, recoveredAt))}`,
