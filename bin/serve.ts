@@ -10,6 +10,7 @@ import { RedisStreamBus } from '../kernel/events/redis-bus';
 import { createTokenVerifier, verifierOptions } from '../kernel/identity';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
+import { uploadGrantSecretFrom } from '../kernel/objectstore/grants';
 import { SUBGRAPHS } from '../subgraphs';
 
 /**
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       verifier,
       bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
+      uploadGrantSecret: uploadGrantSecretFrom(process.env),
       playbackLinks: jwtSecret ? { linkSecret: config.playbackUrlSecret ?? jwtSecret, jwtSecret } : null,
       processMetrics: true,
     });

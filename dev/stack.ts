@@ -97,6 +97,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     routes: options.gatewayRoutes,
     bus: memoryBus ?? busFor(),
     coalesceMs: options.coalesceMs,
+    uploadGrantSecret: process.env.UPLOAD_GRANT_SECRET || options.jwtSecret,
     playbackLinks: { linkSecret: process.env.PLAYBACK_URL_SECRET || options.jwtSecret, jwtSecret: options.jwtSecret },
     // One process: its memory and event loop are reported once, by the gateway.
     processMetrics: options.processMetrics,

@@ -51,7 +51,10 @@ export class Pipeline {
   private readonly rules: readonly ValidationRule[];
 
   constructor(private readonly options: PipelineOptions) {
-    this.rules = [...options.plugins.flatMap((p) => p.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+    this.rules = [
+      ...options.plugins.flatMap((p) => p.validationRules ?? []),
+      ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ];
     this.server = new ApolloServer<GatewayContext>({
       gateway: options.gateway,
       introspection: options.introspection,
@@ -82,7 +85,10 @@ export class Pipeline {
   }
 
   /** The HTTP route's `admit`: a request whose query is not a string is Apollo's to refuse (400). */
-  readonly admitHttp = async (raw: { query?: unknown; variables?: unknown; operationName?: unknown }, context: GatewayContext): Promise<void> => {
+  readonly admitHttp = async (
+    raw: { query?: unknown; variables?: unknown; operationName?: unknown },
+    context: GatewayContext,
+  ): Promise<void> => {
     if (typeof raw.query !== 'string') return;
     let variables: unknown = raw.variables;
     if (typeof variables === 'string') {
@@ -92,12 +98,19 @@ export class Pipeline {
         variables = null; // Apollo refuses it with 400
       }
     }
-    const request = { query: raw.query, variables: variables && typeof variables === 'object' ? (variables as Record<string, unknown>) : null, operationName: typeof raw.operationName === 'string' ? raw.operationName : null };
+    const request = {
+      query: raw.query,
+      variables: variables && typeof variables === 'object' ? (variables as Record<string, unknown>) : null,
+      operationName: typeof raw.operationName === 'string' ? raw.operationName : null,
+    };
     await this.onRequest(request, context);
   };
 
   /** Runs a query or mutation through Apollo as the caller; refusals come back as shaped errors. */
-  async execute(request: GatewayRequest, context: GatewayContext): Promise<{ data: Record<string, unknown> | null; errors?: GraphQLFormattedError[] }> {
+  async execute(
+    request: GatewayRequest,
+    context: GatewayContext,
+  ): Promise<{ data: Record<string, unknown> | null; errors?: GraphQLFormattedError[] }> {
     try {
       await this.onRequest(request, context);
       const response = await this.server.executeOperation(
@@ -106,7 +119,10 @@ export class Pipeline {
       );
       if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported here');
       const result = response.body.singleResult;
-      return { data: (result.data ?? null) as Record<string, unknown> | null, ...(result.errors?.length ? { errors: [...result.errors] } : {}) };
+      return {
+        data: (result.data ?? null) as Record<string, unknown> | null,
+        ...(result.errors?.length ? { errors: [...result.errors] } : {}),
+      };
     } catch (error) {
       // A hook refused the request before Apollo's own error handling (size, rate limit).
       if (error instanceof GraphQLError) return { data: null, errors: [this.shape(error)] };
@@ -126,7 +142,17 @@ export class Pipeline {
       const errors = validate(this.options.apiSchema, document, [...specifiedRules, ...this.rules]);
       if (errors.length) return { errors: errors.map((e) => this.asError(e)) };
       const operation = getOperationAST(document, request.operationName ?? undefined);
-      if (!operation) return { errors: [new DomainError('BAD_USER_INPUT', request.operationName ? `No operation named '${request.operationName}' in the document` : 'Name the operation to run (operationName): the document has several')] };
+      if (!operation)
+        return {
+          errors: [
+            new DomainError(
+              'BAD_USER_INPUT',
+              request.operationName
+                ? `No operation named '${request.operationName}' in the document`
+                : 'Name the operation to run (operationName): the document has several',
+            ),
+          ],
+        };
       return { document, operation };
     } catch (error) {
       if (error instanceof GraphQLError) return { errors: [this.asError(error)] };
@@ -153,7 +179,10 @@ export class Pipeline {
 
   private shape(error: GraphQLError): GraphQLFormattedError {
     const formatted = error.toJSON();
-    const code = error instanceof DomainError ? error.code : (formatted.extensions?.code ?? (error.originalError ? undefined : 'GRAPHQL_VALIDATION_FAILED'));
+    const code =
+      error instanceof DomainError
+        ? error.code
+        : (formatted.extensions?.code ?? (error.originalError ? undefined : 'GRAPHQL_VALIDATION_FAILED'));
     const shaped = toContractError({ ...formatted, extensions: { ...formatted.extensions, ...(code ? { code } : {}) } }, error);
     return this.options.suggestions ? shaped : { ...shaped, message: shaped.message.replace(/ ?Did you mean(.+?)\?$/, '') };
   }
@@ -177,7 +206,11 @@ const requestShape: ApolloServerPlugin<GatewayContext> = {
         if (operation) return;
         const named = request.operationName;
         const count = document.definitions.filter((d) => d.kind === 'OperationDefinition').length;
-        const message = named ? `No operation named '${named}' in the document` : count > 1 ? 'The document has several operations: name the one to run (operationName)' : 'The document has no operation to run';
+        const message = named
+          ? `No operation named '${named}' in the document`
+          : count > 1
+            ? 'The document has several operations: name the one to run (operationName)'
+            : 'The document has no operation to run';
         throw new DomainError('BAD_USER_INPUT', message, { http: { status: 400 } });
       },
     };

@@ -22,6 +22,7 @@ import { useTracing } from './plugins/useTracing';
 import { useLimits } from './plugins/useLimits';
 import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
+import { uploadRoute } from './uploads';
 import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
 import { SubscriptionCaps } from './subscriptions/caps';
 import { SubscriptionEngine } from './subscriptions/engine';
@@ -31,6 +32,8 @@ import { attachWebSocket } from './subscriptions/ws-protocol';
 export type { GatewayContext } from './plugins/types';
 
 export interface GatewayOptions {
+  /** the secret upload grants are signed with (the storage subgraph's UPLOAD_GRANT_SECRET, else JWT_SECRET); without it the upload endpoint refuses every upload */
+  uploadGrantSecret?: string | null;
   /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
   config?: Config;
   port: number;
@@ -137,6 +140,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
+    // Uploads run through the same pipeline as every operation (the caller's identity, limits, the one rate limit).
+    uploadRoute({ verifier: options.verifier, admit: (identity) => pipeline.onRequest({ query: '' }, { identity, transport: 'http' }), stores: cdsStores, grantSecret: options.uploadGrantSecret ?? null }),
     ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
     apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
   ], options.host ?? config.host, observability.hooks);

@@ -212,7 +212,7 @@ describeBrowser('the CDS board in a browser', () => {
 
     // The PBX's own activation script (the CDS agent, `npm run cds-agent`, with the PBX's token) takes the migration and copies its files.
     const source = path.join(storeDir, 'pbx-source');
-    await generateSampleTree(source, { recordings: 120, recordingsPerFolder: 40, backups: { count: 3, bytes: 4_000_000 }, voicemails: 5, faxes: 2 });
+    await generateSampleTree(source, { recordings: 60, recordingsPerFolder: 30, backups: { count: 3, bytes: 1_000_000 }, voicemails: 5, faxes: 2 });
     const started = startAgent({ stack, tmp: storeDir, stores: `*=file:${storeDir}/{region}`, storeRoot: (region = 'eu-central-1') => path.join(storeDir, region), stop: async () => undefined }, VM, source);
     // While it runs, the bar moves (the README's picture is taken then, when the run is slow enough to catch it mid-way).
     const midway = async () => {

@@ -89,7 +89,13 @@ export function attachWebSocket(server: Server, path: string, options: WebSocket
         }
         // Queries and mutations (and documents Apollo must refuse) go to Apollo with the text as sent.
         const contextValue: OperationContext = { ...context, request, release };
-        return { schema: engine.schema, document, variableValues: payload.variables ?? {}, operationName: payload.operationName, contextValue };
+        return {
+          schema: engine.schema,
+          document,
+          variableValues: payload.variables ?? {},
+          operationName: payload.operationName,
+          contextValue,
+        };
       },
       execute: async (args) => {
         const { request, identity, transport } = args.contextValue as OperationContext;
@@ -98,7 +104,12 @@ export function attachWebSocket(server: Server, path: string, options: WebSocket
       },
       subscribe: async (args) => {
         const { identity, release } = args.contextValue as OperationContext;
-        const outcome = await engine.subscribe(args.document, args.variableValues as Record<string, unknown> | undefined, identity, args.operationName);
+        const outcome = await engine.subscribe(
+          args.document,
+          args.variableValues as Record<string, unknown> | undefined,
+          identity,
+          args.operationName,
+        );
         if (!(Symbol.asyncIterator in outcome)) {
           release();
           return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
