@@ -84,7 +84,8 @@ describe('observability', () => {
   it('logs one line per request with the request id the gateway accepts, forwards and returns; no tokens or personal data', async () => {
     const pbxToken = tokens.pbx(vm);
     const adminToken = tokens.admin();
-    // A migration carrying recordings with callers and callees: personal data travelling in variables and answers.
+    // A migration's report carrying recordings with callers and callees: personal data travelling in variables
+    // (refused: CDS chooses object keys, and these are not its keys; the variables reached the gateway all the same).
     const activated = await post(stack.gatewayUrl, ACTIVATE, { pbxId: vm }, pbxToken, { 'x-request-id': 'obs-activate-1' });
     expect(activated.headers.get('x-request-id')).toBe('obs-activate-1');
     const migrationId = (activated.body.data as { activateCompanyDataStorage: { migration: { id: string } } }).activateCompanyDataStorage.migration.id;
@@ -96,9 +97,9 @@ describe('observability', () => {
       items: [{ category: 'CALL_RECORDINGS', sourcePath: path, objectKey: `${vm}/CALL_RECORDINGS/${path}`, sizeBytes: 4096, sha256: sha(path) }],
       recordings: [{ sourcePath: path, callId: 'c-1', startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, sizeBytes: 4096, caller: CALLER, callee: CALLEE, sha256: sha(path), objectKey: `${vm}/CALL_RECORDINGS/${path}` }],
     }, pbxToken, { 'x-request-id': 'obs-report-1' });
-    expect(reported.body.errors).toBeUndefined();
+    expect(reported.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const listed = await post(stack.gatewayUrl, RECORDINGS, { pbxId: vm }, adminToken, { 'x-request-id': 'obs-recordings-1' });
-    expect(JSON.stringify(listed.body)).toContain(CALLER);
+    expect(listed.body.errors).toBeUndefined();
 
     // A request id that is too long or has odd characters is replaced, never echoed.
     const odd = await post(stack.gatewayUrl, DASHBOARD, { networkId: 'obs-net' }, adminToken, { 'x-request-id': 'bad id <script>' });
@@ -116,7 +117,7 @@ describe('observability', () => {
 
     // The gateway's line and each involved subgraph's line carry the same id.
     const report = requestLines('obs-report-1');
-    expect(report.find((l) => l.service === 'gateway')).toMatchObject({ level: 30, method: 'POST', path: '/graphql', status: 200, operation: 'Report', type: 'mutation', outcome: 'ok' });
+    expect(report.find((l) => l.service === 'gateway')).toMatchObject({ level: 30, method: 'POST', path: '/graphql', status: 200, operation: 'Report', type: 'mutation', outcome: 'error', errors: ['BAD_USER_INPUT', 'BAD_USER_INPUT'] });
     expect(report.map((l) => l.service)).toEqual(expect.arrayContaining(['gateway', 'storage', 'recordings']));
     for (const line of report) expect(typeof line.ms).toBe('number');
     expect(requestLines('obs-recordings-1').map((l) => l.service)).toEqual(expect.arrayContaining(['gateway', 'recordings']));
@@ -143,7 +144,7 @@ describe('observability', () => {
     const gateway = await scrape(gatewayBase());
     expect(sample(gateway, 'cds_graphql_request_duration_seconds_count', { service: 'gateway', operation: 'NetworkDashboard', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(sample(gateway, 'cds_graphql_request_duration_seconds_bucket', { operation: 'NetworkDashboard', outcome: 'ok', le: '+Inf' })).toBeGreaterThanOrEqual(1);
-    expect(sample(gateway, 'cds_graphql_request_duration_seconds_count', { operation: 'Report', outcome: 'ok' })).toBe(1);
+    expect(sample(gateway, 'cds_graphql_request_duration_seconds_count', { operation: 'Report', outcome: 'error' })).toBe(1);
     expect(sample(gateway, 'cds_refused_requests_total', { reason: 'QUERY_TOO_COMPLEX' })).toBeGreaterThanOrEqual(1);
     expect(sample(gateway, 'cds_refused_requests_total', { reason: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(1);
     for (const subgraph of ['network', 'storage', 'licensing']) {
@@ -155,9 +156,8 @@ describe('observability', () => {
 
     const storage = await scrape(subgraphBase('storage'));
     // A subgraph sees the operation the gateway's query plan sent it, named after the client's.
-    expect(storage).toMatch(/cds_graphql_request_duration_seconds_count\{[^}]*operation="Report__storage__\d+",outcome="ok"[^}]*\} 1/);
+    expect(storage).toMatch(/cds_graphql_request_duration_seconds_count\{[^}]*operation="Report__storage__\d+",outcome="(error|partial)"[^}]*\} 1/);
     expect(sample(storage, 'cds_agent_runs_total', { outcome: 'started' })).toBe(1);
-    expect(sample(storage, 'cds_migrated_bytes_total')).toBe(4096);
     expect(sample(storage, 'cds_outbox_backlog')).toBe(0);
     expect(sample(storage, 'cds_event_lag', { consumer: 'storage' })).toBe(0);
     // Each service has its own registry: the storage page holds no gateway series, and the reverse.
