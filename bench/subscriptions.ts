@@ -54,8 +54,8 @@ async function main(): Promise<void> {
   const gateway = await startProcess(['bin/serve.ts', 'gateway'], {
     ...env, PORT: '0',
     ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, url])),
-  }, /gateway listening on/);
-  const gatewayUrl = /on (\S+)/.exec(gateway.line)![1];
+  }, /"msg":"gateway listening"/);
+  const gatewayUrl = (JSON.parse(gateway.line) as { url: string }).url;
   const admin = signToken(SECRET, { sub: 'bench', role: 'admin' });
   const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
     const response = await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query, variables }) });

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Config, ConfigError, DEFAULT_PORTS, loadConfig, parseDatabaseUrl, SUBGRAPH_NAMES, SubgraphName } from '../kernel/config';
+import { rootLogger, serviceLogger } from '../kernel/log';
+import { installTracing } from '../kernel/tracing';
 import { EventBus } from '../kernel/events/envelope';
 import { MemoryBus } from '../kernel/events/memory-bus';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
@@ -22,12 +24,20 @@ async function main(): Promise<void> {
     throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
   }
   const config: Config = loadConfig();
-  if (!config.production)
-    console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  const log = serviceLogger(service);
+  if (!config.production) log.warn(`NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  const tracing = installTracing({ serviceName: config.tracing.serviceName ?? `cds-${service}`, endpoint: config.tracing.endpoint ?? undefined });
   const verifier = createTokenVerifier(verifierOptions(config));
-  // SIGTERM/SIGINT: drain, flush, close within SHUTDOWN_TIMEOUT_MS (kernel/lifecycle.ts).
+  // SIGTERM/SIGINT: drain, flush, close within SHUTDOWN_TIMEOUT_MS (kernel/lifecycle.ts); traces are flushed last.
   const stopOnSignal = (stop: (timeoutMs: number) => Promise<void>) =>
-    stopOnTerminationSignals({ name: service, timeoutMs: config.shutdownTimeoutMs, stop });
+    stopOnTerminationSignals({
+      name: service,
+      timeoutMs: config.shutdownTimeoutMs,
+      stop: async (timeoutMs) => {
+        await stop(timeoutMs);
+        await tracing?.shutdown();
+      },
+    });
   const busConfig = config.bus;
   if (service === 'gateway') {
     const supergraphFile = config.supergraphFile ?? path.join(process.cwd(), 'schema', 'supergraph.graphql');
@@ -44,8 +54,9 @@ async function main(): Promise<void> {
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
       uploadGrantSecret: uploadGrantSecretFrom(process.env),
       playbackLinks: jwtSecret ? { linkSecret: config.playbackUrlSecret ?? jwtSecret, jwtSecret } : null,
+      processMetrics: true,
     });
-    console.log(`gateway listening on ${gateway.url}`);
+    log.info({ url: gateway.url, metrics: config.metrics.enabled, tracing: Boolean(tracing) }, 'gateway listening');
     stopOnSignal(async (timeoutMs) => {
       await gateway.stop(timeoutMs);
       await gatewayBus?.close();
@@ -54,7 +65,7 @@ async function main(): Promise<void> {
   }
   const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream, { expectedGroups: CONSUMER_GROUPS }) : new MemoryBus();
   if (busConfig.kind === 'memory') {
-    console.warn(`[${service}] REDIS_URL is not set: events stay inside this process (fine only when it runs alone)`);
+    log.warn('REDIS_URL is not set: events stay inside this process (fine only when it runs alone)');
   }
   const running = await startSubgraph(SUBGRAPHS[service], {
     config,
@@ -62,8 +73,9 @@ async function main(): Promise<void> {
     db: parseDatabaseUrl(config.databaseUrl ?? `sqlite:.data/${service}.sqlite`),
     bus,
     verifier,
+    processMetrics: true,
   });
-  console.log(`${service} subgraph listening on ${running.url}`);
+  log.info({ url: running.url, metrics: config.metrics.enabled, tracing: Boolean(tracing) }, 'subgraph listening');
   stopOnSignal(async (timeoutMs) => {
     await running.stop(timeoutMs);
     await bus.close();
@@ -71,6 +83,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
-  process.exit(1);
+  // A configuration problem is a message for the operator, on stderr (the logger may be what is misconfigured); anything else a fatal line with its stack.
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else rootLogger.fatal({ err: error }, 'could not start');
+  rootLogger.flush();
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
 });

@@ -30,6 +30,8 @@ export interface StackOptions {
   gatewayRoutes?: Route[];
   /** subscription progress coalescing (ms) */
   coalesceMs?: number;
+  /** collect process metrics (memory, event loop) in the gateway's registry (npm start; tests leave it off) */
+  processMetrics?: boolean;
 }
 
 export interface Stack {
@@ -98,6 +100,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     coalesceMs: options.coalesceMs,
     uploadGrantSecret: process.env.UPLOAD_GRANT_SECRET || options.jwtSecret,
     playbackLinks: { linkSecret: process.env.PLAYBACK_URL_SECRET || options.jwtSecret, jwtSecret: options.jwtSecret },
+    // One process: its memory and event loop are reported once, by the gateway.
+    processMetrics: options.processMetrics,
   });
 
   return {

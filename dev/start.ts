@@ -6,6 +6,7 @@ import { signToken } from '../kernel/identity';
 import { ideRoute } from '../gateway/ide';
 import { DEMO_NETWORK_ID, NETWORK_DASHBOARD_QUERY, seedDemoData } from './demo-data';
 import { startStack } from './stack';
+import { installTracing } from '../kernel/tracing';
 
 /**
  * `npm start`: the gateway and the four subgraphs on the embedded database
@@ -20,12 +21,14 @@ async function main(): Promise<void> {
   const adminToken = signToken(secret, { sub: 'dev-admin', role: 'admin' }, 30 * 24 * 3600);
   const demoNetworkId = DEMO_NETWORK_ID;
   const development = !config.production;
+  const tracing = installTracing({ serviceName: config.tracing.serviceName ?? 'cds-graph', endpoint: config.tracing.endpoint ?? undefined });
   const stack = await startStack({
     config,
     db: { kind: 'sqlite', dir: dataDir },
     jwtSecret: secret,
     gatewayPort: config.port ?? DEFAULT_PORTS.gateway,
     host: config.host,
+    processMetrics: true,
     gatewayRoutes: development ? [ideRoute({
       graphqlPath: '/graphql',
       defaultToken: adminToken,
@@ -43,7 +46,9 @@ async function main(): Promise<void> {
     `  GraphQL endpoint   ${stack.gatewayUrl}`,
     ...(development ? [`  GraphQL IDE        ${base}/         (works offline; the admin token is pre-filled)`] : []),
     `  CDS board          ${base}/board/   (${development ? 'sign in by pasting the admin token below' : 'sign in with a token signed by your JWT_SECRET'})`,
-    `  Health             ${base}/health`,
+    `  Health             ${base}/health, ${base}/ready`,
+    ...(config.metrics.enabled ? [`  Metrics            ${base}/metrics (each subgraph serves its own too)`] : []),
+    ...(tracing ? [`  Traces             exported over OTLP to ${config.tracing.endpoint}`] : []),
     `  Subgraphs          ${Object.values(stack.subgraphs).map((s) => `${s.name} ${s.url}`).join(', ')}`,
     '',
     ...(development
@@ -58,10 +63,18 @@ async function main(): Promise<void> {
           `  or the same network on the board: ${base}/board/networks/${demoNetworkId}`,
         ]
       : ['  NODE_ENV=production: no IDE and no printed token; sign tokens with your JWT_SECRET.']),
+    '  Logs are JSON lines on stdout (LOG_LEVEL=warn for fewer; pipe through npx pino-pretty to read them by eye).',
     '  Ctrl+C stops everything.',
   ];
   console.log(`\n${lines.join('\n')}\n`);
-  stopOnTerminationSignals({ name: 'cds-graph', timeoutMs: config.shutdownTimeoutMs, stop: (timeoutMs) => stack.stop(timeoutMs) });
+  stopOnTerminationSignals({
+    name: 'cds-graph',
+    timeoutMs: config.shutdownTimeoutMs,
+    stop: async (timeoutMs) => {
+      await stack.stop(timeoutMs);
+      await tracing?.shutdown();
+    },
+  });
 }
 
 main().catch((error) => {

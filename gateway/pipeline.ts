@@ -15,8 +15,8 @@ import {
   ValidationRule,
 } from 'graphql';
 import { DomainError, toContractError } from '../kernel/errors';
-import { serviceLogger } from '../kernel/log';
 import { parseOptionsFor, parseWithinLimits, QueryLimits } from '../kernel/graphql/limits';
+import { serviceLogger } from '../kernel/log';
 import { GatewayContext, GatewayPlugin, GatewayRequest } from './plugins/types';
 
 const log = serviceLogger('gateway');

@@ -8,6 +8,9 @@ import { Route } from '../kernel/http';
 import { isKeyOfPbx, ObjectStore, StoredObject } from '../kernel/objectstore/store';
 import { PLAYBACK_PATH_PATTERN, verifyPlaybackGrant } from '../subgraphs/recordings/playback-link';
 import { callerClaims, executeAsCaller, GatewayCallDeps, GraphQLCallResult, httpStatusOf, sendRestError } from './rest-recordings';
+import { componentLogger } from '../kernel/log';
+
+const log = componentLogger('playback');
 
 /**
  * Playing a recording: `GET /api/v1/pbx/recordings/<id>/audio` streams the
@@ -180,7 +183,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
     try {
       lookup = await executeAsCaller<PlaybackLookup>(deps, credentials.authorization, PLAYBACK_QUERY, { id: recordingId });
     } catch (error) {
-      console.error('[playback] lookup', error);
+      log.error({ err: error }, 'lookup failed');
       sendRestError(res, 500, 'Internal server error');
       return true;
     }
@@ -208,7 +211,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
 
     // Only an object of the recording's own PBX is ever served as its audio.
     if (!recording.pbx || !isKeyOfPbx(recording.objectKey, recording.pbx.id) || !recording.sha256) {
-      console.error(`[playback] recording ${recordingId}: object key '${recording.objectKey}' is not under its PBX's prefix; refused`);
+      log.error({ recordingId, objectKey: recording.objectKey }, "object key is not under its PBX's prefix; refused");
       sendRestError(res, 409, `The CDS file of recording '${recordingId}' cannot be served: it is not an object of the recording's own PBX`);
       return true;
     }
@@ -220,14 +223,14 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       const stat = await store.stat(recording.objectKey);
       if (!stat) {
         // Verified in CDS, yet not there: worth an operator's attention.
-        console.error(`[playback] recording ${recordingId}: CDS object '${recording.objectKey}' is missing in ${store.location}`);
+        log.error({ recordingId, objectKey: recording.objectKey, store: store.location }, 'CDS object is missing');
         sendRestError(res, 404, `The file of recording '${recordingId}' is missing from CDS`);
         return true;
       }
       size = stat.sizeBytes;
       // Never bytes other than the recorded ones: the object must still hash to the recording's SHA-256.
       if (size !== recording.sizeBytes || !(await verified.check(store, recording.objectKey, { sizeBytes: recording.sizeBytes, sha256: recording.sha256 }))) {
-        console.error(`[playback] recording ${recordingId}: CDS object '${recording.objectKey}' no longer matches its SHA-256; refused`);
+        log.error({ recordingId, objectKey: recording.objectKey }, 'CDS object no longer matches its SHA-256; refused');
         sendRestError(res, 409, `The CDS file of recording '${recordingId}' no longer matches its recorded SHA-256, so it is not served`);
         return true;
       }
@@ -271,7 +274,7 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       await pipeline(body, res);
     } catch (error) {
       // The listener closed the player mid-stream (normal), or the store failed after the headers went out.
-      if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') console.error('[playback] stream', error);
+      if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') log.error({ err: error }, 'stream failed');
       res.destroy();
     }
     return true;

@@ -5,6 +5,9 @@ import { sendJson, Route } from '../kernel/http';
 import { Identity, Role, TokenVerifier } from '../kernel/identity';
 import { MAX_PAGE_SIZE } from '../kernel/graphql/connection';
 import { mayReadPersonalData } from '../subgraphs/recordings/rules';
+import { componentLogger } from '../kernel/log';
+
+const log = componentLogger('rest');
 
 /**
  * REST compatibility: `GET /api/v1/pbx/recordings` (contract README, "REST"),
@@ -208,7 +211,7 @@ export function recordingsRestRoute(deps: RecordingsRestDeps): Route {
     try {
       result = await executeAsCaller<RecordingsByOffset>(deps, authorization, REST_RECORDINGS_QUERY, variables);
     } catch (error) {
-      console.error('[rest] recordings', error);
+      log.error({ err: error }, 'recordings lookup failed');
       sendRestError(res, 500, 'Internal server error');
       return true;
     }

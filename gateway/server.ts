@@ -2,6 +2,10 @@ import { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import { Config, SubgraphName, testConfig } from '../kernel/config';
+import { serviceLogger } from '../kernel/log';
+import { ServiceMetrics } from '../kernel/metrics';
+import { assemblePlugins } from '../kernel/plugins/plugin';
+import { describeOperations } from '../kernel/request';
 import { EventBus } from '../kernel/events/envelope';
 import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
@@ -11,7 +15,11 @@ import { httpReady, Readiness } from '../kernel/readiness';
 import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
 import { Pipeline } from './pipeline';
+import { observeFetches } from './plugins/fetch';
 import { GatewayContext, GatewayPlugin } from './plugins/types';
+import { useLogging } from './plugins/useLogging';
+import { useMetrics } from './plugins/useMetrics';
+import { useTracing } from './plugins/useTracing';
 import { useLimits } from './plugins/useLimits';
 import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
@@ -55,6 +63,8 @@ export interface GatewayOptions {
   playbackLinks?: { linkSecret: string; jwtSecret: string } | null;
   /** the CDS board at /board/ (board/dist); false serves none */
   board?: BoardOptions | false;
+  /** collect process metrics (memory, event loop, GC) in the gateway's registry */
+  processMetrics?: boolean;
 }
 
 export interface RunningGateway {
@@ -62,6 +72,7 @@ export interface RunningGateway {
   http: RunningHttpServer;
   subscriptions: SubscriptionEngine | null;
   caps: SubscriptionCaps;
+  metrics: ServiceMetrics;
   /** Graceful: ends subscriptions with a reason, drains in-flight requests (at most `timeoutMs`, SHUTDOWN_TIMEOUT_MS by default), then closes. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -69,25 +80,38 @@ export interface RunningGateway {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const config = options.config ?? testConfig();
   const timeouts = { ...config.subgraphTimeoutsMs, ...options.subgraphTimeoutsMs };
+  // @apollo/gateway reports usage to Apollo's servers unless told not to; nothing leaves this deployment.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const log = serviceLogger('gateway');
+  const metrics = new ServiceMetrics('gateway', { defaultMetrics: options.processMetrics });
+  let engine: SubscriptionEngine | null = null;
+  let websocket: ReturnType<typeof attachWebSocket> | null = null;
+  // The pipeline's concerns, in order: observability first (it sees every request, refused ones too),
+  // then limits refuse what is too big before the rate limit charges for it.
+  const plugins: GatewayPlugin[] = [
+    { name: 'describeOperations', ...describeOperations() },
+    useLogging(log),
+    useMetrics(metrics, config.metrics, { subscriptions: () => engine?.subscriberCount ?? 0, websockets: () => websocket?.connections() ?? 0 }),
+    useTracing(),
+    useLimits(config.graphql.limits),
+    useRateLimit({ perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst, perRole: config.rateLimit.perRole, redisUrl: config.redisUrl, ...options.rateLimit }),
+    ...(options.plugins ?? []),
+  ];
+  const observability = assemblePlugins(plugins);
   const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
+    // The observers (request id, traceparent, metrics) see every fetch, deduplicated ones too.
     buildService: ({ name, url }) => new SubgraphClient({
       name,
       url: options.subgraphUrls[name as SubgraphName] ?? url!,
       pools,
       timeoutMs: timeouts[name as SubgraphName] ?? config.subgraphTimeoutsMs.network,
-      plugins: options.inflightDedup === false ? [] : [useInflightDedup()],
+      plugins: [observeFetches(plugins), ...(options.inflightDedup === false ? [] : [useInflightDedup()])],
     }),
   });
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
-  // The pipeline's concerns, in order: limits refuse what is too big before the rate limit charges for it.
-  const plugins: GatewayPlugin[] = [
-    useLimits(config.graphql.limits),
-    useRateLimit({ perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst, perRole: config.rateLimit.perRole, redisUrl: config.redisUrl, ...options.rateLimit }),
-    ...(options.plugins ?? []),
-  ];
   const pipeline = new Pipeline({
     gateway,
     apiSchema,
@@ -104,7 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // queries (authorising a subscription, building a payload for an event) run through the pipeline as the subscriber.
   const engineQuery = async (query: string, variables: Record<string, unknown>, identity: Identity) =>
     pipeline.execute({ query, variables }, { identity, transport: 'subscription-event' });
-  const engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: engineQuery, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
+  engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: engineQuery, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
   await engine?.start();
   const caps = new SubscriptionCaps({ perConnection: config.websocket.maxSubscriptionsPerConnection, perCaller: config.websocket.maxSubscriptionsPerCaller });
 
@@ -125,6 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const http = await listen(options.port, [
     healthRoute(readiness),
+    ...observability.routes,
     corsRoute(config.http.corsOrigins),
     ...(options.routes ?? []),
     ...(options.board === false ? [] : [boardRoute(options.board)]),
@@ -134,9 +159,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     uploadRoute({ verifier: options.verifier, admit: (identity) => pipeline.onRequest({ query: '' }, { identity, transport: 'http' }), stores: cdsStores, grantSecret: options.uploadGrantSecret ?? null }),
     ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
     apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
-  ], options.host ?? config.host);
+  ], options.host ?? config.host, observability.hooks);
+  observability.listening(http.server);
   selfGraphqlUrl = `${http.url}/graphql`;
-  const websocket = engine ? attachWebSocket(http.server, '/graphql', {
+  websocket = engine ? attachWebSocket(http.server, '/graphql', {
     pipeline, engine, verifier: options.verifier, caps,
     maxPayloadBytes: config.websocket.maxPayloadBytes,
     keepAliveMs: config.websocket.keepAliveMs,
@@ -148,6 +174,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     http,
     subscriptions: engine,
     caps,
+    metrics,
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         // Not ready; no new connections; subscriptions end with a reason; in-flight requests finish; then the rest closes.

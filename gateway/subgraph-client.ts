@@ -35,6 +35,8 @@ export interface SubgraphFetch {
   authorization: string | undefined;
   /** the operation type of the subgraph operation (queries and `_entities` fetches are `query`) */
   operation: 'query' | 'mutation' | 'subscription';
+  /** more headers to send (request id, traceparent: gateway/plugins/fetch.ts) */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What came back: the status and the body's text (parsed by each caller, so no two share objects). */
@@ -174,7 +176,7 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
 
   /** The HTTP request itself, last in the chain. */
   private async http(fetch: SubgraphFetch): Promise<SubgraphReply> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const headers: Record<string, string> = { ...fetch.headers, 'content-type': 'application/json', accept: 'application/json' };
     if (fetch.authorization) headers.authorization = fetch.authorization;
     // The timeout covers the answer's headers and body; on expiry the request is aborted and its connection freed.
     const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: fetch.body, signal: AbortSignal.timeout(this.timeoutMs) });

@@ -72,6 +72,10 @@ const url = (protocols: readonly string[]) =>
       .optional(),
   );
 
+/** The levels of kernel/log.ts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** Every environment variable the project reads. */
 export const ENV = {
   NODE_ENV: z
@@ -141,15 +145,6 @@ export const ENV = {
   UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000).default(67_108_864).describe('storage: files from this size on go up to S3 in presigned multipart uploads, in parts of this size'),
   PLAYBACK_URL_SECRET: optionalString().describe('recordings, gateway: the secret of signed playback links (default: `JWT_SECRET`)'),
   GATEWAY_PUBLIC_URL: url(['http://', 'https://']).describe('recordings: the public base of playback links'),
-  LOG_LEVEL: z
-    .preprocess(
-      (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-    )
-    .describe(
-      'level of the structured logs (kernel/log.ts): fatal, error, warn, info, debug, trace or silent (default `info`; `warn` under jest)',
-    ),
-  LOG_SQL_ERRORS: flag().describe('log each failed SQL statement (debugging)'),
   SUBGRAPH_TIMEOUT_MS: int(1, 3_600_000).default(10_000).describe('gateway: how long it waits for a subgraph before answering without that subgraph\'s fields (docs/partial-answers.md)'),
   SUBGRAPH_NETWORK_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the network subgraph'),
   SUBGRAPH_STORAGE_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the storage subgraph'),
@@ -159,6 +154,13 @@ export const ENV = {
   EVENT_RELAY_INTERVAL_MS: int(10, 3_600_000).default(1_000).describe('subgraphs: how often the outbox relay sends what a bus outage left behind (docs/events.md)'),
   EVENT_MAINTENANCE_MS: int(10, 86_400_000).default(5_000).describe('subgraphs: how often the relay re-sends what the bus lost, prunes acknowledged outbox rows and trims the stream'),
   INBOX_RETENTION_HOURS: int(0, 100_000).default(168).describe('subgraphs: how long the ids of applied events are kept to skip redeliveries'),
+  LOG_SQL_ERRORS: flag().describe('log each failed SQL statement\'s text (never its parameters) at warn instead of debug'),
+  LOG_LEVEL: z.preprocess((v) => (typeof v === 'string' ? unset(v.trim().toLowerCase()) : v), z.enum(LOG_LEVELS).optional()).describe('`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`: the level of the JSON log lines on stdout (default `info`; `warn` under jest)'),
+  METRICS: flag().describe('serve Prometheus metrics at `/metrics` on every service (default: on, except in production without `METRICS_TOKEN`)'),
+  METRICS_TOKEN: optionalString().describe('when set, `/metrics` answers only `Authorization: Bearer <token>` (needed for /metrics in production)'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http://', 'https://']).describe('export traces over OTLP/HTTP to this collector (`/v1/traces` is appended); no traces are made when unset'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http://', 'https://']).describe('the full OTLP/HTTP traces URL, instead of `OTEL_EXPORTER_OTLP_ENDPOINT`'),
+  OTEL_SERVICE_NAME: optionalString().describe('the `service.name` of exported spans (default `cds-<service>`, `cds-graph` for `npm start`)'),
 } as const;
 
 export type EnvName = keyof typeof ENV;
@@ -212,6 +214,11 @@ export interface Config {
   subgraphTimeoutsMs: Record<SubgraphName, number>;
   shutdownTimeoutMs: number;
   events: { relayIntervalMs: number; maintenanceMs: number; inboxRetentionMs: number };
+  log: { level: LogLevel };
+  /** who may read /metrics (kernel/metrics.ts): open in development, only with a token in production */
+  metrics: { enabled: boolean; token?: string };
+  /** OTLP/HTTP export of traces (kernel/tracing.ts); none are made without an endpoint */
+  tracing: { endpoint: string | null; serviceName: string | null };
 }
 
 export class ConfigError extends Error {
@@ -328,6 +335,9 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     events: { relayIntervalMs: env.EVENT_RELAY_INTERVAL_MS, maintenanceMs: env.EVENT_MAINTENANCE_MS, inboxRetentionMs: env.INBOX_RETENTION_HOURS * 3_600_000 },
+    log: { level: logLevelOf(env.LOG_LEVEL, env.NODE_ENV) },
+    metrics: { enabled: env.METRICS ?? (Boolean(env.METRICS_TOKEN) || !production), token: env.METRICS_TOKEN },
+    tracing: { endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: env.OTEL_SERVICE_NAME ?? null },
   };
 }
 
@@ -346,15 +356,14 @@ export function portFromEnv(fallback: number, env: NodeJS.ProcessEnv = process.e
   return loadConfig(env).port ?? fallback;
 }
 
-/** LOG_LEVEL: the level of the structured logs (kernel/log.ts). */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const logLevelOf = (level: LogLevel | undefined, nodeEnv: string): LogLevel => level ?? (nodeEnv === 'test' ? 'warn' : 'info');
 
-export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
-  const value = env.LOG_LEVEL?.trim().toLowerCase();
-  if (!value) return env.NODE_ENV === 'test' ? 'warn' : 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
-    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
-  }
-  return value as LogLevel;
+/**
+ * LOG_LEVEL alone, validated as loadConfig does: the root logger is made when
+ * kernel/log.ts loads, before any process has read its whole configuration.
+ */
+export function logLevelFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): LogLevel {
+  const parsed = ENV.LOG_LEVEL.safeParse(env.LOG_LEVEL);
+  if (!parsed.success) throw new ConfigError([`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`]);
+  return logLevelOf(parsed.data, env.NODE_ENV ?? 'development');
 }

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource, EntityManager, EntitySchema, Logger, MixedList, QueryRunner } from 'typeorm';
 import type { DatabaseConfig } from './config';
+import { componentLogger } from './log';
+
+const log = componentLogger('sql');
 
 /**
  * Counts SQL statements. Attached as the TypeORM logger of every data source,
@@ -11,7 +14,7 @@ import type { DatabaseConfig } from './config';
 export class SqlCounter implements Logger {
   count = 0;
   readonly statements: string[] = [];
-  constructor(private readonly keep = false) {}
+  constructor(private readonly keep = false, private readonly logErrors = false) {}
   logQuery(query: string): void {
     // Transaction bookkeeping is not a data access; counting it would only add noise.
     if (/^(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)/i.test(query)) return;
@@ -21,7 +24,8 @@ export class SqlCounter implements Logger {
     if (this.keep) this.statements.push(query);
   }
   logQueryError(error: string | Error, query: string): void {
-    if (process.env.LOG_SQL_ERRORS) console.error('[sql error]', error, query);
+    // The statement's parameters are never logged (personal data); its text at debug, or warn with LOG_SQL_ERRORS.
+    log[this.logErrors ? 'warn' : 'debug']({ err: error instanceof Error ? error : new Error(String(error)), statement: query.slice(0, 2000) }, 'SQL statement failed');
   }
   logQuerySlow(): void {}
   logSchemaBuild(): void {}

@@ -8,7 +8,10 @@ import { EventPayloads, PBX_SNAPSHOT_EVENTS, PbxSnapshot } from './events/catalo
 import { EventApplier } from './events/outbox';
 import { Ownership } from './identity';
 import { countLoader, groupedLoader, keyedLoader } from './loaders';
+import { componentLogger } from './log';
 import { selectRows } from './rows';
+
+const log = componentLogger('directory');
 
 /**
  * The directory: each subgraph's own read-only replica of who owns what
@@ -115,7 +118,7 @@ export class Directory {
   constructor(private readonly consumption: () => Consumption | null) {}
 
   async catchUp(): Promise<void> {
-    await this.consumption()?.caughtUp(3000).catch((error) => console.warn('[directory]', String(error)));
+    await this.consumption()?.caughtUp(3000).catch((error) => log.warn({ err: error }, 'directory catch-up timed out'));
   }
 
   async requirePbx(loaders: DirectoryLoaders, id: string): Promise<DirectoryPbx> {

@@ -6,11 +6,12 @@ import { Readiness } from './readiness';
 import { GraphQLError } from 'graphql';
 import { toContractError } from './errors';
 import { componentLogger } from './log';
-
-const log = componentLogger('http');
+import { markGraphQLRequest, markRefused, RequestHook } from './request';
 
 /** A route handler; returns false to fall through to the next one. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+
+const log = componentLogger('http');
 
 /** The default largest request body (MAX_BODY_BYTES). */
 export const MAX_BODY_BYTES = 1_000_000;
@@ -121,6 +122,7 @@ export function apolloRoute<C extends BaseContext>(
         }
       } else body = raw;
     }
+    markGraphQLRequest(body);
     const search = parseUrl(req.url ?? '').search ?? '';
     let contextValue: C;
     try {
@@ -129,6 +131,7 @@ export function apolloRoute<C extends BaseContext>(
       if (raw && options.admit) await options.admit(raw, contextValue);
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
+      markRefused(String(error.extensions?.code ?? 'INVALID'));
       sendRefusal(req, res, error);
       return true;
     }
@@ -216,19 +219,12 @@ export interface RunningHttpServer {
   drain(timeoutMs: number): Promise<{ cut: number }>;
 }
 
-/** Starts a node:http server trying each route in turn; 404 otherwise. */
-export async function listen(port: number, routes: Route[], host = '127.0.0.1'): Promise<RunningHttpServer> {
+/** Starts a node:http server trying each route in turn (inside `hooks`, outermost first); 404 otherwise. */
+export async function listen(port: number, routes: Route[], host = '127.0.0.1', hooks: RequestHook[] = []): Promise<RunningHttpServer> {
   let inFlight = 0;
   let draining = false;
   const settled = new Set<() => void>();
-  const server = http.createServer(async (req, res) => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) for (const wake of settled) wake();
-    });
-    // While draining, a keep-alive connection is closed after the answer it is getting.
-    if (draining) res.setHeader('connection', 'close');
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       for (const route of routes) if (await route(req, res, url)) return;
@@ -240,10 +236,24 @@ export async function listen(port: number, routes: Route[], host = '127.0.0.1'):
         else res.end();
         return;
       }
-      log.error({ err: error }, 'request failed');
+      log.error({ err: error, path: url.pathname }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.end();
     }
+  };
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) for (const wake of settled) wake();
+    });
+    // While draining, a keep-alive connection is closed after the answer it is getting.
+    if (draining) res.setHeader('connection', 'close');
+    const run = hooks.reduceRight<() => Promise<void>>((next, hook) => () => hook(req, res, next), () => handle(req, res));
+    run().catch((error) => {
+      log.error({ err: error }, 'request hook failed');
+      if (!res.headersSent) sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR'));
+    });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import pino, { DestinationStream, Logger } from 'pino';
 import { LogLevel, logLevelFromEnv } from './config';
+import { currentRequest } from './request';
 
 /**
  * Structured logs: one pino root logger per process, a child per service
@@ -39,13 +39,27 @@ process.once('exit', () => stdout.flushSync());
 const sink: { target: DestinationStream } = { target: stdout };
 const forwarding: DestinationStream = { write: (line: string) => sink.target.write(line) };
 
+/** LOG_LEVEL; a bad value leaves `info` here, and loadConfig stops the start naming it. */
+function initialLevel(): LogLevel {
+  try {
+    return logLevelFromEnv();
+  } catch {
+    return 'info';
+  }
+}
+
 /** Every logger made from the root, so that a level change reaches children made before it (pino copies the level). */
 const loggers = new Set<WeakRef<Logger>>();
 
 export const rootLogger: Logger = pino(
   {
-    level: logLevelFromEnv(),
+    level: initialLevel(),
     onChild: (child) => void loggers.add(new WeakRef(child)),
+    // Every line written while a request is handled names it, wherever in the code it is written.
+    mixin: () => {
+      const request = currentRequest();
+      return request ? { requestId: request.id } : {};
+    },
     base: { pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
@@ -98,16 +112,4 @@ export function captureLogs(level: LogLevel = 'trace'): CapturedLogs {
       setLogLevel(previousLevel as LogLevel);
     },
   };
-}
-
-/** The header a request id travels in: accepted from callers, forwarded to subgraphs, returned in responses. */
-export const REQUEST_ID_HEADER = 'x-request-id';
-
-/** What a caller's request id may look like: 1-128 characters of letters, digits and `-_.:`. */
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The caller's request id when it is well-formed, a new one otherwise (a bad one is never echoed or logged). */
-export function acceptRequestId(header: string | string[] | undefined): string {
-  const value = Array.isArray(header) ? header[0] : header;
-  return value !== undefined && REQUEST_ID_PATTERN.test(value) ? value : randomUUID();
 }

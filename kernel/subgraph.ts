@@ -19,6 +19,13 @@ import { EVENT_MIGRATIONS, EVENT_ENTITIES, EventApplier, combineAppliers, idempo
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
 import { Readiness } from './readiness';
+import { Logger, serviceLogger } from './log';
+import { ServiceMetrics } from './metrics';
+import { assemblePlugins, ServicePlugin } from './plugins/plugin';
+import { useLogging } from './plugins/useLogging';
+import { useMetrics } from './plugins/useMetrics';
+import { useTracing } from './plugins/useTracing';
+import { traceStatements } from './tracing';
 
 /** How long a mutation waits for its events to leave before answering anyway (the relay sends them later). */
 const PUBLISH_WAIT_MS = 1_000;
@@ -34,6 +41,9 @@ export interface SubgraphRuntime {
   relay: OutboxRelay;
   counter: SqlCounter;
   directory: Directory;
+  /** this subgraph's logger and metrics (its own Registry, served at /metrics) */
+  log: Logger;
+  metrics: ServiceMetrics;
   /** Settings by name (the process environment, or what a test stack passes) */
   settings: Readonly<Record<string, string | undefined>>;
   /** Runs `work` in one transaction, then sends the events it recorded (see recordEvent). */
@@ -125,6 +135,10 @@ export interface SubgraphOptions {
   settings?: Readonly<Record<string, string | undefined>>;
   /** the validated configuration (kernel/config.ts); development defaults when absent */
   config?: Config;
+  /** collect process metrics (memory, event loop) in this subgraph's registry: when it has the process to itself */
+  processMetrics?: boolean;
+  /** observability plugins beyond the standard ones (logs, metrics, traces) */
+  plugins?: ServicePlugin[];
 }
 
 export interface RunningSubgraph<S = unknown> {
@@ -140,18 +154,21 @@ export interface RunningSubgraph<S = unknown> {
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
 export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, options: SubgraphOptions): Promise<RunningSubgraph<S>> {
   const config = options.config ?? testConfig();
-  const counter = new SqlCounter(options.keepStatements);
+  const counter = new SqlCounter(options.keepStatements, config.logSqlErrors);
+  const log = serviceLogger(definition.name);
+  const metrics = new ServiceMetrics(definition.name, { defaultMetrics: options.processMetrics });
   const db = await openDatabase({
     db: options.db,
     entities: [...EVENT_ENTITIES, ...(definition.usesDirectory ? DIRECTORY_ENTITIES : []), ...(definition.entities as Function[])],
     migrations: [...EVENT_MIGRATIONS, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
     counter,
   });
+  traceStatements(db);
   let consumption: Consumption | null = null;
   const settings = options.settings ?? process.env;
   const relay = new OutboxRelay(db, options.bus, { intervalMs: config.events.relayIntervalMs, maintenanceMs: config.events.maintenanceMs, inboxRetentionMs: config.events.inboxRetentionMs });
   const runtime: SubgraphRuntime = {
-    name: definition.name, db, bus: options.bus, relay, counter,
+    name: definition.name, db, bus: options.bus, relay, counter, log, metrics,
     directory: new Directory(() => consumption),
     settings,
     async transact(work) {
@@ -160,7 +177,7 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
       // A bus that is down must not hold the answer (the change is made): wait a moment, never longer.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, String(error))),
+        relay.flush().catch((error) => log.warn({ err: error }, 'outbox flush failed; will retry')),
         new Promise((resolve) => { timer = setTimeout(resolve, PUBLISH_WAIT_MS); }),
       ]);
       clearTimeout(timer);
@@ -179,6 +196,14 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   }
   relay.start();
   await relay.flush();
+  metrics.gauge('cds_outbox_backlog', 'Events written to the outbox and not yet published to the bus', () => relay.backlog());
+  metrics.gauge('cds_event_lag', 'Events published and not yet handled by this subgraph, by consumer group', async () => (consumption ? [[{ consumer: definition.name }, await consumption.lag()]] : []), ['consumer']);
+  const observability = assemblePlugins([
+    useLogging(log),
+    useMetrics(metrics, config.metrics),
+    useTracing(definition.name, { trustIncoming: true }),
+    ...(options.plugins ?? []),
+  ]);
 
   // The same limits as the gateway (kernel/graphql/limits.ts): reaching a subgraph directly grants nothing more.
   // A query plan's entity fetch wraps a selection in `_entities { ... on T }` (one level deeper than the
@@ -196,11 +221,11 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const shaped = toContractError(formatted, error);
-      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error(`[${definition.name}]`, error);
+      if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'resolver failed');
       return shaped;
     },
     // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled(), ...observability.apollo],
     // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before the outbox and database are closed.
     stopOnTerminationSignals: false,
   });
@@ -215,11 +240,13 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   });
   const httpServer = await listen(options.port, [
     healthRoute(readiness),
+    ...observability.routes,
     apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
       if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
       checkVariables(raw.variables, limits);
     } }),
-  ], options.host ?? config.host);
+  ], options.host ?? config.host, observability.hooks);
+  observability.listening(httpServer.server);
 
   let stopping: Promise<void> | null = null;
   return {

@@ -1,6 +1,8 @@
 import { ApolloServerPlugin } from '@apollo/server';
 import { ValidationRule } from 'graphql';
 import { Identity } from '../../kernel/identity';
+import type { ServicePlugin } from '../../kernel/plugins/plugin';
+import type { FetchOutcome, SubgraphFetchStart } from './fetch';
 
 /**
  * How an operation reached the gateway. Every client transport runs through
@@ -32,9 +34,15 @@ export interface GatewayRequest {
  * - `onRequest`: before parsing, for every operation on every transport
  *   (throw a DomainError to refuse it: size, rate limit);
  * - `validationRules`: added to the validation of every operation.
+ * Observability plugins (useLogging, useMetrics, useTracing) also use the
+ * HTTP-level hooks every service has (kernel/plugins/plugin.ts:
+ * `onHttpRequest`, `onResponse`, `routes`, `onListen`) and
+ * - `onSubgraphFetch`: before each fetch to a subgraph (may add headers),
+ *   returning what to call with its outcome.
  */
-export interface GatewayPlugin extends ApolloServerPlugin<GatewayContext> {
+export interface GatewayPlugin extends ApolloServerPlugin<GatewayContext>, Omit<ServicePlugin, 'apollo'> {
   readonly name: string;
   readonly validationRules?: readonly ValidationRule[];
   onRequest?(request: GatewayRequest, context: GatewayContext): Promise<void> | void;
+  onSubgraphFetch?(fetch: SubgraphFetchStart): ((outcome: FetchOutcome) => void) | void;
 }

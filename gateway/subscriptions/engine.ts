@@ -6,6 +6,9 @@ import { DomainError } from '../../kernel/errors';
 import { EventBus, EventEnvelope } from '../../kernel/events/envelope';
 import { Identity } from '../../kernel/identity';
 import { EventFilter, Execute, SUBSCRIPTION_FIELDS, SubscriptionField } from './fields';
+import { componentLogger } from '../../kernel/log';
+
+const log = componentLogger('subscriptions');
 
 export interface EngineOptions {
   schema: GraphQLSchema;
@@ -289,7 +292,7 @@ export class SubscriptionEngine {
       const payload = response.data ? { [group.field.name]: { [group.field.payloadField]: response.data.__entity ?? null } } : null;
       result = { data: payload, ...(response.errors?.length ? { errors: response.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) } : {}) };
     } catch (error) {
-      console.error('[subscriptions] payload query failed', error);
+      log.error({ err: error }, 'payload query failed');
       result = { errors: [new DomainError('INTERNAL_SERVER_ERROR', 'Internal server error')] };
     }
     const text = JSON.stringify(result);

@@ -92,6 +92,8 @@ export interface EventBus {
 export interface Consumption {
   /** Resolves when this group has handled every event published before the call. */
   caughtUp(timeoutMs?: number): Promise<void>;
+  /** How many events this group has yet to handle (published, not yet acknowledged): its lag. */
+  lag(): Promise<number>;
   stop(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { componentLogger } from '../log';
 import {
   BusPosition, ConsumeOptions, Consumption, DeadLetter, EventBus, EventEnvelope, EventHandler, newBusStats, PublishReceipt,
 } from './envelope';
@@ -13,6 +14,9 @@ interface Group {
   attempts: number;
   retryTimer: NodeJS.Timeout | null;
 }
+
+
+const log = componentLogger('bus');
 
 /**
  * The embedded bus: an in-process log with one cursor per consumer group.
@@ -51,7 +55,7 @@ export class MemoryBus implements EventBus {
           try {
             tail(event);
           } catch (error) {
-            console.error('[bus] tail handler failed', error);
+            log.error({ err: error }, 'tail handler failed');
           }
         }
       });
@@ -71,6 +75,7 @@ export class MemoryBus implements EventBus {
     setImmediate(() => void this.drain(groupName));
     return {
       caughtUp: (timeoutMs = 5000) => this.caughtUp(groupName, this.end, timeoutMs),
+      lag: async () => this.end - group.cursor,
       stop: async () => {
         if (group.retryTimer) clearTimeout(group.retryTimer);
         group.handler = null;
@@ -123,13 +128,13 @@ export class MemoryBus implements EventBus {
           this.stats.applied++;
         } catch (error) {
           if (!(await this.isPoison(group))) {
-            console.error(`[bus] ${name} failed on ${event.type}; retrying`, error);
+            log.error({ err: error, group: name, type: event.type }, 'event handler failed; retrying');
             group.retryTimer = setTimeout(() => void this.drain(name), this.retryDelayMs);
             return;
           }
           this.letters.push({ group: name, entryId: `${group.cursor + 1}-0`, event: JSON.stringify(event), error: String((error as Error)?.message ?? error), at: new Date().toISOString() });
           this.stats.deadLettered++;
-          console.error(`[bus] ${name} set ${event.type} ${event.id} aside as a dead letter after ${group.attempts} failed deliveries`, error);
+          log.error({ err: error, group: name, type: event.type, eventId: event.id, attempts: group.attempts }, 'event set aside as a dead letter');
         }
         group.attempts = 0;
         group.cursor++;

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, EntityManager, In, Index, IsNull, LessThan, MigrationInterface, Not, PrimaryColumn, PrimaryGeneratedColumn, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
 import { col, InstantColumn } from '../columns';
 import { compareStreamIds, EventBus, EventEnvelope } from './envelope';
+import { componentLogger } from '../log';
 import { EventPayloads, EventType } from './catalog';
+
+const log = componentLogger('outbox');
 
 /** An event written in the same transaction as the change it announces. */
 @Entity('outbox_event')
@@ -112,8 +115,8 @@ export class OutboxRelay {
   constructor(private readonly db: DataSource, private readonly bus: EventBus, private readonly options: RelayOptions = {}) {}
 
   start(intervalMs = this.options.intervalMs ?? 1000): void {
-    const flush = setInterval(() => void this.flush().catch((e) => console.error('[outbox] flush failed', e)), intervalMs);
-    const maintain = setInterval(() => void this.maintain().catch((e) => console.error('[outbox] maintenance failed', e)), this.options.maintenanceMs ?? 5000);
+    const flush = setInterval(() => void this.flush().catch((e) => log.error({ err: e }, 'outbox flush failed; will retry')), intervalMs);
+    const maintain = setInterval(() => void this.maintain().catch((e) => log.error({ err: e }, 'outbox maintenance failed; will retry')), this.options.maintenanceMs ?? 5000);
     this.timers = [flush, maintain];
     for (const timer of this.timers) timer.unref();
   }
@@ -122,7 +125,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await this.flush().catch((error) => console.error('[outbox] last flush failed; the rows stay for the next start', error));
+    await this.flush().catch((error) => log.error({ err: error }, 'last flush failed; the rows stay for the next start'));
     await this.serial.catch(() => undefined);
   }
 
@@ -130,6 +133,11 @@ export class OutboxRelay {
     const run = this.serial.then(work, work);
     this.serial = run.catch(() => undefined);
     return run;
+  }
+
+  /** How many committed events wait to be published (the outbox backlog metric). */
+  backlog(): Promise<number> {
+    return this.db.getRepository(OutboxEvent).count({ where: { publishedAt: IsNull() } });
   }
 
   /** Publishes everything committed so far; concurrent calls share one run. */
@@ -163,7 +171,7 @@ export class OutboxRelay {
       const above = newest.filter((row) => row.streamId && compareStreamIds(row.streamId, lastId) > 0).map((row) => row.seq);
       if (above.length) await repo.update({ seq: In(above) }, { publishedAt: null, streamEpoch: null, streamId: null });
       if ((lost.affected ?? 0) + above.length > 0) {
-        console.warn(`[outbox] the event bus lost ${(lost.affected ?? 0) + above.length} published events; sending them again`);
+        log.warn({ lost: (lost.affected ?? 0) + above.length }, 'the event bus lost published events; sending them again');
       }
 
       const below = await this.bus.acknowledgedBelow();

@@ -1,11 +1,14 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { componentLogger } from '../log';
 import {
   BusPosition, compareStreamIds, ConsumeOptions, Consumption, DeadLetter, EventBus, EventEnvelope, EventHandler, newBusStats, nextStreamId, PublishReceipt,
 } from './envelope';
 
 export { compareStreamIds } from './envelope';
+
+const log = componentLogger('bus');
 
 type StreamEntry = [id: string, fields: string[]];
 
@@ -172,13 +175,13 @@ export class RedisStreamBus implements EventBus {
               const letter: DeadLetter = { group, entryId: id, event: raw ?? '', error: String((error as Error)?.message ?? error), at: new Date().toISOString() };
               await this.writer.multi().xadd(this.deadLetterStream, '*', 'letter', JSON.stringify(letter)).xack(this.stream, group, id).exec();
               this.stats.deadLettered++;
-              console.error(`[bus] ${group} set entry ${id} aside in ${this.deadLetterStream} after ${maxAttempts} failed deliveries`, error);
+              log.error({ err: error, group, entry: id, deadLetterStream: this.deadLetterStream, attempts: maxAttempts }, 'event set aside as a dead letter');
             } else {
               // Left pending: claimed again after `claimIdleMs`. Later entries go on.
-              console.error(`[bus] ${group} failed on entry ${id}; it stays pending`, error);
+              log.error({ err: error, group, entry: id }, 'event handler failed; the entry stays pending');
             }
           } catch (inner) {
-            console.error(`[bus] ${group} failed on entry ${id}; it stays pending`, error, inner);
+            log.error({ err: error, inner, group, entry: id }, 'event handler failed; the entry stays pending');
           }
         }
       }
@@ -200,13 +203,13 @@ export class RedisStreamBus implements EventBus {
             | [string, StreamEntry[]][]
             | null;
           if (read) for (const [, entries] of read) await handle(entries);
-          if (failing) console.warn(`[bus] ${group} reads again`);
+          if (failing) log.warn({ group }, 'reads again');
           failing = false;
         } catch (error) {
           if (stopped) return;
           if (isNoGroup(error)) {
             // The group (or the whole stream) is gone: start it again from the beginning; the inbox skips what was applied.
-            console.warn(`[bus] ${group}: consumer group vanished (NOGROUP); creating it again from the start of the stream`);
+            log.warn({ group }, 'consumer group vanished (NOGROUP); creating it again from the start of the stream');
             try {
               await this.ensureGroup(group);
               this.stats.groupsRecreated++;
@@ -215,7 +218,7 @@ export class RedisStreamBus implements EventBus {
             } catch {
               // Redis is not answering yet; wait below.
             }
-          } else if (!failing) console.error(`[bus] ${group} read failed; retrying`, error);
+          } else if (!failing) log.error({ err: error, group }, 'read failed; retrying');
           failing = true;
           await new Promise((r) => setTimeout(r, 500));
         }
@@ -225,6 +228,7 @@ export class RedisStreamBus implements EventBus {
 
     return {
       caughtUp: (timeoutMs = 5000) => this.caughtUp(group, timeoutMs),
+      lag: () => this.lag(group),
       stop: async () => {
         stopped = true;
         reader.disconnect();
@@ -254,13 +258,13 @@ export class RedisStreamBus implements EventBus {
               try {
                 handler(JSON.parse(raw) as EventEnvelope);
               } catch (error) {
-                console.error('[bus] tail handler failed', error);
+                log.error({ err: error }, 'tail handler failed');
               }
             }
           }
         } catch (error) {
           if (stopped) return;
-          if (!failing) console.error('[bus] tail read failed; retrying', error);
+          if (!failing) log.error({ err: error }, 'tail read failed; retrying');
           failing = true;
           await new Promise((r) => setTimeout(r, 500));
         }
@@ -275,6 +279,22 @@ export class RedisStreamBus implements EventBus {
         await running;
       },
     };
+  }
+
+  /** Entries the group has not read yet plus those read and not acknowledged (XINFO GROUPS, Redis 7). */
+  private async lag(group: string): Promise<number> {
+    let groups: unknown[][] = [];
+    try {
+      groups = (await this.writer.xinfo('GROUPS', this.stream)) as unknown[][];
+    } catch (error) {
+      if (!isNoSuchKey(error)) throw error;
+    }
+    for (const fields of groups) {
+      const get = (name: string) => fields[fields.indexOf(name) + 1];
+      if (get('name') !== group) continue;
+      return Number(get('lag') ?? 0) + Number(get('pending') ?? 0);
+    }
+    return 0;
   }
 
   /** Waits until the group has delivered and acknowledged everything up to the stream's current end. */

@@ -157,7 +157,17 @@ export class LifecycleService {
       }
       await this.refreshCounts(em, migration, categories);
       return { migration, runToken: migration.runToken };
-    });
+    }).then((run) => (this.count('started'), run));
+  }
+
+  /** Agent runs by outcome, for /metrics (counted once committed). */
+  private count(outcome: 'started' | 'completed' | 'failed'): void {
+    this.runtime.metrics.counter('cds_agent_runs_total', 'Agent runs by outcome: started (or resumed), completed, failed', ['outcome']).inc({ outcome });
+  }
+
+  /** Bytes newly verified in CDS, for /metrics (counted once committed). */
+  private countMigrated(bytes: number): void {
+    if (bytes > 0) this.runtime.metrics.counter('cds_migrated_bytes_total', 'Bytes newly verified in CDS from agent reports (each object once per migration)').inc(bytes);
   }
 
   /**
@@ -173,8 +183,10 @@ export class LifecycleService {
     this.assertHeld(seen, runToken);
     const rows = items.map((item) => this.checkedItem(pbx.id, migrationId, item));
     if (rows.length) await this.uploads.verifyReported(pbx.id, seen.region, rows as (VerifiedItem & { category: Category })[]);
-    return this.runtime.transact(async (em) => {
+    let migrated = 0;
+    const result = await this.runtime.transact(async (em) => {
       const migration = await this.heldMigration(em, migrationId, runToken);
+      const bytesBefore = migration.bytesDone;
       for (let i = 0; i < rows.length; i += 200) {
         // A report confirms the object for this migration: an object verified by an earlier run counts
         // once the agent reports it again (its local file is still there), so a file deleted in between
@@ -185,8 +197,11 @@ export class LifecycleService {
       }
       migration.leaseExpiresAt = new Date(Date.now() + this.leaseMs);
       await this.refreshCounts(em, migration, await em.findBy(MigrationCategory, { migrationId }));
+      migrated = migration.bytesDone - bytesBefore;
       return migration;
     });
+    this.countMigrated(migrated);
+    return result;
   }
 
   /** The agent is done: every item counted must be verified; then CDS is ACTIVE and usage is known (rule 2). */
@@ -214,7 +229,7 @@ export class LifecycleService {
       await this.usage.recordUsage(em, pbx.id);
       await this.runtime.emit(em, 'MigrationCompleted', pbx.id, { ...(await progressOf(em, migration)), region: migration.region, completedAt: now.toISOString() });
       return migration;
-    });
+    }).then((migration) => (this.count('completed'), migration));
   }
 
   /** The agent gives up (an unreadable file, a store that fails): local data stays, the PBX may be activated again. */
@@ -236,7 +251,7 @@ export class LifecycleService {
       await em.update(CdsStatus, { pbxId: pbx.id }, { state: CdsState.MIGRATION_FAILED });
       await this.runtime.emit(em, 'MigrationFailed', pbx.id, { ...(await progressOf(em, migration)), error: reason, failedAt: now.toISOString() });
       return migration;
-    });
+    }).then((migration) => (this.count('failed'), migration));
   }
 
   /**
