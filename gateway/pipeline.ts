@@ -65,9 +65,12 @@ export class Pipeline {
       // The API takes bearer tokens, never cookies: a cross-site request carries no credentials, so
       // Apollo's CSRF prevention (which refuses plain GETs) protects nothing here and breaks GET for queries.
       csrfPrevention: false,
+      // Shutdown is ours (kernel/lifecycle.ts): Apollo's signal handler would end the process before requests drain.
+      stopOnTerminationSignals: false,
       formatError: (formatted, error) => {
         const shaped = toContractError(formatted, error);
-        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'operation failed');
+        // A subgraph that could not answer is logged once per fetch by the subgraph client, not once per field.
+        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR' && !shaped.extensions.subgraph) log.error({ err: error }, 'operation failed');
         return shaped;
       },
       // No cache hints are set anywhere: the cache-control plugin would only cost time.

@@ -136,6 +136,9 @@ export const ENV = {
     'the CDS object store of each region, e.g. `eu-central-1=s3://cds-euc1?region=eu-central-1,us-east-1=file:/srv/cds/us-east-1` (`kernel/objectstore/README.md`; default `*=file:.data/cds/{region}`)',
   ),
   MIGRATION_LEASE_SECONDS: int(1, 86_400).default(30).describe('storage: how long an agent run holds a migration without reporting'),
+  UPLOAD_GRANT_SECRET: optionalString().describe('storage, gateway: the secret upload grants are signed with (default: `JWT_SECRET`)'),
+  UPLOAD_GRANT_SECONDS: int(1, 86_400).default(900).describe('storage: how long an upload grant is good for (large files get 1 s per MB on top)'),
+  UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000).default(67_108_864).describe('storage: files from this size on go up to S3 in presigned multipart uploads, in parts of this size'),
   PLAYBACK_URL_SECRET: optionalString().describe('recordings, gateway: the secret of signed playback links (default: `JWT_SECRET`)'),
   GATEWAY_PUBLIC_URL: url(['http://', 'https://']).describe('recordings: the public base of playback links'),
   LOG_LEVEL: z
@@ -147,6 +150,15 @@ export const ENV = {
       'level of the structured logs (kernel/log.ts): fatal, error, warn, info, debug, trace or silent (default `info`; `warn` under jest)',
     ),
   LOG_SQL_ERRORS: flag().describe('log each failed SQL statement (debugging)'),
+  SUBGRAPH_TIMEOUT_MS: int(1, 3_600_000).default(10_000).describe('gateway: how long it waits for a subgraph before answering without that subgraph\'s fields (docs/partial-answers.md)'),
+  SUBGRAPH_NETWORK_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the network subgraph'),
+  SUBGRAPH_STORAGE_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the storage subgraph'),
+  SUBGRAPH_RECORDINGS_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the recordings subgraph'),
+  SUBGRAPH_LICENSING_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the licensing subgraph'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000).describe('on SIGTERM/SIGINT: how long a service drains requests and subscriptions, flushes its outbox and closes its databases before it exits anyway (docs/operations.md)'),
+  EVENT_RELAY_INTERVAL_MS: int(10, 3_600_000).default(1_000).describe('subgraphs: how often the outbox relay sends what a bus outage left behind (docs/events.md)'),
+  EVENT_MAINTENANCE_MS: int(10, 86_400_000).default(5_000).describe('subgraphs: how often the relay re-sends what the bus lost, prunes acknowledged outbox rows and trims the stream'),
+  INBOX_RETENTION_HOURS: int(0, 100_000).default(168).describe('subgraphs: how long the ids of applied events are kept to skip redeliveries'),
 } as const;
 
 export type EnvName = keyof typeof ENV;
@@ -196,6 +208,10 @@ export interface Config {
   playbackUrlSecret: string | null;
   gatewayPublicUrl: string | null;
   logSqlErrors: boolean;
+  /** gateway: how long to wait for each subgraph (docs/partial-answers.md) */
+  subgraphTimeoutsMs: Record<SubgraphName, number>;
+  shutdownTimeoutMs: number;
+  events: { relayIntervalMs: number; maintenanceMs: number; inboxRetentionMs: number };
 }
 
 export class ConfigError extends Error {
@@ -304,6 +320,14 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     playbackUrlSecret: env.PLAYBACK_URL_SECRET ?? null,
     gatewayPublicUrl: env.GATEWAY_PUBLIC_URL ?? null,
     logSqlErrors: env.LOG_SQL_ERRORS ?? false,
+    subgraphTimeoutsMs: {
+      network: env.SUBGRAPH_NETWORK_TIMEOUT_MS ?? env.SUBGRAPH_TIMEOUT_MS,
+      storage: env.SUBGRAPH_STORAGE_TIMEOUT_MS ?? env.SUBGRAPH_TIMEOUT_MS,
+      recordings: env.SUBGRAPH_RECORDINGS_TIMEOUT_MS ?? env.SUBGRAPH_TIMEOUT_MS,
+      licensing: env.SUBGRAPH_LICENSING_TIMEOUT_MS ?? env.SUBGRAPH_TIMEOUT_MS,
+    },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    events: { relayIntervalMs: env.EVENT_RELAY_INTERVAL_MS, maintenanceMs: env.EVENT_MAINTENANCE_MS, inboxRetentionMs: env.INBOX_RETENTION_HOURS * 3_600_000 },
   };
 }
 

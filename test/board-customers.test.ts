@@ -1,4 +1,4 @@
-import { createCustomer, registerPbx, serial } from './support/fixtures';
+import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
 
 /**
@@ -20,6 +20,8 @@ describe('customers', () => {
     stack = await startTestStack();
     for (const [i, name] of names.entries()) await createCustomer(stack, `cu-${i}`, name);
     await registerPbx(stack, { id: serial(1, 'cc'), customerId: 'cu-2' });
+    await createNetwork(stack, 'cu-1', 'net-a', 'Alpha 50% North');
+    await createNetwork(stack, 'cu-1', 'net-b', 'Alpha 500 South');
     await stack.settle();
   });
 
@@ -53,6 +55,9 @@ describe('customers', () => {
     expect(ids(await stack.ok<List>(LIST, { first: 50, nameContains: 'ALPHA' })).sort()).toEqual(['cu-1', 'cu-4']);
     expect(ids(await stack.ok<List>(LIST, { first: 50, nameContains: '100%' }))).toEqual(['cu-2']);
     expect(ids(await stack.ok<List>(LIST, { first: 50, nameContains: 'a_l' }))).toEqual(['cu-3']);
+    // networks' filter shares the same literal, portable LIKE (kernel/sql-like.ts)
+    const networks = await stack.ok<{ networks: { edges: { node: { id: string } }[] } }>(`{ networks(first: 10, filter: { nameContains: "50%" }) { edges { node { id } } } }`);
+    expect(networks.networks.edges.map((e) => e.node.id)).toEqual(['net-a']);
     expect((await stack.gql(LIST, { first: 501 })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await stack.gql(LIST, { first: 2, after: 'bogus' })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });

@@ -83,3 +83,30 @@ describe('the /board route', () => {
     expect(await response.text()).toContain('npm run build:board');
   });
 });
+
+/** The offline IDE serves its bundles through the same static-asset code (gateway/static-assets.ts). */
+describe('the IDE route on the shared static assets', () => {
+  let server: RunningHttpServer;
+
+  beforeAll(async () => {
+    const { ideRoute } = await import('../gateway/ide');
+    server = await listen(0, [ideRoute({ graphqlPath: '/graphql', defaultToken: 'dev-token' })], '127.0.0.1');
+  });
+
+  afterAll(() => server.close());
+
+  it('serves the page uncached and each bundle immutable, with its content type and a working ETag', async () => {
+    const page = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const assets = [...(await page.text()).matchAll(/(?:src|href)="(\/ide\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets.length).toBe(6);
+    for (const asset of assets) {
+      const response = await fetch(`${server.url}${asset}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe(asset.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await fetch(`${server.url}${asset}`, { headers: { 'if-none-match': response.headers.get('etag')! } })).status).toBe(304);
+    }
+  });
+});

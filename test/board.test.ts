@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Recording } from '../subgraphs/recordings/entities/recording';
 import fs from 'node:fs';
 import { Socket } from 'node:net';
 import os from 'node:os';
@@ -212,7 +214,7 @@ describeBrowser('the CDS board in a browser', () => {
 
     // The PBX's own activation script (the CDS agent, `npm run cds-agent`, with the PBX's token) takes the migration and copies its files.
     const source = path.join(storeDir, 'pbx-source');
-    await generateSampleTree(source, { recordings: 120, recordingsPerFolder: 40, backups: { count: 3, bytes: 4_000_000 }, voicemails: 5, faxes: 2 });
+    await generateSampleTree(source, { recordings: 60, recordingsPerFolder: 30, backups: { count: 3, bytes: 1_000_000 }, voicemails: 5, faxes: 2 });
     const started = startAgent({ stack, tmp: storeDir, stores: `*=file:${storeDir}/{region}`, storeRoot: (region = 'eu-central-1') => path.join(storeDir, region), stop: async () => undefined }, VM, source);
     // While it runs, the bar moves (the README's picture is taken then, when the run is slow enough to catch it mid-way).
     const midway = async () => {
@@ -305,7 +307,10 @@ describeBrowser('the CDS board in a browser', () => {
     const playable = page1.pbx.recordings.edges.map((e) => e.node).find((n) => n.objectKey)!;
     const file = path.join(storeDir, 'eu-central-1', ...playable.objectKey!.split('/'));
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, silentWav(1));
+    const wav = silentWav(1);
+    fs.writeFileSync(file, wav);
+    // Playback serves only bytes that match the recording's size and SHA-256 (issue 9): the seeded row (plausible metadata, no file) gets this file's.
+    await stack.subgraphs.recordings.runtime.db.getRepository(Recording).update({ id: playable.id }, { sha256: createHash('sha256').update(wav).digest('hex'), sizeBytes: wav.length });
     const row = page.locator(`tr[data-recording="${playable.id}"]`);
     await row.getByRole('button', { name: /^Play the recording/ }).click();
     const audio = row.locator('audio');

@@ -19,7 +19,7 @@ interface Place {
 
 function homeOf(session: Session): string {
   if (session.role === 'analyst') return '/overview';
-  if (session.role === 'pbx' && session.subject.startsWith('pbx:')) return `/pbxs/${encodeURIComponent(session.subject.slice(4))}`;
+  if (session.role === 'pbx' && session.pbx) return `/pbxs/${encodeURIComponent(session.pbx)}`;
   return '/customers';
 }
 

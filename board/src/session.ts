@@ -11,6 +11,8 @@ export interface Session {
   role: Role;
   subject: string;
   customers: string[];
+  /** for a `pbx` token: its own serial */
+  pbx: string | null;
   /** seconds since the epoch; null when the token has no exp */
   expiresAt: number | null;
 }
@@ -41,6 +43,7 @@ export function sessionFromToken(raw: string): Session | string {
     role: role as Role,
     subject: typeof claims.sub === 'string' ? claims.sub : '(unnamed)',
     customers: Array.isArray(claims.customers) ? claims.customers.filter((c): c is string => typeof c === 'string') : [],
+    pbx: typeof claims.pbx === 'string' ? claims.pbx : null,
     expiresAt: exp,
   };
 }

@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-gr
 import { Brackets } from 'typeorm';
 import { Connection, ConnectionShape, decodeCursor, pageSize, toConnection } from '../../../kernel/graphql/connection';
 import { notFound } from '../../../kernel/errors';
+import { likeContains } from '../../../kernel/sql-like';
 import { NetworkContext } from '../context';
 import { Customer } from '../entities/customer';
 import { Pbx } from '../entities/pbx';
@@ -25,8 +26,7 @@ export class CustomerResolver {
     if (scope && 'customers' in scope) query.andWhere(scope.customers.length ? 'c.id IN (:...scoped)' : '1 = 0', { scoped: scope.customers });
     if (scope && 'pbxId' in scope) query.andWhere('c.id = :own', { own: scope.customerId ?? '' });
     if (nameContains) {
-      const pattern = `%${nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query.andWhere("LOWER(c.name) LIKE :pattern ESCAPE '\\'", { pattern });
+      query.andWhere(...likeContains('c.name', 'pattern', nameContains));
     }
     const totalCount = await query.getCount();
     if (after) {

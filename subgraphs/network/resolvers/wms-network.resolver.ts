@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Query, Resolver, Ro
 import { Brackets } from 'typeorm';
 import { Connection, ConnectionShape, decodeCursor, pageSize, toConnection } from '../../../kernel/graphql/connection';
 import { notFound } from '../../../kernel/errors';
+import { likeContains } from '../../../kernel/sql-like';
 import { NetworkContext } from '../context';
 import { Customer } from '../entities/customer';
 import { Pbx } from '../entities/pbx';
@@ -40,8 +41,7 @@ export class WmsNetworkResolver {
     if (scope && 'pbxId' in scope) query.andWhere('n.id = :own', { own: scope.networkId ?? '' });
     if (filter?.customerId) query.andWhere('n.customerId = :customerId', { customerId: filter.customerId });
     if (filter?.nameContains) {
-      const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query.andWhere("LOWER(n.name) LIKE :pattern ESCAPE '\\'", { pattern });
+      query.andWhere(...likeContains('n.name', 'pattern', filter.nameContains));
     }
     const totalCount = await query.getCount();
     if (after) {
