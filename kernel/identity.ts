@@ -81,6 +81,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (!authorization) throw unauthenticated('Missing Authorization header: send "Bearer <JWT>"');
       const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
       if (!match) throw unauthenticated('The Authorization header must be "Bearer <JWT>"');
+      // A signature must be canonical base64url: jose decodes leniently, so one whose unused trailing
+      // bits were changed would otherwise verify as the same bytes (a different token string, the same token).
+      const signature = match[1].slice(match[1].lastIndexOf('.') + 1);
+      if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) throw unauthenticated('The token is not valid');
       let claims: JWTPayload;
       try {
         // Overloads of jwtVerify differ only in the key's type.

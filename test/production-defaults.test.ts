@@ -109,6 +109,18 @@ describe('production defaults', () => {
       expect(await refusal(secretVerifier, expired)).toMatch(/expired/);
     });
 
+    it('refuses a signature that is not canonical base64url (its unused trailing bits changed)', async () => {
+      const token = signToken(TEST_SECRET, { sub: 'x', role: 'admin' });
+      // The last of its 43 characters carries 4 bits of the HMAC and 2 unused ones, always 00 when canonical
+      // (A, E, I, ... 8); the next character of the alphabet differs only in those unused bits.
+      const last = token.at(-1)!;
+      expect('AEIMQUYcgkosw048').toContain(last);
+      const tampered = `${token.slice(0, -1)}${String.fromCharCode(last.charCodeAt(0) + 1)}`;
+      expect(Buffer.from(tampered.split('.')[2], 'base64url')).toEqual(Buffer.from(token.split('.')[2], 'base64url'));
+      expect(await refusal(secretVerifier, tampered)).toMatch(/not valid/);
+      expect(await refusal(secretVerifier, token)).toBe('accepted');
+    });
+
     it('must carry iss and aud when they are configured', async () => {
       const verifier = createTokenVerifier({ secret: TEST_SECRET, issuer: 'https://idp.example', audience: 'cds-graph' });
       const sign = (claims: object) => jwt.sign({ sub: 'x', role: 'admin', ...claims }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 60 });
