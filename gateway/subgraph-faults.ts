@@ -17,23 +17,13 @@ import { subgraphUnavailable } from '../kernel/errors';
  * else), so a client cannot tell which fields are missing or why.
  */
 
-type Fetcher = (url: string, init: { signal?: AbortSignal } & Record<string, unknown>) => Promise<unknown>;
-
 export type FailureReason = 'TIMEOUT' | 'UNAVAILABLE' | 'FAILED';
-
-/** A fetcher that gives up after `timeoutMs` (the request is aborted, its socket freed). */
-export function withTimeout<F extends Fetcher>(fetcher: F, timeoutMs: number): F {
-  return (async (url: string, init: Parameters<F>[1]) => {
-    const signal = AbortSignal.timeout(timeoutMs);
-    return fetcher(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal });
-  }) as F;
-}
 
 /** What went wrong, in the words a client gets. */
 export function classify(error: unknown): FailureReason {
   for (let e = error as { name?: string; code?: string; type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (e.name === 'TimeoutError' || e.type === 'aborted' || e.name === 'AbortError') return 'TIMEOUT';
-    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.type === 'system') return 'UNAVAILABLE';
+    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'UND_ERR_SOCKET' || e.type === 'system') return 'UNAVAILABLE';
   }
   return 'FAILED';
 }

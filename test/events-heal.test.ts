@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import { PbxKind } from '../kernel/domain/enums';
 import { testConfig } from '../kernel/config';
 import { createTokenVerifier } from '../kernel/identity';
 import { InboxEvent, OutboxEvent, OutboxRelay } from '../kernel/events/outbox';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
+import { objectKeyFor } from '../kernel/objectstore/store';
 import { RunningSubgraph, startSubgraph } from '../kernel/subgraph';
 import { databaseFor } from '../dev/stack';
 import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
@@ -21,7 +25,17 @@ const REPORT_ITEMS = `mutation ($pbx: ID!, $id: ID!, $token: String!, $items: [V
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status finishedAt } }`;
 const RECORDINGS = `query ($id: ID!) { pbx(id: $id) { recordings { edges { node { location localCopyExpiresAt } } } } }`;
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const STORE_ROOT = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'cds-heal-'));
+/** Writes a file's object into the CDS store of eu-central-1 under the key CDS gives it. */
+function store(sourcePath: string, size: number) {
+  const content = Buffer.alloc(size, sourcePath);
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  const objectKey = objectKeyFor(serial(1, 'e1'), 'CALL_RECORDINGS', sourcePath, sha256);
+  const file = nodePath.join(STORE_ROOT, 'eu-central-1', ...objectKey.split('/'));
+  fs.mkdirSync(nodePath.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+  return { objectKey, sha256, sizeBytes: size };
+}
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -49,6 +63,7 @@ describe('events heal', () => {
   const late = serial(2, 'e1');
 
   beforeAll(async () => {
+    process.env.CDS_STORES = `eu-central-1=file:${STORE_ROOT}/eu-central-1`;
     redis = await OwnRedis.start();
     // Lost events are noticed, and acknowledged rows pruned, within a fraction of a second.
     stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, tailGraceMs: 0, env: { EVENT_MAINTENANCE_MS: '200' } });
@@ -62,6 +77,8 @@ describe('events heal', () => {
     await recordingsBus?.close();
     await stack?.stop();
     await redis?.down();
+    delete process.env.CDS_STORES;
+    fs.rmSync(STORE_ROOT, { recursive: true, force: true });
   });
 
   it('delivers and applies every event exactly once through a consumer outage and an empty Redis restart', async () => {
@@ -71,8 +88,9 @@ describe('events heal', () => {
     const files = [['recordings/a.wav', 100], ['recordings/b.wav', 200]] as const;
     await stack.ok(REPORT_ITEMS, {
       pbx: vm, id: migration.id, token: runToken,
-      items: files.map(([path, size]) => ({ category: 'CALL_RECORDINGS', sourcePath: path, objectKey: `${vm}/CALL_RECORDINGS/${path}`, sizeBytes: size, sha256: sha(path) })),
-      recordings: files.map(([path, size]) => ({ sourcePath: path, callId: path, startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, sizeBytes: size, caller: '+100', callee: '+200', sha256: sha(path), objectKey: `${vm}/CALL_RECORDINGS/${path}` })),
+      // Stored in CDS under the keys CDS chooses (it verifies every reported object).
+      items: files.map(([path, size]) => ({ category: 'CALL_RECORDINGS', sourcePath: path, ...store(path, size) })),
+      recordings: files.map(([path, size]) => ({ sourcePath: path, callId: path, startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, caller: '+100', callee: '+200', ...store(path, size) })),
     }, tokens.pbx(vm));
     await stack.settle();
 
