@@ -1,4 +1,5 @@
 import { AgentError } from './errors';
+import { DEFAULT_RETRY_MS, Retrier, TransientError, transportCause } from './retry';
 
 /** One GraphQL error as the gateway sends it (contract README "Errors"). */
 export interface GraphQLErrorBody {
@@ -33,86 +34,80 @@ export class GatewayUnavailableError extends AgentError {
 }
 
 export interface GraphQLClientOptions {
-  /** Attempts for transport failures, 5xx answers and RATE_LIMITED, with exponential backoff. */
-  attempts?: number;
-  /** First backoff delay; doubles each attempt. */
-  backoffMs?: number;
   /** Per-request timeout. */
   timeoutMs?: number;
+  /** How transient failures are retried (shared with the uploads, so the display shows one waiting state). */
+  retrier?: Retrier;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A minimal GraphQL-over-HTTP client on Node's fetch: POST JSON with the PBX's
  * bearer token. Retries what is worth retrying (the network, a restarting
- * gateway, rate limiting); every command the agent sends is idempotent or
- * checked by the caller after a retry, so a lost answer does no harm.
+ * gateway or subgraph, rate limiting) for the retrier's time; every command
+ * the agent sends is idempotent or checked by the caller after a retry, so a
+ * lost answer does no harm.
  */
 export class GraphQLClient {
-  private readonly attempts: number;
-  private readonly backoffMs: number;
   private readonly timeoutMs: number;
+  readonly retrier: Retrier;
 
   constructor(
     readonly url: string,
     private readonly token: string,
     options: GraphQLClientOptions = {},
   ) {
-    this.attempts = options.attempts ?? 6;
-    this.backoffMs = options.backoffMs ?? 500;
     this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.retrier = options.retrier ?? new Retrier({ retryForMs: DEFAULT_RETRY_MS });
+  }
+
+  /** The bearer token, for the agent's other requests to the gateway (uploads). */
+  get authorization(): string {
+    return `Bearer ${this.token}`;
   }
 
   /** Runs an operation and answers its data; throws GraphQLRequestError when the answer carries errors. */
-  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    let lastCause = '';
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (attempt > 1) await sleep(this.backoffMs * 2 ** (attempt - 2));
-      let response: Response;
-      try {
-        response = await fetch(this.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/graphql-response+json, application/json',
-            authorization: `Bearer ${this.token}`,
-          },
-          body: JSON.stringify({ query, variables }),
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-      } catch (error) {
-        lastCause = transportCause(error);
-        continue;
-      }
-      let body: { data?: T | null; errors?: GraphQLErrorBody[] } | null = null;
-      const text = await response.text().catch(() => '');
-      try {
-        body = text ? (JSON.parse(text) as { data?: T | null; errors?: GraphQLErrorBody[] }) : null;
-      } catch {
-        body = null;
-      }
-      const errors = body?.errors ?? [];
-      const rateLimited = errors.some((e) => e.extensions?.code === 'RATE_LIMITED');
-      if (response.status >= 500 && !errors.some((e) => e.extensions?.code && e.extensions.code !== 'INTERNAL_SERVER_ERROR') || rateLimited) {
-        lastCause = rateLimited ? 'rate limited' : `HTTP ${response.status}`;
-        continue;
-      }
-      if (errors.length) {
-        const first = errors[0];
-        throw new GraphQLRequestError(first.message, first.extensions?.code ?? null, errors);
-      }
-      if (!body || body.data === undefined || body.data === null) {
-        throw new GraphQLRequestError(`The gateway answered HTTP ${response.status} without data`, null);
-      }
-      return body.data;
-    }
-    throw new GatewayUnavailableError(this.url, lastCause);
+  request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    return this.retrier.run(() => this.once<T>(query, variables), (cause) => new GatewayUnavailableError(this.url, cause));
   }
-}
 
-function transportCause(error: unknown): string {
-  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | null;
-  if (e?.name === 'TimeoutError') return 'the request timed out';
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
+  private async once<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          authorization: this.authorization,
+        },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new TransientError(transportCause(error));
+    }
+    let body: { data?: T | null; errors?: GraphQLErrorBody[] } | null = null;
+    const text = await response.text().catch(() => '');
+    try {
+      body = text ? (JSON.parse(text) as { data?: T | null; errors?: GraphQLErrorBody[] }) : null;
+    } catch {
+      body = null;
+    }
+    const errors = body?.errors ?? [];
+    const codes = errors.map((e) => e.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+    if (codes.includes('RATE_LIMITED')) throw new TransientError('rate limited');
+    // A 5xx, or nothing but internal errors and no data (a subgraph restarting behind the gateway): worth another try.
+    if (response.status >= 500 && codes.every((c) => c === 'INTERNAL_SERVER_ERROR')) throw new TransientError(`HTTP ${response.status}`);
+    if (errors.length && !body?.data && codes.every((c) => c === 'INTERNAL_SERVER_ERROR')) {
+      throw new TransientError(`the gateway answered: ${errors[0].message}`);
+    }
+    if (errors.length) {
+      const first = errors[0];
+      throw new GraphQLRequestError(first.message, first.extensions?.code ?? null, errors);
+    }
+    if (!body || body.data === undefined || body.data === null) {
+      throw new GraphQLRequestError(`The gateway answered HTTP ${response.status} without data`, null);
+    }
+    return body.data;
+  }
 }

@@ -1,13 +1,12 @@
 import { stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_CDS_STORES, RegionStores } from '../kernel/objectstore/regions';
 import { GraphQLClient } from './api';
 import { AgentError, usageError } from './errors';
 import { acquireLock } from './lock';
 import { migrate } from './migrate';
 import { CdsApi } from './operations';
 import { ProgressDisplay } from './progress';
+import { DEFAULT_RETRY_MS, Retrier } from './retry';
 import { purge } from './purge';
 
 /** Where the development stack (`npm start`) listens. */
@@ -26,16 +25,15 @@ the migration is COMPLETED. Killed and started again, it resumes.
   --region REGION     CDS region when activating a VIRTUAL/HARDWARE PBX (default: the PBX's region)
   --purge             instead of migrating: remove local recording copies whose 7 days have
                       passed, after re-verifying their CDS copy; nothing else is removed
-  --concurrency N     files copied at once (default 16)
-  --threads N         threads copying files of 16 MiB and more, hashing in parallel
-                      (default: cores + 1, at most 4 — one more than the cores keeps a core
-                      hashing while another file waits for its fsync; 0: copy in one thread)
-  --batch-size N      items per progress report (default 500, at most 1000)
+  --concurrency N     files hashed at once (default 16)
+  --batch-size N      files per upload grant request and progress report (default 500, at most 1000)
+  --retry-for SECONDS how long to keep retrying when the gateway or a service behind it is
+                      unreachable, failing (5xx) or slow (default ${DEFAULT_RETRY_MS / 1000}, env CDS_RETRY_SECONDS)
   -h, --help          this text
 
 Environment: CDS_TOKEN (required) the PBX's bearer token; CDS_GATEWAY the gateway when
---gateway is not given; CDS_STORES where CDS keeps objects per region
-(default ${DEFAULT_CDS_STORES}).
+--gateway is not given. Nothing else: CDS chooses where each file goes and hands out
+short-lived upload grants; the PBX holds no store credential.
 Exit codes: 0 done, 1 failed (one line on stderr says why), 2 usage error.`;
 
 export interface AgentArgs {
@@ -45,15 +43,15 @@ export interface AgentArgs {
   region: string | null;
   purge: boolean;
   concurrency: number;
-  threads: number;
   batchSize: number;
+  retryForMs: number;
 }
 
 /** Parses the command line; throws a usage error (exit 2) naming what is wrong. */
 export function parseArgs(argv: string[]): AgentArgs | 'help' {
   const values = new Map<string, string>();
   const flags = new Set<string>();
-  const takesValue = new Set(['--pbx', '--source', '--gateway', '--region', '--concurrency', '--threads', '--batch-size']);
+  const takesValue = new Set(['--pbx', '--source', '--gateway', '--region', '--concurrency', '--batch-size', '--retry-for']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') return 'help';
@@ -98,9 +96,17 @@ export function parseArgs(argv: string[]): AgentArgs | 'help' {
     region: values.get('--region')?.trim().toLowerCase() ?? null,
     purge: flags.has('--purge'),
     concurrency: whole('--concurrency', 16, 1, 256),
-    threads: whole('--threads', Math.min(4, os.availableParallelism() + 1), 0, 64),
     batchSize: whole('--batch-size', 500, 1, 1000),
+    retryForMs: 1000 * whole('--retry-for', retryDefault(), 0, 86_400),
   };
+}
+
+function retryDefault(): number {
+  const raw = process.env.CDS_RETRY_SECONDS?.trim();
+  if (!raw) return DEFAULT_RETRY_MS / 1000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw usageError('CDS_RETRY_SECONDS must be a whole number of seconds from 0 to 86400');
+  return n;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -127,15 +133,10 @@ async function run(argv: string[]): Promise<number> {
   const dir = await stat(args.sourceDir).catch(() => null);
   if (!dir?.isDirectory()) throw usageError(`--source ${args.sourceDir} is not a directory`);
 
-  let stores: RegionStores;
-  const storesConfig = process.env.CDS_STORES ?? DEFAULT_CDS_STORES;
-  try {
-    stores = RegionStores.fromConfig(storesConfig);
-  } catch (error) {
-    throw new AgentError((error as Error).message);
-  }
-  const api = new CdsApi(new GraphQLClient(args.gatewayUrl, token));
   const display = new ProgressDisplay(process.stdout);
+  const retrier = new Retrier({ retryForMs: args.retryForMs, onWaiting: (cause, until) => display.waiting(cause, until), onRecovered: () => display.resumed() });
+  const client = new GraphQLClient(args.gatewayUrl, token, { retrier });
+  const api = new CdsApi(client);
   const lock = await acquireLock(args.sourceDir, args.pbxId, args.purge ? 'purging' : 'migrating');
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -147,7 +148,7 @@ async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     if (args.purge) {
-      const result = await purge({ pbxId: args.pbxId, sourceDir: args.sourceDir, api, storeFor: (r) => stores.forRegion(r), log: (l) => display.log(l), concurrency: 8 });
+      const result = await purge({ pbxId: args.pbxId, sourceDir: args.sourceDir, api, log: (l) => display.log(l), concurrency: 8 });
       process.stdout.write(`${result.message}\n`);
       return 0;
     }
@@ -156,11 +157,11 @@ async function run(argv: string[]): Promise<number> {
       sourceDir: args.sourceDir,
       region: args.region,
       api,
-      storeFor: (r) => stores.forRegion(r),
+      gatewayUrl: args.gatewayUrl,
+      authorization: client.authorization,
+      retrier,
       display,
       concurrency: args.concurrency,
-      threads: args.threads,
-      storesConfig,
       batchSize: args.batchSize,
       signal: interrupt.signal,
     });
@@ -168,7 +169,6 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await lock.release();
-    await stores.close().catch(() => undefined);
   }
 }
 

@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { cdsObjectKey, ObjectStore } from '../kernel/objectstore/store';
+import { mapLimited } from '../kernel/map-limited';
 import { GatewayUnavailableError, GraphQLRequestError } from './api';
-import { Copiers } from './copy-pool';
 import { AgentError, SourceFileError } from './errors';
 import {
-  CdsApi, CdsObjectRow, Category, MigrationProgress, MigrationRef, MOVING_CATEGORIES, PbxFacts, RecordingRegistration, VerifiedItem,
+  ALL_CATEGORIES, CdsApi, CdsObjectRow, Category, MigrationProgress, MigrationRef, PbxFacts, RecordingRegistration, VerifiedItem,
 } from './operations';
+import { Retrier } from './retry';
+import { prepare, PreparedItem, UploadedItem, Uploader } from './upload';
 import { ProgressDisplay } from './progress';
 import { ProgressReporter } from './reporter';
 import { relative, scanSource, ScanResult, SourceItem } from './scan';
@@ -18,15 +19,13 @@ export interface MigrateOptions {
   /** CDS region for activating a VIRTUAL/HARDWARE PBX; the PBX's own region when absent. */
   region: string | null;
   api: CdsApi;
-  /** The CDS store of a region (kernel/objectstore RegionStores.forRegion); throws when the region has none. */
-  storeFor: (region: string) => ObjectStore;
+  /** The gateway's GraphQL URL (uploads go to the same origin) and the PBX's Authorization header. */
+  gatewayUrl: string;
+  authorization: string;
+  retrier: Retrier;
   display: ProgressDisplay;
-  /** Files copied at once. */
+  /** Files hashed at once. */
   concurrency: number;
-  /** Copy threads (hashing runs on each); 0 copies in the agent's own thread. */
-  threads: number;
-  /** The CDS_STORES configuration, for the copy threads to open their own store. */
-  storesConfig: string;
   /** Items per progress report. */
   batchSize: number;
   /** Set when the user interrupts: the run stops taking new files, reports what is verified and leaves the migration to resume. */
@@ -39,9 +38,10 @@ export interface MigrateResult {
   message: string;
 }
 
-/** Files at least this large go a few at a time (two, or one per copy thread); smaller ones many at once. */
-const LARGE_FILE_BYTES = 64 * 1024 * 1024;
-const LARGE_FILES_AT_ONCE = 2;
+/** A batch (one grant request, then its uploads) holds at most this many bytes; a larger file goes alone. */
+const BATCH_BYTES = 256 * 1024 * 1024;
+/** Batches under way at once: one hashing while another uploads and a third is reported. */
+const BATCHES_AT_ONCE = 3;
 
 interface Tally {
   copied: number;
@@ -70,30 +70,21 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     display.log(`Note: --region ${options.region} does not apply; this migration was started for region ${migration.region}.`);
   }
 
-  let store: ObjectStore | null = null;
-  let storeProblem: string | null = null;
-  try {
-    store = options.storeFor(migration.region);
-  } catch (error) {
-    storeProblem = (error as Error).message;
-  }
-
   display.log(`Scanning ${sourceDir} ...`);
   const [scanned, ...verifiedByCategory] = await Promise.all([
     // A folder that cannot be listed fails the migration like a file that cannot be read.
     scanSource(sourceDir).catch((error: unknown) => (error instanceof SourceFileError ? error : Promise.reject(error))),
-    ...MOVING_CATEGORIES.map((category) => api.verifiedObjects(pbx.id, category)),
+    ...ALL_CATEGORIES.map((category) => api.verifiedObjects(pbx.id, category).catch(() => new Map<string, CdsObjectRow>())),
   ]);
   const verified = new Map<string, CdsObjectRow>();
   for (const rows of verifiedByCategory) for (const [sourcePath, row] of rows) verified.set(`${row.category}\u0000${sourcePath}`, row);
   const scan: ScanResult = scanned instanceof SourceFileError ? { items: [], inventory: [], skipped: [] } : scanned;
-  if (!(scanned instanceof SourceFileError)) describeScan(display, scan);
 
   const saved = await readRunState(sourceDir);
   const resumeToken = saved && saved.pbxId === pbx.id && saved.migrationId === migration.id ? saved.runToken : null;
   let run: { runToken: string; migration: MigrationProgress };
   try {
-    run = await api.beginRun(migration.id, scan.inventory, resumeToken);
+    run = await api.beginRun(migration.id, scan.inventory, resumeToken, scan.skipped);
   } catch (error) {
     if (error instanceof GraphQLRequestError) throw new AgentError(`The migration could not be taken: ${error.message}`);
     throw error;
@@ -113,13 +104,15 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     throw new AgentError(`${marked ? 'Migration FAILED: ' : ''}${reason}. Local data is untouched; run the agent again to resume.`);
   };
   if (scanned instanceof SourceFileError) return fail(scanned.message);
-  if (!store) return fail(storeProblem ?? `no CDS store for region ${migration.region}`);
+  // Rule 4 as the server has it: a category NOT_SUPPORTED_YET in this migration stays on the PBX.
+  const moving = new Set((run.migration.categories ?? []).filter((c) => c.state !== 'NOT_SUPPORTED_YET').map((c) => c.category));
+  describeScan(display, scan, moving);
 
   const todo: SourceItem[] = [];
   const confirmed: VerifiedItem[] = [];
   const done = { items: 0, bytes: 0 };
   const tally: Tally = { copied: 0, copiedBytes: 0, reused: 0, skipped: 0 };
-  for (const item of scan.items) {
+  for (const item of scan.items.filter((i) => moving.has(i.category))) {
     // Rule 3: a file already verified in CDS is never copied again (unless it changed size since);
     // it is reported again below, which tells the server its local file is still there.
     const known = verified.get(`${item.category}\u0000${item.sourcePath}`);
@@ -132,38 +125,52 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       todo.push(item);
     }
   }
-  const moving = scan.inventory.filter((i) => MOVING_CATEGORIES.includes(i.category));
+  const movingInventory = scan.inventory.filter((i) => moving.has(i.category));
   display.start(
-    { items: moving.reduce((n, i) => n + i.itemsTotal, 0), bytes: moving.reduce((n, i) => n + i.bytesTotal, 0) },
+    { items: movingInventory.reduce((n, i) => n + i.itemsTotal, 0), bytes: movingInventory.reduce((n, i) => n + i.bytesTotal, 0) },
     done,
   );
 
   const reporter = new ProgressReporter(api, { pbxId: pbx.id, migrationId: migration.id, runToken: run.runToken, batchSize: options.batchSize });
-  // No agent ever took a migration of this PBX: no object of it can be in the store yet.
-  const untouched = migration.status === 'QUEUED' && !saved && verified.size === 0 && pbx.migrations.every((m) => m.id === migration.id);
-  const copier = new Copiers(store, options.threads, { stores: options.storesConfig, region: migration.region, probeStore: !untouched });
+  const uploader = new Uploader({ api, gatewayUrl: options.gatewayUrl, authorization: options.authorization, migrationId: migration.id, runToken: run.runToken, retrier: options.retrier });
+  const register = async (uploaded: UploadedItem) => {
+    const { item, declared, objectKey } = uploaded;
+    const metadata = item.category === 'CALL_RECORDINGS'
+      ? await recordingMetadata(item, item.sidecarPath ? relative(sourceDir, item.sidecarPath) : null)
+      : null;
+    const reported: VerifiedItem = { category: item.category, sourcePath: item.sourcePath, objectKey, sizeBytes: declared.sizeBytes, sha256: declared.sha256 };
+    const recording: RecordingRegistration | null = metadata
+      ? { ...metadata, sourcePath: item.sourcePath, sizeBytes: declared.sizeBytes, sha256: declared.sha256, objectKey }
+      : null;
+    if (uploaded.stored) {
+      tally.copied += 1;
+      tally.copiedBytes += declared.sizeBytes;
+    } else {
+      tally.reused += 1;
+    }
+    display.advance(1, declared.sizeBytes);
+    await reporter.add(reported, recording);
+  };
+  const moveAll = async (items: SourceItem[]) => {
+    await mapLimited(batchesOf(items, options.batchSize), BATCHES_AT_ONCE, async (batch) => {
+      if (options.signal?.aborted) return;
+      const prepared: PreparedItem[] = await mapLimited(batch, options.concurrency, (item) => prepare(item));
+      for (const uploaded of await uploader.upload(prepared)) await register(uploaded);
+    });
+  };
   let failure: unknown = null;
   try {
     for (const item of confirmed) await reporter.add(item, null);
-    await copyAll(todo, options, async (item) => {
-      const key = objectKeyOf(pbx.id, item);
-      const metadata = item.category === 'CALL_RECORDINGS'
-        ? await recordingMetadata(item, item.sidecarPath ? relative(sourceDir, item.sidecarPath) : null)
-        : null;
-      const outcome = await copier.migrate(item, key);
-      const reported: VerifiedItem = { category: item.category, sourcePath: item.sourcePath, objectKey: key, sizeBytes: outcome.sizeBytes, sha256: outcome.sha256 };
-      const recording: RecordingRegistration | null = metadata
-        ? { ...metadata, sourcePath: item.sourcePath, sizeBytes: outcome.sizeBytes, sha256: outcome.sha256, objectKey: key }
-        : null;
-      if (outcome.copied) {
-        tally.copied += 1;
-        tally.copiedBytes += outcome.sizeBytes;
-      } else {
-        tally.reused += 1;
-      }
-      display.advance(1, outcome.sizeBytes);
-      await reporter.add(reported, recording);
-    });
+    await moveAll(todo);
+    // Objects CDS found wrong when it verified them (it removed them): uploaded once more, then they must verify.
+    for (let round = 0; round < 2; round++) {
+      await reporter.drain();
+      if (!reporter.unverified.length) break;
+      const again = new Set(reporter.unverified.map((i) => `${i.category}\u0000${i.sourcePath}`));
+      reporter.unverified = [];
+      if (round === 1) throw new AgentError(`${[...again][0].split('\u0000')[1]}: its CDS copy did not verify after being uploaded again; it was not counted`);
+      await moveAll(todo.filter((i) => again.has(`${i.category}\u0000${i.sourcePath}`)));
+    }
   } catch (error) {
     failure = error;
   }
@@ -175,7 +182,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   } finally {
     reporter.close();
     display.finish();
-    await copier.close();
   }
 
   if (options.signal?.aborted && (!failure || failure === options.signal.reason)) {
@@ -201,7 +207,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     completed = now;
   }
   await clearRunState(sourceDir);
-  return { migration: completed, message: summary(pbx, completed, scan, tally) };
+  return { migration: completed, message: summary(pbx, completed, scan, tally, moving) };
 }
 
 /**
@@ -223,58 +229,54 @@ async function pickMigration(api: CdsApi, pbx: PbxFacts, region: string | null):
   }
 }
 
-/** Runs `work` over the files, many small ones at once and at most two large ones; stops launching at the first failure. */
-async function copyAll(items: SourceItem[], options: MigrateOptions, work: (item: SourceItem) => Promise<void>): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let large = 0;
-  let failure: unknown = null;
+/** Batches of at most `size` files and BATCH_BYTES bytes (a larger file alone), in order. */
+function batchesOf(items: SourceItem[], size: number): SourceItem[][] {
+  const batches: SourceItem[][] = [];
+  let batch: SourceItem[] = [];
+  let bytes = 0;
   for (const item of items) {
-    const isLarge = item.sizeBytes >= LARGE_FILE_BYTES;
-    while (running.size && (running.size >= options.concurrency || (isLarge && large >= Math.max(LARGE_FILES_AT_ONCE, options.threads)))) await Promise.race(running);
-    if (failure || options.signal?.aborted) break;
-    if (isLarge) large += 1;
-    const task: Promise<void> = work(item)
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      .finally(() => {
-        if (isLarge) large -= 1;
-        running.delete(task);
-      });
-    running.add(task);
+    if (batch.length && (batch.length >= size || bytes + item.sizeBytes > BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += item.sizeBytes;
   }
-  await Promise.all(running);
-  if (failure) throw failure;
+  if (batch.length) batches.push(batch);
+  return batches;
 }
 
-function objectKeyOf(pbxId: string, item: SourceItem): string {
-  try {
-    return cdsObjectKey(pbxId, item.category, item.sourcePath);
-  } catch (error) {
-    throw new SourceFileError(item.sourcePath, `its path cannot name a CDS object (${(error as Error).message})`);
-  }
-}
+const NAMES: Record<Category, string> = { CALL_RECORDINGS: 'recordings', BACKUPS: 'backups', VOICEMAILS: 'voicemails', FAXES: 'faxes' };
 
-function describeScan(display: ProgressDisplay, scan: ScanResult): void {
-  const names: Record<Category, string> = { CALL_RECORDINGS: 'recordings', BACKUPS: 'backups', VOICEMAILS: 'voicemails', FAXES: 'faxes' };
-  display.log(`Found ${scan.inventory.map((i) => `${i.itemsTotal} ${names[i.category]} (${mb(i.bytesTotal)} MB)`).join(', ')}; voicemails and faxes stay on the PBX (CDS does not take them yet).`);
+function describeScan(display: ProgressDisplay, scan: ScanResult, moving: Set<Category>): void {
+  const staying = ALL_CATEGORIES.filter((c) => !moving.has(c)).map((c) => NAMES[c]);
+  display.log(`Found ${scan.inventory.map((i) => `${i.itemsTotal} ${NAMES[i.category]} (${mb(i.bytesTotal)} MB)`).join(', ')}`
+    + (staying.length ? `; ${staying.join(' and ')} stay on the PBX (CDS does not take them yet).` : '.'));
   if (scan.skipped.length) {
     const shown = scan.skipped.slice(0, 3).map((s) => `${s.sourcePath} (${s.reason})`).join(', ');
     display.log(`Left alone: ${scan.skipped.length} entr${scan.skipped.length === 1 ? 'y' : 'ies'} that are not files to migrate, e.g. ${shown}`);
   }
 }
 
-function summary(pbx: PbxFacts, migration: MigrationProgress, scan: ScanResult, tally: Tally): string {
+function summary(pbx: PbxFacts, migration: MigrationProgress, scan: ScanResult, tally: Tally, moving: Set<Category>): string {
   const inv = (c: Category) => scan.inventory.find((i) => i.category === c) ?? { itemsTotal: 0, bytesTotal: 0 };
-  const expires = new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-  return [
+  const staying = ALL_CATEGORIES.filter((c) => !moving.has(c));
+  const lines = [
     `Migration ${migration.id} COMPLETED: CDS is ACTIVE for PBX ${pbx.id} (region ${migration.region}).`,
-    `  ${migration.itemsDone} of ${migration.itemsTotal} items verified in CDS (${mb(migration.bytesDone)} MB): `
-      + `${tally.copied} copied now (${mb(tally.copiedBytes)} MB), ${tally.reused} already written and re-verified, ${tally.skipped} verified by an earlier run.`,
-    `  recordings ${inv('CALL_RECORDINGS').itemsTotal}, backups ${inv('BACKUPS').itemsTotal}; `
-      + `voicemails ${inv('VOICEMAILS').itemsTotal} and faxes ${inv('FAXES').itemsTotal} stay on the PBX (NOT_SUPPORTED_YET).`,
-    `  Recordings keep their local copy for 7 days (until about ${expires}); then run the agent with --purge to remove the expired copies.`,
-  ].join('\n');
+    `  ${migration.itemsDone} of ${migration.itemsTotal} items verified by CDS (${mb(migration.bytesDone)} MB): `
+      + `${tally.copied} uploaded now (${mb(tally.copiedBytes)} MB), ${tally.reused} already in CDS from an earlier run, ${tally.skipped} verified by an earlier run.`,
+    `  ${[...moving].map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(', ')}`
+      + (staying.length ? `; ${staying.map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(' and ')} stay on the PBX (NOT_SUPPORTED_YET).` : '.'),
+  ];
+  if (scan.skipped.length) {
+    lines.push(`  Skipped ${scan.skipped.length} entr${scan.skipped.length === 1 ? 'y' : 'ies'} of the source tree (not migrated): `
+      + scan.skipped.slice(0, 10).map((e) => `${e.sourcePath} (${e.reason})`).join(', ') + (scan.skipped.length > 10 ? ', ...' : ''));
+  }
+  if (migration.localCopyExpiresAt) {
+    lines.push(`  Recordings keep their local copy until ${migration.localCopyExpiresAt.slice(0, 10)}; then run the agent with --purge to remove the expired copies.`);
+  }
+  return lines.join('\n');
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);

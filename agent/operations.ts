@@ -2,8 +2,8 @@ import { GraphQLClient, GraphQLRequestError } from './api';
 
 /** The data categories as the contract names them (README "Enums"). */
 export type Category = 'CALL_RECORDINGS' | 'BACKUPS' | 'VOICEMAILS' | 'FAXES';
-/** Rule 4: what moves into CDS; VOICEMAILS and FAXES are counted and stay local. */
-export const MOVING_CATEGORIES: readonly Category[] = ['CALL_RECORDINGS', 'BACKUPS'];
+/** Every category the agent counts; which of them move (rule 4) the server says, per migration (`categories { state }`). */
+export const ALL_CATEGORIES: readonly Category[] = ['CALL_RECORDINGS', 'BACKUPS', 'VOICEMAILS', 'FAXES'];
 
 export type MigrationStatus = 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED';
 export type CdsState = 'NOT_ACTIVATED' | 'MIGRATING' | 'ACTIVE' | 'MIGRATION_FAILED';
@@ -16,6 +16,10 @@ export interface MigrationRef {
 }
 
 export interface MigrationProgress extends MigrationRef {
+  /** present where asked for (beginning a run): a category NOT_SUPPORTED_YET stays on the PBX */
+  categories?: { category: Category; state: string }[];
+  /** present where asked for (completion): until when recordings keep their local copy */
+  localCopyExpiresAt?: string | null;
   itemsDone: number;
   itemsTotal: number;
   bytesDone: number;
@@ -48,6 +52,30 @@ export interface VerifiedItem {
   sizeBytes: number;
   sha256: string;
 }
+
+/** A file the agent hashed and is about to upload: what it declares for a grant. */
+export interface DeclaredItem {
+  category: Category;
+  sourcePath: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export type UploadTransport = 'CDS_GATEWAY' | 'S3_PUT' | 'S3_MULTIPART';
+
+export interface UploadGrant extends DeclaredItem {
+  objectKey: string;
+  transport: UploadTransport;
+  token: string;
+  url: string | null;
+  headers: { name: string; value: string }[];
+  parts: { partNumber: number; offset: number; sizeBytes: number; url: string; headers: { name: string; value: string }[] }[];
+  expiresAt: string;
+}
+
+export interface CopyCheck { sourcePath: string; objectKey: string | null; sizeBytes: number; sha256: string | null; verified: boolean; reason: string | null }
+
+export interface SkippedEntry { sourcePath: string; reason: string }
 
 /** A verified CDS object as the server lists it (for resuming). */
 export interface CdsObjectRow extends VerifiedItem {
@@ -97,10 +125,28 @@ const ACTIVATE = /* GraphQL */ `
   }`;
 
 const BEGIN_RUN = /* GraphQL */ `
-  mutation AgentBeginRun($migrationId: ID!, $inventory: [CategoryInventoryInput!]!, $resumeToken: String) {
-    beginMigrationRun(migrationId: $migrationId, inventory: $inventory, resumeToken: $resumeToken) {
-      runToken migration { ${MIGRATION_FIELDS} }
+  mutation AgentBeginRun($migrationId: ID!, $inventory: [CategoryInventoryInput!]!, $resumeToken: String, $skipped: [SkippedEntryInput!]) {
+    beginMigrationRun(migrationId: $migrationId, inventory: $inventory, resumeToken: $resumeToken, skipped: $skipped) {
+      runToken migration { ${MIGRATION_FIELDS} categories { category state } }
     }
+  }`;
+
+const GRANTS = /* GraphQL */ `
+  mutation AgentGrants($migrationId: ID!, $runToken: String!, $items: [UploadRequestInput!]!) {
+    requestUploadGrants(migrationId: $migrationId, runToken: $runToken, items: $items) {
+      category sourcePath objectKey sizeBytes sha256 transport token url headers { name value }
+      parts { partNumber offset sizeBytes url headers { name value } } expiresAt
+    }
+  }`;
+
+const COMPLETE_MULTIPART = /* GraphQL */ `
+  mutation AgentCompleteMultipart($migrationId: ID!, $runToken: String!, $token: String!, $parts: [CompletedPartInput!]!) {
+    completeMultipartUpload(migrationId: $migrationId, runToken: $runToken, token: $token, parts: $parts)
+  }`;
+
+const COPY_CHECKS = /* GraphQL */ `
+  query AgentCopyChecks($pbxId: ID!, $category: DataCategory!, $sourcePaths: [String!]!) {
+    cdsCopyChecks(pbxId: $pbxId, category: $category, sourcePaths: $sourcePaths) { sourcePath objectKey sizeBytes sha256 verified reason }
   }`;
 
 // A literal `first` lets the gateway's cost estimate see the real page size.
@@ -129,7 +175,7 @@ const REPORT = /* GraphQL */ `
 
 const COMPLETE = /* GraphQL */ `
   mutation AgentComplete($migrationId: ID!, $runToken: String!) {
-    completeMigration(migrationId: $migrationId, runToken: $runToken) { ${MIGRATION_FIELDS} }
+    completeMigration(migrationId: $migrationId, runToken: $runToken) { ${MIGRATION_FIELDS} localCopyExpiresAt }
   }`;
 
 const FAIL = /* GraphQL */ `
@@ -138,7 +184,7 @@ const FAIL = /* GraphQL */ `
   }`;
 
 const MIGRATION = /* GraphQL */ `
-  query AgentMigration($id: ID!) { migration(id: $id) { ${MIGRATION_FIELDS} } }`;
+  query AgentMigration($id: ID!) { migration(id: $id) { ${MIGRATION_FIELDS} localCopyExpiresAt } }`;
 
 const RECORDINGS = /* GraphQL */ `
   query AgentRecordings($pbxId: ID!, $after: String) {
@@ -165,9 +211,25 @@ export class CdsApi {
     return data.activateCompanyDataStorage.migration;
   }
 
-  async beginRun(migrationId: string, inventory: CategoryInventory[], resumeToken: string | null): Promise<{ runToken: string; migration: MigrationProgress }> {
-    const data = await this.client.request<{ beginMigrationRun: { runToken: string; migration: MigrationProgress } }>(BEGIN_RUN, { migrationId, inventory, resumeToken });
+  async beginRun(migrationId: string, inventory: CategoryInventory[], resumeToken: string | null, skipped: SkippedEntry[] = []): Promise<{ runToken: string; migration: MigrationProgress }> {
+    const data = await this.client.request<{ beginMigrationRun: { runToken: string; migration: MigrationProgress } }>(BEGIN_RUN, { migrationId, inventory, resumeToken, skipped: skipped.slice(0, 200) });
     return data.beginMigrationRun;
+  }
+
+  /** Upload grants for up to MAX_ITEMS_PER_CALL hashed files: CDS answers each file's key and how to send its bytes. */
+  async grants(migrationId: string, runToken: string, items: DeclaredItem[]): Promise<UploadGrant[]> {
+    const data = await this.client.request<{ requestUploadGrants: UploadGrant[] }>(GRANTS, { migrationId, runToken, items });
+    return data.requestUploadGrants;
+  }
+
+  async completeMultipart(migrationId: string, runToken: string, token: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    await this.client.request(COMPLETE_MULTIPART, { migrationId, runToken, token, parts });
+  }
+
+  /** CDS re-verifies the copies of these files (for --purge). */
+  async copyChecks(pbxId: string, category: Category, sourcePaths: string[]): Promise<CopyCheck[]> {
+    const data = await this.client.request<{ cdsCopyChecks: CopyCheck[] }>(COPY_CHECKS, { pbxId, category, sourcePaths });
+    return data.cdsCopyChecks;
   }
 
   /** Every object of the PBX already verified in CDS, by source path (rule 3: a new run skips them). */

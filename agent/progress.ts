@@ -36,6 +36,7 @@ export class ProgressDisplay {
   private lastDraw = 0;
   private timer: NodeJS.Timeout | null = null;
   private drawn = false;
+  private waitingFor: string | null = null;
   private readonly tty: boolean;
   private readonly minRedrawMs: number;
   private readonly lineEveryMs: number;
@@ -67,6 +68,24 @@ export class ProgressDisplay {
     this.itemsDone += items;
     this.bytesDone += bytes;
     this.schedule();
+  }
+
+  /**
+   * The gateway (or the store) is unreachable or failing for now: the
+   * display says so, and why, until `resumed`. Said once per stretch of
+   * trouble, and again when the cause changes.
+   */
+  waiting(cause: string, giveUpAt: number): void {
+    const text = `Waiting: ${cause}; retrying until ${new Date(giveUpAt).toISOString().slice(11, 19)} UTC, then giving up (nothing is lost).`;
+    if (text.replace(/until .* UTC/, '') === this.waitingFor) return;
+    this.waitingFor = text.replace(/until .* UTC/, '');
+    this.log(text);
+  }
+
+  resumed(): void {
+    if (!this.waitingFor) return;
+    this.waitingFor = null;
+    this.log('Reached the gateway again; going on.');
   }
 
   /** A message between redraws: the bar is cleared, the message printed, the bar drawn again. */
@@ -103,7 +122,7 @@ export class ProgressDisplay {
       itemsPerSecond > 0 ? remainingItems / itemsPerSecond : Infinity,
       bytesPerSecond > 0 && remainingBytes > 0 ? remainingBytes / bytesPerSecond : 0,
     );
-    return `${percent.toFixed(1).padStart(5)}%  ${count(this.itemsDone)}/${count(this.itemsTotal)} items  `
+    return `${this.waitingFor ? 'WAITING ' : ''}${percent.toFixed(1).padStart(5)}%  ${count(this.itemsDone)}/${count(this.itemsTotal)} items  `
       + `${mb(this.bytesDone)}/${mb(this.bytesTotal)} MB  ${rate(itemsPerSecond)} items/s  ${rate(bytesPerSecond / 1e6)} MB/s  ETA ${duration(etaSeconds)}`;
   }
 

@@ -1,15 +1,14 @@
 import { lstat, unlink } from 'node:fs/promises';
-import { ObjectStore } from '../kernel/objectstore/store';
 import { AgentError, describeIoError } from './errors';
+import { hashFile } from './hash';
 import { insideSource } from './migrate';
-import { CdsApi, RecordingRow } from './operations';
-import { mapLimited } from './scan';
+import { CdsApi, CopyCheck, RecordingRow } from './operations';
+import { mapLimited } from '../kernel/map-limited';
 
 export interface PurgeOptions {
   pbxId: string;
   sourceDir: string;
   api: CdsApi;
-  storeFor: (region: string) => ObjectStore;
   log: (line: string) => void;
   /** Recordings re-verified at once. */
   concurrency: number;
@@ -33,8 +32,10 @@ export interface PurgeResult {
 
 /**
  * `--purge` (DOMAIN rule 5): removes the local copy of each recording whose
- * 7-day window has passed, and its sidecar, but only after re-reading its CDS
- * copy and finding the recorded size and SHA-256. Nothing else is ever
+ * 7-day window has passed (the server's `localCopyExpiresAt`), and its
+ * sidecar, but only after the control plane re-read its CDS copy and found the
+ * recorded size and SHA-256 (`cdsCopyChecks`), and the local file is that very
+ * content. The agent itself cannot read CDS. Nothing else is ever
  * deleted: not backups, voicemails or faxes, not recordings still in their
  * window, not a file that differs from what was migrated.
  */
@@ -42,19 +43,11 @@ export async function purge(options: PurgeOptions): Promise<PurgeResult> {
   const { api, pbxId, sourceDir } = options;
   const now = (options.now ?? new Date()).getTime();
   const pbx = await api.pbx(pbxId);
-  const region = pbx.cds.region ?? pbx.region;
   const result: PurgeResult = { purged: 0, purgedBytes: 0, sidecars: 0, notExpired: 0, alreadyGone: 0, differs: [], notVerified: [], message: '' };
   if (pbx.cds.state !== 'ACTIVE') {
     result.message = `CDS is ${pbx.cds.state} for PBX ${pbx.id}: local copies are kept until a migration completes and their 7 days have passed. Nothing was removed.`;
     return result;
   }
-  let store: ObjectStore;
-  try {
-    store = options.storeFor(region);
-  } catch (error) {
-    throw new AgentError(`Nothing was removed: ${(error as Error).message}`);
-  }
-
   for await (const page of api.recordings(pbx.id)) {
     const expired = page.filter((r) => {
       const expires = r.localCopyExpiresAt ? Date.parse(r.localCopyExpiresAt) : NaN;
@@ -65,7 +58,9 @@ export async function purge(options: PurgeOptions): Promise<PurgeResult> {
       }
       return true;
     });
-    await mapLimited(expired, options.concurrency, (recording) => purgeOne(recording, sourceDir, store, result));
+    if (!expired.length) continue;
+    const checks = new Map((await api.copyChecks(pbx.id, 'CALL_RECORDINGS', expired.map((r) => r.sourcePath!))).map((c) => [c.sourcePath, c]));
+    await mapLimited(expired, options.concurrency, (recording) => purgeOne(recording, sourceDir, checks.get(recording.sourcePath!) ?? null, result));
   }
 
   const problems = [
@@ -81,7 +76,7 @@ export async function purge(options: PurgeOptions): Promise<PurgeResult> {
   return result;
 }
 
-async function purgeOne(recording: RecordingRow, sourceDir: string, store: ObjectStore, result: PurgeResult): Promise<void> {
+async function purgeOne(recording: RecordingRow, sourceDir: string, check: CopyCheck | null, result: PurgeResult): Promise<void> {
   const sourcePath = recording.sourcePath!;
   const local = insideSource(sourceDir, sourcePath);
   if (!local) {
@@ -100,9 +95,14 @@ async function purgeOne(recording: RecordingRow, sourceDir: string, store: Objec
     result.differs.push(sourcePath);
     return;
   }
-  const verified = await store.verify(recording.objectKey!, { sizeBytes: recording.sizeBytes, sha256: recording.sha256! }).catch(() => false);
-  if (!verified) {
+  // CDS confirmed its copy just now, and it is the recording's content; the local file must be that content too.
+  if (!check?.verified || check.sha256 !== recording.sha256 || check.sizeBytes !== recording.sizeBytes) {
     result.notVerified.push(sourcePath);
+    return;
+  }
+  const local_ = await hashFile(local).catch(() => null);
+  if (!local_ || local_.sha256 !== check.sha256) {
+    result.differs.push(sourcePath);
     return;
   }
   await unlink(local);

@@ -1,3 +1,4 @@
+import { GraphQLRequestError } from './api';
 import { CdsApi, MAX_ITEMS_PER_CALL, MigrationProgress, RecordingRegistration, VerifiedItem } from './operations';
 
 export interface ReporterOptions {
@@ -36,6 +37,8 @@ export class ProgressReporter {
   private readonly batchSize: number;
   /** Items the server has acknowledged in this run. */
   reported = 0;
+  /** Items CDS refused because their stored object did not verify (it removed them): the run uploads them again. */
+  unverified: VerifiedItem[] = [];
 
   constructor(private readonly api: CdsApi, private readonly options: ReporterOptions) {
     this.batchSize = Math.max(1, Math.min(options.batchSize, MAX_ITEMS_PER_CALL));
@@ -134,7 +137,19 @@ export class ProgressReporter {
 
   private async send(items: VerifiedItem[], recordings: RecordingRegistration[]): Promise<void> {
     const { pbxId, migrationId, runToken } = this.options;
-    const migration = await this.api.report(pbxId, migrationId, runToken, items, recordings);
+    let migration: MigrationProgress;
+    try {
+      migration = await this.api.report(pbxId, migrationId, runToken, items, recordings);
+    } catch (error) {
+      // CDS verifies every object before it counts; those that did not verify are taken out, the rest reported again.
+      const refused = new Set(error instanceof GraphQLRequestError ? error.errors.flatMap((e) => (Array.isArray(e.extensions?.unverified) ? e.extensions.unverified as string[] : [])) : []);
+      if (!refused.size) throw error;
+      this.unverified.push(...items.filter((i) => refused.has(i.sourcePath)));
+      const keep = items.filter((i) => !refused.has(i.sourcePath));
+      if (!keep.length) return;
+      migration = await this.api.report(pbxId, migrationId, runToken, keep, recordings.filter((r) => !refused.has(r.sourcePath)));
+      items = keep;
+    }
     this.lastSentAt = Date.now();
     this.reported += items.length;
     this.options.onReported?.(migration);

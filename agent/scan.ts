@@ -1,15 +1,17 @@
 import { Dirent } from 'node:fs';
-import { opendir, stat } from 'node:fs/promises';
+import { lstat, opendir } from 'node:fs/promises';
 import path from 'node:path';
+import { mapLimited } from '../kernel/map-limited';
 import { describeIoError, SourceFileError } from './errors';
 import { Category, CategoryInventory } from './operations';
 
 /** The folders of a PBX's local storage and what each holds (contract README, "Layout"). */
-export const CATEGORY_FOLDERS: readonly { folder: string; category: Category; moves: boolean }[] = [
-  { folder: 'recordings', category: 'CALL_RECORDINGS', moves: true },
-  { folder: 'backups', category: 'BACKUPS', moves: true },
-  { folder: 'voicemails', category: 'VOICEMAILS', moves: false },
-  { folder: 'faxes', category: 'FAXES', moves: false },
+/** Which of them move is the server's to say (rule 4; a migration's categories): the agent counts all four. */
+export const CATEGORY_FOLDERS: readonly { folder: string; category: Category }[] = [
+  { folder: 'recordings', category: 'CALL_RECORDINGS' },
+  { folder: 'backups', category: 'BACKUPS' },
+  { folder: 'voicemails', category: 'VOICEMAILS' },
+  { folder: 'faxes', category: 'FAXES' },
 ];
 
 /** The agent's own folder inside the source tree (lock, state): never migrated, never counted. */
@@ -34,7 +36,7 @@ export interface SourceItem {
 }
 
 export interface ScanResult {
-  /** What moves, recordings first, each folder in name order. */
+  /** Every file found, recordings first, each folder in name order (what moves, the migration says). */
   items: SourceItem[];
   /** Per category, what was found (moving or not): the migration's inventory. */
   inventory: CategoryInventory[];
@@ -52,20 +54,30 @@ export async function scanSource(root: string): Promise<ScanResult> {
   const items: SourceItem[] = [];
   const inventory: CategoryInventory[] = [];
   const skipped: ScanResult['skipped'] = [];
-  for (const { folder, category, moves } of CATEGORY_FOLDERS) {
+  for (const { folder, category } of CATEGORY_FOLDERS) {
     const totals: CategoryInventory = { category, itemsTotal: 0, bytesTotal: 0 };
     inventory.push(totals);
     const top = path.join(root, folder);
-    const exists = await stat(top).then((s) => s.isDirectory(), () => false);
-    if (!exists) continue;
+    // The category folder itself must be a real directory inside DIR, not a link out of it.
+    const top_ = await lstat(top).catch(() => null);
+    if (!top_) continue;
+    if (!top_.isDirectory()) {
+      skipped.push({ sourcePath: folder, reason: top_.isSymbolicLink() ? 'a symbolic link (not followed out of the source tree)' : 'not a directory' });
+      continue;
+    }
     await walk(root, top, async (dir, entries) => {
       const names = new Set(entries.map((e) => e.name));
       const recordingNames = new Set(entries.filter((e) => RECORDING_AUDIO.test(e.name)).map((e) => e.name.replace(RECORDING_AUDIO, '')));
       const files: { entry: Dirent; sidecar: string | null }[] = [];
       for (const entry of entries) {
         const rel = relative(root, path.join(dir, entry.name));
-        if (!entry.isFile() && !entry.isSymbolicLink()) {
-          if (!entry.isDirectory()) skipped.push({ sourcePath: rel, reason: 'not a regular file' });
+        if (entry.isSymbolicLink()) {
+          // Never followed: a link could lead anywhere outside DIR (/etc/passwd), so it is reported, not migrated.
+          skipped.push({ sourcePath: rel, reason: 'a symbolic link (not followed out of the source tree)' });
+          continue;
+        }
+        if (!entry.isFile()) {
+          if (!entry.isDirectory()) skipped.push({ sourcePath: rel, reason: 'not a regular file (a device, socket or pipe)' });
           continue;
         }
         if (category === 'CALL_RECORDINGS') {
@@ -85,12 +97,8 @@ export async function scanSource(root: string): Promise<ScanResult> {
         const absPath = path.join(dir, entry.name);
         const sourcePath = relative(root, absPath);
         try {
-          // stat follows a symbolic link: a link to a file migrates the file's content.
-          const s = await stat(absPath);
-          if (s.isDirectory()) {
-            skipped.push({ sourcePath, reason: 'a symbolic link to a directory (not followed)' });
-            return null;
-          }
+          // lstat: what is there now, never what a link points at (the file is opened with O_NOFOLLOW later, too).
+          const s = await lstat(absPath);
           if (!s.isFile()) {
             skipped.push({ sourcePath, reason: 'not a regular file' });
             return null;
@@ -104,7 +112,7 @@ export async function scanSource(root: string): Promise<ScanResult> {
         if (!item) continue;
         totals.itemsTotal += 1;
         totals.bytesTotal += item.sizeBytes;
-        if (moves) items.push(item);
+        items.push(item);
       }
     });
   }
@@ -132,16 +140,3 @@ export function relative(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join('/');
 }
 
-/** Maps with at most `limit` calls in flight, answering in input order. */
-export async function mapLimited<T, R>(inputs: readonly T[], limit: number, fn: (input: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(inputs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < inputs.length) {
-      const index = next++;
-      results[index] = await fn(inputs[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, inputs.length) }, worker));
-  return results;
-}

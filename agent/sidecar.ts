@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { describeIoError, SourceFileError } from './errors';
 import { SourceItem } from './scan';
 
@@ -29,7 +30,13 @@ export async function recordingMetadata(item: SourceItem, sidecarSourcePath: str
   const where = sidecarSourcePath;
   let raw: Buffer;
   try {
-    raw = await readFile(item.sidecarPath);
+    // Never through a symbolic link: a sidecar is read from inside DIR only.
+    const handle = await open(item.sidecarPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      raw = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback; // removed since the scan: as if it never was
     throw new SourceFileError(where, `the sidecar could not be read: ${describeIoError(error)}`);

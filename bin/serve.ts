@@ -6,9 +6,11 @@ import { EventBus } from '../kernel/events/envelope';
 import { MemoryBus } from '../kernel/events/memory-bus';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
 import { createTokenVerifier, verifierOptions } from '../kernel/identity';
+import { stopOnTerminationSignals } from '../kernel/lifecycle';
 import { startSubgraph } from '../kernel/subgraph';
 import { startGateway } from '../gateway/server';
-import { SUBGRAPHS } from '../subgraphs';
+import { uploadGrantSecretFrom } from '../kernel/objectstore/grants';
+import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
 
 /**
  * Production entry point: `node dist/bin/serve.js <gateway|network|storage|recordings|licensing>`
@@ -20,33 +22,37 @@ async function main(): Promise<void> {
     throw new Error(`usage: serve <gateway|${SUBGRAPH_NAMES.join('|')}>`);
   }
   const config: Config = loadConfig();
-  if (!config.production) console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
+  if (!config.production)
+    console.warn(`[${service}] NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
   const verifier = createTokenVerifier(verifierOptions(config));
-  const stopOnSignal = (stop: () => Promise<void>) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void stop().finally(() => process.exit(0)));
-    }
-  };
+  // SIGTERM/SIGINT: drain, flush, close within SHUTDOWN_TIMEOUT_MS (kernel/lifecycle.ts).
+  const stopOnSignal = (stop: (timeoutMs: number) => Promise<void>) =>
+    stopOnTerminationSignals({ name: service, timeoutMs: config.shutdownTimeoutMs, stop });
   const busConfig = config.bus;
   if (service === 'gateway') {
     const supergraphFile = config.supergraphFile ?? path.join(process.cwd(), 'schema', 'supergraph.graphql');
     // The gateway tails the event stream to serve subscriptions (fan-out across gateway instances through Redis).
     const jwtSecret = config.jwt.keys.kind === 'secret' ? config.jwt.keys.secret : null;
+    const gatewayBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : null;
     const gateway = await startGateway({
       config,
       port: config.port ?? DEFAULT_PORTS.gateway,
       supergraphSdl: fs.readFileSync(supergraphFile, 'utf8'),
       subgraphUrls: config.subgraphUrls,
       verifier,
-      bus: busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : undefined,
+      bus: gatewayBus ?? undefined,
       // Signed playback links need the HS256 secret; with a public key, playback takes bearer tokens only.
+      uploadGrantSecret: uploadGrantSecretFrom(process.env),
       playbackLinks: jwtSecret ? { linkSecret: config.playbackUrlSecret ?? jwtSecret, jwtSecret } : null,
     });
     console.log(`gateway listening on ${gateway.url}`);
-    stopOnSignal(gateway.stop);
+    stopOnSignal(async (timeoutMs) => {
+      await gateway.stop(timeoutMs);
+      await gatewayBus?.close();
+    });
     return;
   }
-  const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream) : new MemoryBus();
+  const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream, { expectedGroups: CONSUMER_GROUPS }) : new MemoryBus();
   if (busConfig.kind === 'memory') {
     console.warn(`[${service}] REDIS_URL is not set: events stay inside this process (fine only when it runs alone)`);
   }
@@ -58,8 +64,8 @@ async function main(): Promise<void> {
     verifier,
   });
   console.log(`${service} subgraph listening on ${running.url}`);
-  stopOnSignal(async () => {
-    await running.stop();
+  stopOnSignal(async (timeoutMs) => {
+    await running.stop(timeoutMs);
     await bus.close();
   });
 }

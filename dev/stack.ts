@@ -8,7 +8,7 @@ import { createTokenVerifier } from '../kernel/identity';
 import { Route } from '../kernel/http';
 import { RunningSubgraph, startSubgraph } from '../kernel/subgraph';
 import { RunningGateway, startGateway } from '../gateway/server';
-import { SUBGRAPHS } from '../subgraphs';
+import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
 
 export type StackDatabase =
   | { kind: 'sqlite'; dir: string | ':memory:' }
@@ -20,7 +20,7 @@ export interface StackOptions {
   config?: Config;
   db: StackDatabase;
   /** Redis Streams between subgraphs; the in-process bus when absent */
-  redis?: { url: string; stream: string };
+  redis?: { url: string; stream: string; claimIdleMs?: number; tailGraceMs?: number };
   jwtSecret: string;
   /** 0 for ephemeral ports everywhere (tests); otherwise the gateway's port, subgraphs on their default ports */
   gatewayPort: number;
@@ -38,7 +38,8 @@ export interface Stack {
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   /** Waits until every event published so far has been applied by every consumer. */
   settle(): Promise<void>;
-  stop(): Promise<void>;
+  /** Graceful, like each service on SIGTERM (kernel/lifecycle.ts) */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export function databaseFor(db: StackDatabase, name: SubgraphName): DatabaseConfig {
@@ -56,11 +57,11 @@ export function databaseFor(db: StackDatabase, name: SubgraphName): DatabaseConf
 export async function startStack(options: StackOptions): Promise<Stack> {
   const config = options.config ?? testConfig();
   const verifier = createTokenVerifier({ secret: options.jwtSecret, issuer: config.jwt.issuer, audience: config.jwt.audience });
-  const memoryBus = options.redis ? null : new MemoryBus();
+  const memoryBus = options.redis ? null : new MemoryBus(undefined, CONSUMER_GROUPS);
   const buses: EventBus[] = [];
   const busFor = (): EventBus => {
     if (memoryBus) return memoryBus;
-    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream);
+    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: options.redis!.claimIdleMs, tailGraceMs: options.redis!.tailGraceMs });
     buses.push(bus);
     return bus;
   };
@@ -95,6 +96,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     routes: options.gatewayRoutes,
     bus: memoryBus ?? busFor(),
     coalesceMs: options.coalesceMs,
+    uploadGrantSecret: process.env.UPLOAD_GRANT_SECRET || options.jwtSecret,
     playbackLinks: { linkSecret: process.env.PLAYBACK_URL_SECRET || options.jwtSecret, jwtSecret: options.jwtSecret },
   });
 
@@ -109,9 +111,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         for (const s of started) await s.runtime.directory.catchUp();
       }
     },
-    async stop() {
-      await gateway.stop();
-      for (const s of started) await s.stop();
+    async stop(timeoutMs?: number) {
+      await gateway.stop(timeoutMs);
+      for (const s of started) await s.stop(timeoutMs);
       await memoryBus?.close();
       for (const bus of buses) await bus.close();
     },

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { ConfigError, DEFAULT_PORTS, loadConfig } from '../kernel/config';
+import { stopOnTerminationSignals } from '../kernel/lifecycle';
 import { signToken } from '../kernel/identity';
 import { ideRoute } from '../gateway/ide';
 import { DEMO_NETWORK_ID, NETWORK_DASHBOARD_QUERY, seedDemoData } from './demo-data';
@@ -60,9 +61,7 @@ async function main(): Promise<void> {
     '  Ctrl+C stops everything.',
   ];
   console.log(`\n${lines.join('\n')}\n`);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void stack.stop().finally(() => process.exit(0)));
-  }
+  stopOnTerminationSignals({ name: 'cds-graph', timeoutMs: config.shutdownTimeoutMs, stop: (timeoutMs) => stack.stop(timeoutMs) });
 }
 
 main().catch((error) => {

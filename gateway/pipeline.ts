@@ -15,8 +15,11 @@ import {
   ValidationRule,
 } from 'graphql';
 import { DomainError, toContractError } from '../kernel/errors';
+import { serviceLogger } from '../kernel/log';
 import { parseOptionsFor, parseWithinLimits, QueryLimits } from '../kernel/graphql/limits';
 import { GatewayContext, GatewayPlugin, GatewayRequest } from './plugins/types';
+
+const log = serviceLogger('gateway');
 
 export interface PipelineOptions {
   gateway: ApolloGateway;
@@ -48,7 +51,10 @@ export class Pipeline {
   private readonly rules: readonly ValidationRule[];
 
   constructor(private readonly options: PipelineOptions) {
-    this.rules = [...options.plugins.flatMap((p) => p.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+    this.rules = [
+      ...options.plugins.flatMap((p) => p.validationRules ?? []),
+      ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ];
     this.server = new ApolloServer<GatewayContext>({
       gateway: options.gateway,
       introspection: options.introspection,
@@ -59,9 +65,12 @@ export class Pipeline {
       // The API takes bearer tokens, never cookies: a cross-site request carries no credentials, so
       // Apollo's CSRF prevention (which refuses plain GETs) protects nothing here and breaks GET for queries.
       csrfPrevention: false,
+      // Shutdown is ours (kernel/lifecycle.ts): Apollo's signal handler would end the process before requests drain.
+      stopOnTerminationSignals: false,
       formatError: (formatted, error) => {
         const shaped = toContractError(formatted, error);
-        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR') console.error('[gateway]', error);
+        // A subgraph that could not answer is logged once per fetch by the subgraph client, not once per field.
+        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR' && !shaped.extensions.subgraph) log.error({ err: error }, 'operation failed');
         return shaped;
       },
       // No cache hints are set anywhere: the cache-control plugin would only cost time.
@@ -79,7 +88,10 @@ export class Pipeline {
   }
 
   /** The HTTP route's `admit`: a request whose query is not a string is Apollo's to refuse (400). */
-  readonly admitHttp = async (raw: { query?: unknown; variables?: unknown; operationName?: unknown }, context: GatewayContext): Promise<void> => {
+  readonly admitHttp = async (
+    raw: { query?: unknown; variables?: unknown; operationName?: unknown },
+    context: GatewayContext,
+  ): Promise<void> => {
     if (typeof raw.query !== 'string') return;
     let variables: unknown = raw.variables;
     if (typeof variables === 'string') {
@@ -89,12 +101,19 @@ export class Pipeline {
         variables = null; // Apollo refuses it with 400
       }
     }
-    const request = { query: raw.query, variables: variables && typeof variables === 'object' ? (variables as Record<string, unknown>) : null, operationName: typeof raw.operationName === 'string' ? raw.operationName : null };
+    const request = {
+      query: raw.query,
+      variables: variables && typeof variables === 'object' ? (variables as Record<string, unknown>) : null,
+      operationName: typeof raw.operationName === 'string' ? raw.operationName : null,
+    };
     await this.onRequest(request, context);
   };
 
   /** Runs a query or mutation through Apollo as the caller; refusals come back as shaped errors. */
-  async execute(request: GatewayRequest, context: GatewayContext): Promise<{ data: Record<string, unknown> | null; errors?: GraphQLFormattedError[] }> {
+  async execute(
+    request: GatewayRequest,
+    context: GatewayContext,
+  ): Promise<{ data: Record<string, unknown> | null; errors?: GraphQLFormattedError[] }> {
     try {
       await this.onRequest(request, context);
       const response = await this.server.executeOperation(
@@ -103,7 +122,10 @@ export class Pipeline {
       );
       if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported here');
       const result = response.body.singleResult;
-      return { data: (result.data ?? null) as Record<string, unknown> | null, ...(result.errors?.length ? { errors: [...result.errors] } : {}) };
+      return {
+        data: (result.data ?? null) as Record<string, unknown> | null,
+        ...(result.errors?.length ? { errors: [...result.errors] } : {}),
+      };
     } catch (error) {
       // A hook refused the request before Apollo's own error handling (size, rate limit).
       if (error instanceof GraphQLError) return { data: null, errors: [this.shape(error)] };
@@ -123,7 +145,17 @@ export class Pipeline {
       const errors = validate(this.options.apiSchema, document, [...specifiedRules, ...this.rules]);
       if (errors.length) return { errors: errors.map((e) => this.asError(e)) };
       const operation = getOperationAST(document, request.operationName ?? undefined);
-      if (!operation) return { errors: [new DomainError('BAD_USER_INPUT', request.operationName ? `No operation named '${request.operationName}' in the document` : 'Name the operation to run (operationName): the document has several')] };
+      if (!operation)
+        return {
+          errors: [
+            new DomainError(
+              'BAD_USER_INPUT',
+              request.operationName
+                ? `No operation named '${request.operationName}' in the document`
+                : 'Name the operation to run (operationName): the document has several',
+            ),
+          ],
+        };
       return { document, operation };
     } catch (error) {
       if (error instanceof GraphQLError) return { errors: [this.asError(error)] };
@@ -150,7 +182,10 @@ export class Pipeline {
 
   private shape(error: GraphQLError): GraphQLFormattedError {
     const formatted = error.toJSON();
-    const code = error instanceof DomainError ? error.code : (formatted.extensions?.code ?? (error.originalError ? undefined : 'GRAPHQL_VALIDATION_FAILED'));
+    const code =
+      error instanceof DomainError
+        ? error.code
+        : (formatted.extensions?.code ?? (error.originalError ? undefined : 'GRAPHQL_VALIDATION_FAILED'));
     const shaped = toContractError({ ...formatted, extensions: { ...formatted.extensions, ...(code ? { code } : {}) } }, error);
     return this.options.suggestions ? shaped : { ...shaped, message: shaped.message.replace(/ ?Did you mean(.+?)\?$/, '') };
   }
@@ -174,7 +209,11 @@ const requestShape: ApolloServerPlugin<GatewayContext> = {
         if (operation) return;
         const named = request.operationName;
         const count = document.definitions.filter((d) => d.kind === 'OperationDefinition').length;
-        const message = named ? `No operation named '${named}' in the document` : count > 1 ? 'The document has several operations: name the one to run (operationName)' : 'The document has no operation to run';
+        const message = named
+          ? `No operation named '${named}' in the document`
+          : count > 1
+            ? 'The document has several operations: name the one to run (operationName)'
+            : 'The document has no operation to run';
         throw new DomainError('BAD_USER_INPUT', message, { http: { status: 400 } });
       },
     };

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import jwt from 'jsonwebtoken';
 import { DomainError } from '../kernel/errors';
 import { Route } from '../kernel/http';
-import { ObjectStore } from '../kernel/objectstore/store';
+import { isKeyOfPbx, ObjectStore, StoredObject } from '../kernel/objectstore/store';
 import { PLAYBACK_PATH_PATTERN, verifyPlaybackGrant } from '../subgraphs/recordings/playback-link';
 import { callerClaims, executeAsCaller, GatewayCallDeps, GraphQLCallResult, httpStatusOf, sendRestError } from './rest-recordings';
 
@@ -133,7 +133,27 @@ async function credentialsOf(deps: PlaybackDeps, mintKey: KeyObject | null, req:
   return { authorization: `Bearer ${token}` };
 }
 
+/** How long a verified object is trusted before playback hashes it again (an <audio> element sends many range requests). */
+const VERIFIED_FOR_MS = 5 * 60 * 1000;
+
+/** Objects whose bytes were found to match their SHA-256 recently, so seeking does not re-hash the file every time. */
+class RecentlyVerified {
+  private readonly seen = new Map<string, number>();
+
+  async check(store: ObjectStore, key: string, expected: StoredObject): Promise<boolean> {
+    const id = `${store.location}\u0000${key}\u0000${expected.sha256}\u0000${expected.sizeBytes}`;
+    const at = this.seen.get(id);
+    if (at !== undefined && Date.now() - at < VERIFIED_FOR_MS) return true;
+    const ok = await store.verify(key, expected);
+    if (this.seen.size > 10_000) this.seen.clear();
+    if (ok) this.seen.set(id, Date.now());
+    else this.seen.delete(id);
+    return ok;
+  }
+}
+
 export function playbackRoute(deps: PlaybackDeps): Route {
+  const verified = new RecentlyVerified();
   // A KeyObject made once: given a string, jsonwebtoken probes its type on every call.
   const mintKey = deps.signedLinks ? createSecretKey(Buffer.from(deps.signedLinks.jwtSecret, 'utf8')) : null;
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -186,6 +206,13 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       return true;
     }
 
+    // Only an object of the recording's own PBX is ever served as its audio.
+    if (!recording.pbx || !isKeyOfPbx(recording.objectKey, recording.pbx.id) || !recording.sha256) {
+      console.error(`[playback] recording ${recordingId}: object key '${recording.objectKey}' is not under its PBX's prefix; refused`);
+      sendRestError(res, 409, `The CDS file of recording '${recordingId}' cannot be served: it is not an object of the recording's own PBX`);
+      return true;
+    }
+
     let store: ObjectStore;
     let size: number;
     try {
@@ -198,6 +225,12 @@ export function playbackRoute(deps: PlaybackDeps): Route {
         return true;
       }
       size = stat.sizeBytes;
+      // Never bytes other than the recorded ones: the object must still hash to the recording's SHA-256.
+      if (size !== recording.sizeBytes || !(await verified.check(store, recording.objectKey, { sizeBytes: recording.sizeBytes, sha256: recording.sha256 }))) {
+        console.error(`[playback] recording ${recordingId}: CDS object '${recording.objectKey}' no longer matches its SHA-256; refused`);
+        sendRestError(res, 409, `The CDS file of recording '${recordingId}' no longer matches its recorded SHA-256, so it is not served`);
+        return true;
+      }
     } catch (error) {
       if (error instanceof DomainError) {
         sendRestError(res, httpStatusOf(error.code), error.message);

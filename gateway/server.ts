@@ -7,6 +7,7 @@ import { apolloRoute, corsRoute, healthRoute, listen, Route, RunningHttpServer }
 import { Identity, TokenVerifier } from '../kernel/identity';
 import { RegionStores } from '../kernel/objectstore/regions';
 import { ObjectStore } from '../kernel/objectstore/store';
+import { httpReady, Readiness } from '../kernel/readiness';
 import { boardRoute, BoardOptions } from './board';
 import { playbackRoute } from './playback';
 import { Pipeline } from './pipeline';
@@ -14,6 +15,7 @@ import { GatewayContext, GatewayPlugin } from './plugins/types';
 import { useLimits } from './plugins/useLimits';
 import { RateLimitOptions, useRateLimit } from './plugins/useRateLimit';
 import { recordingsRestRoute } from './rest-recordings';
+import { uploadRoute } from './uploads';
 import { SubgraphClient, SubgraphPools, useInflightDedup } from './subgraph-client';
 import { SubscriptionCaps } from './subscriptions/caps';
 import { SubscriptionEngine } from './subscriptions/engine';
@@ -23,6 +25,8 @@ import { attachWebSocket } from './subscriptions/ws-protocol';
 export type { GatewayContext } from './plugins/types';
 
 export interface GatewayOptions {
+  /** the secret upload grants are signed with (the storage subgraph's UPLOAD_GRANT_SECRET, else JWT_SECRET); without it the upload endpoint refuses every upload */
+  uploadGrantSecret?: string | null;
   /** the validated configuration (kernel/config.ts): limits, rate limit, WebSocket, CORS, introspection; development defaults when absent */
   config?: Config;
   port: number;
@@ -37,6 +41,8 @@ export interface GatewayOptions {
   plugins?: GatewayPlugin[];
   /** share the reply of an identical subgraph fetch already in flight (same identity; queries only); default on */
   inflightDedup?: boolean;
+  /** how long to wait for each subgraph (SUBGRAPH_TIMEOUT_MS, SUBGRAPH_<NAME>_TIMEOUT_MS by default; docs/partial-answers.md) */
+  subgraphTimeoutsMs?: Partial<Record<SubgraphName, number>>;
   /** extra routes served before /graphql (IDE, REST) */
   routes?: Route[];
   /** the event bus whose live tail feeds subscriptions; without it the gateway serves none */
@@ -56,11 +62,13 @@ export interface RunningGateway {
   http: RunningHttpServer;
   subscriptions: SubscriptionEngine | null;
   caps: SubscriptionCaps;
-  stop(): Promise<void>;
+  /** Graceful: ends subscriptions with a reason, drains in-flight requests (at most `timeoutMs`, SHUTDOWN_TIMEOUT_MS by default), then closes. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const config = options.config ?? testConfig();
+  const timeouts = { ...config.subgraphTimeoutsMs, ...options.subgraphTimeoutsMs };
   const pools = new SubgraphPools();
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
@@ -69,6 +77,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       name,
       url: options.subgraphUrls[name as SubgraphName] ?? url!,
       pools,
+      timeoutMs: timeouts[name as SubgraphName] ?? config.subgraphTimeoutsMs.network,
       plugins: options.inflightDedup === false ? [] : [useInflightDedup()],
     }),
   });
@@ -99,6 +108,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await engine?.start();
   const caps = new SubscriptionCaps({ perConnection: config.websocket.maxSubscriptionsPerConnection, perCaller: config.websocket.maxSubscriptionsPerCaller });
 
+  // Ready when every subgraph is (its database and bus answer) and the bus answers.
+  const readiness = new Readiness({
+    ...Object.fromEntries([...Supergraph.build(options.supergraphSdl).subgraphs()].map((subgraph) => {
+      const url = options.subgraphUrls[subgraph.name as SubgraphName] ?? subgraph.url;
+      return [`subgraph:${subgraph.name}`, httpReady(url.replace(/\/graphql\/?$/, '') + '/ready')];
+    })),
+    ...(options.bus ? { bus: () => options.bus!.ping() } : {}),
+  });
+
   // REST and playback call the gateway's own /graphql as the caller, so every rule stays in the subgraphs.
   let selfGraphqlUrl = '';
   const graphqlUrl = () => selfGraphqlUrl;
@@ -106,12 +124,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const cdsStores = options.cdsStores ?? ownStores!;
 
   const http = await listen(options.port, [
-    healthRoute(async () => true),
+    healthRoute(readiness),
     corsRoute(config.http.corsOrigins),
     ...(options.routes ?? []),
     ...(options.board === false ? [] : [boardRoute(options.board)]),
     recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
     playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
+    // Uploads run through the same pipeline as every operation (the caller's identity, limits, the one rate limit).
+    uploadRoute({ verifier: options.verifier, admit: (identity) => pipeline.onRequest({ query: '' }, { identity, transport: 'http' }), stores: cdsStores, grantSecret: options.uploadGrantSecret ?? null }),
     ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
     apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
   ], options.host ?? config.host);
@@ -122,18 +142,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     keepAliveMs: config.websocket.keepAliveMs,
     maxBufferedBytes: config.websocket.maxBufferedBytes,
   }) : null;
+  let stopping: Promise<void> | null = null;
   return {
     url: `${http.url}/graphql`,
     http,
     subscriptions: engine,
     caps,
-    async stop() {
-      await websocket?.close();
-      await engine?.stop();
-      await http.close();
-      await server.stop();
-      await pools.close();
-      await ownStores?.close();
+    stop(timeoutMs = config.shutdownTimeoutMs) {
+      stopping ??= (async () => {
+        // Not ready; no new connections; subscriptions end with a reason; in-flight requests finish; then the rest closes.
+        readiness.markDraining();
+        const drained = http.drain(timeoutMs);
+        const reason = 'The gateway is shutting down; subscribe again';
+        await engine?.stop(reason);
+        await websocket?.close(reason);
+        await drained;
+        await server.stop();
+        await pools.close();
+        await ownStores?.close();
+      })();
+      return stopping;
     },
   };
 }

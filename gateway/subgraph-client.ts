@@ -2,6 +2,10 @@ import { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gate
 import { GraphQLError } from 'graphql';
 import { Pool } from 'undici';
 import type { Identity } from '../kernel/identity';
+import { componentLogger } from '../kernel/log';
+import { classify, failedFetchResponse } from './subgraph-faults';
+
+const log = componentLogger('subgraph-client');
 
 /**
  * The gateway's HTTP client for its subgraphs: how every subgraph fetch of a
@@ -88,6 +92,8 @@ export interface SubgraphClientOptions {
   plugins?: SubgraphFetchPlugin[];
   /** where its connections come from (the gateway's pools) */
   pools: SubgraphPools;
+  /** how long a fetch may take before the subgraph's fields are answered as missing (SUBGRAPH_<NAME>_TIMEOUT_MS) */
+  timeoutMs?: number;
 }
 
 /** What the client reads of the gateway's request context: the caller, whose token it forwards. */
@@ -124,16 +130,35 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
   private readonly path: string;
   private readonly pool: Pool;
   private readonly send: SubgraphSend;
+  private readonly timeoutMs: number;
 
   constructor(options: SubgraphClientOptions) {
     this.name = options.name;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
     const url = new URL(options.url);
     this.path = `${url.pathname}${url.search}`;
     this.pool = options.pools.for(url.origin);
     this.send = (options.plugins ?? []).reduceRight<SubgraphSend>((next, plugin) => plugin(next), (fetch) => this.http(fetch));
   }
 
+  /**
+   * A failed fetch (down, slower than the timeout, failing) answers with an
+   * error on each field it asked for, naming the subgraph, instead of
+   * throwing: the gateway serves everything else (gateway/subgraph-faults.ts).
+   * A refusal the subgraph explained (errorFrom) stays what it is.
+   */
   async process(options: ProcessOptions): Promise<GatewayResponse> {
+    try {
+      return await this.fetchOnce(options);
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR') throw error;
+      const reason = classify(error);
+      log.warn({ subgraph: this.name, reason, err: error }, 'subgraph fetch failed; answering without its fields');
+      return failedFetchResponse(this.name, reason, this.timeoutMs, options) as unknown as GatewayResponse;
+    }
+  }
+
+  private async fetchOnce(options: ProcessOptions): Promise<GatewayResponse> {
     const { request } = options;
     if (!request.query) throw new Error(`Missing query for subgraph '${this.name}'`);
     const identity = (options.context as CallerContext | undefined)?.identity;
@@ -151,7 +176,8 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
   private async http(fetch: SubgraphFetch): Promise<SubgraphReply> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (fetch.authorization) headers.authorization = fetch.authorization;
-    const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: fetch.body });
+    // The timeout covers the answer's headers and body; on expiry the request is aborted and its connection freed.
+    const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: fetch.body, signal: AbortSignal.timeout(this.timeoutMs) });
     const contentType = response.headers['content-type'];
     return {
       status: response.statusCode,

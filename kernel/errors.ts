@@ -33,6 +33,20 @@ export const badInput = (message: string, field?: string) =>
   new DomainError('BAD_USER_INPUT', message, field ? { field } : {});
 export const conflict = (message: string) => new DomainError('CONFLICT', message);
 
+/**
+ * A subgraph that is down, slow or failing, as the gateway reports it on each
+ * field that subgraph owns (docs/partial-answers.md): INTERNAL_SERVER_ERROR
+ * with the subgraph's name and what happened, and a message that says so.
+ */
+export class SubgraphUnavailableError extends GraphQLError {
+  constructor(message: string, readonly subgraph: string, readonly reason: 'TIMEOUT' | 'UNAVAILABLE' | 'FAILED', path?: readonly (string | number)[]) {
+    super(message, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', subgraph, reason } });
+  }
+}
+
+export const subgraphUnavailable = (message: string, subgraph: string, reason: 'TIMEOUT' | 'UNAVAILABLE' | 'FAILED', path?: readonly (string | number)[]) =>
+  new SubgraphUnavailableError(message, subgraph, reason, path);
+
 const CONTRACT_CODES = new Set<string>([
   'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT',
   'QUERY_TOO_COMPLEX', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR',
@@ -52,7 +66,11 @@ const REQUEST_SHAPE_CODES = new Set<string>([
  */
 export function toContractError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
   // Apollo wraps errors raised by validation rules; the contract code is on the original.
-  const original = domainErrorIn(error);
+  const unavailable = originalOf(error, SubgraphUnavailableError);
+  if (unavailable) {
+    return { message: unavailable.message, locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR', subgraph: unavailable.subgraph, reason: unavailable.reason } };
+  }
+  const original = originalOf(error, DomainError);
   const code = original?.code ?? String(formatted.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
   const { stacktrace: _s, exception: _e, serviceName: _n, http: _h, ...rest } = (formatted.extensions ?? {}) as Record<string, unknown>;
   if (CONTRACT_CODES.has(code) && code !== 'INTERNAL_SERVER_ERROR') {
@@ -68,9 +86,9 @@ export function toContractError(formatted: GraphQLFormattedError, error?: unknow
   return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
-function domainErrorIn(error: unknown): DomainError | null {
+function originalOf<E>(error: unknown, type: abstract new (...args: never[]) => E): E | null {
   for (let e = error as { originalError?: unknown } | undefined, depth = 0; e && depth < 5; e = e.originalError as typeof e, depth++) {
-    if (e instanceof DomainError) return e;
+    if (e instanceof type) return e;
   }
   return null;
 }

@@ -2,8 +2,12 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { parse as parseUrl } from 'node:url';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
+import { Readiness } from './readiness';
 import { GraphQLError } from 'graphql';
 import { toContractError } from './errors';
+import { componentLogger } from './log';
+
+const log = componentLogger('http');
 
 /** A route handler; returns false to fall through to the next one. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
@@ -180,16 +184,16 @@ export function corsRoute(origins: readonly string[]): Route {
   };
 }
 
-/** Liveness and readiness: `/health` answers while the process runs, `/ready` when `ready()` holds. */
-export function healthRoute(ready: () => Promise<boolean>): Route {
+/** Liveness and readiness: `/health` answers while the process runs, `/ready` with every check of `readiness` (kernel/readiness.ts). */
+export function healthRoute(readiness: Readiness): Route {
   return async (_req, res, url) => {
     if (url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok' });
       return true;
     }
     if (url.pathname === '/ready') {
-      const ok = await ready().catch(() => false);
-      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+      const report = await readiness.report();
+      sendJson(res, report.status === 'ready' ? 200 : 503, report, { 'cache-control': 'no-store' });
       return true;
     }
     return false;
@@ -200,12 +204,31 @@ export interface RunningHttpServer {
   server: http.Server;
   port: number;
   url: string;
+  /** requests being answered right now */
+  readonly inFlight: number;
+  /** Closes at once, cutting what is in flight (tests stopping a service hard). */
   close(): Promise<void>;
+  /**
+   * Graceful: stops accepting connections, lets in-flight requests finish
+   * (each keep-alive connection closes after its answer), and after
+   * `timeoutMs` cuts what is left; resolves with how many were cut.
+   */
+  drain(timeoutMs: number): Promise<{ cut: number }>;
 }
 
 /** Starts a node:http server trying each route in turn; 404 otherwise. */
 export async function listen(port: number, routes: Route[], host = '127.0.0.1'): Promise<RunningHttpServer> {
+  let inFlight = 0;
+  let draining = false;
+  const settled = new Set<() => void>();
   const server = http.createServer(async (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) for (const wake of settled) wake();
+    });
+    // While draining, a keep-alive connection is closed after the answer it is getting.
+    if (draining) res.setHeader('connection', 'close');
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       for (const route of routes) if (await route(req, res, url)) return;
@@ -217,7 +240,7 @@ export async function listen(port: number, routes: Route[], host = '127.0.0.1'):
         else res.end();
         return;
       }
-      console.error('[http]', error);
+      log.error({ err: error }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR'));
       else res.end();
     }
@@ -228,13 +251,43 @@ export async function listen(port: number, routes: Route[], host = '127.0.0.1'):
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;
+  const closed = () => new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
   return {
     server,
     port: actual,
     url: `http://127.0.0.1:${actual}`,
-    close: () => new Promise((resolve) => {
+    get inFlight() {
+      return inFlight;
+    },
+    close: async () => {
       server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+      await closed();
+    },
+    async drain(timeoutMs: number) {
+      draining = true;
+      // No new connections; idle keep-alive ones are closed now, busy ones after their answer.
+      const done = closed();
+      server.closeIdleConnections();
+      const deadline = Date.now() + timeoutMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            settled.delete(wake);
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.min(50, Math.max(1, deadline - Date.now())));
+          settled.add(wake);
+        });
+        server.closeIdleConnections();
+      }
+      const cut = inFlight;
+      server.closeAllConnections();
+      await done;
+      return { cut };
+    },
   };
 }

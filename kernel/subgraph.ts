@@ -15,9 +15,13 @@ import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, dire
 import { toContractError } from './errors';
 import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
-import { CreateEventTables1700000000000, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
+import { EVENT_MIGRATIONS, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
+import { Readiness } from './readiness';
+
+/** How long a mutation waits for its events to leave before answering anyway (the relay sends them later). */
+const PUBLISH_WAIT_MS = 1_000;
 
 /** The federation features our subgraphs use. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible"])`;
@@ -129,7 +133,8 @@ export interface RunningSubgraph<S = unknown> {
   http: RunningHttpServer;
   runtime: SubgraphRuntime;
   services: S;
-  stop(): Promise<void>;
+  /** Graceful: drains in-flight requests (at most `timeoutMs`, SHUTDOWN_TIMEOUT_MS by default), stops consuming, flushes the outbox, closes the database. */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /** Opens the database, starts consuming events, and serves the subgraph over HTTP at /graphql. */
@@ -139,19 +144,26 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   const db = await openDatabase({
     db: options.db,
     entities: [...EVENT_ENTITIES, ...(definition.usesDirectory ? DIRECTORY_ENTITIES : []), ...(definition.entities as Function[])],
-    migrations: [CreateEventTables1700000000000, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
+    migrations: [...EVENT_MIGRATIONS, ...(definition.usesDirectory ? [CreateDirectoryTables1700000000001] : []), ...definition.migrations],
     counter,
   });
   let consumption: Consumption | null = null;
-  const relay = new OutboxRelay(db, options.bus);
+  const settings = options.settings ?? process.env;
+  const relay = new OutboxRelay(db, options.bus, { intervalMs: config.events.relayIntervalMs, maintenanceMs: config.events.maintenanceMs, inboxRetentionMs: config.events.inboxRetentionMs });
   const runtime: SubgraphRuntime = {
     name: definition.name, db, bus: options.bus, relay, counter,
     directory: new Directory(() => consumption),
-    settings: options.settings ?? process.env,
+    settings,
     async transact(work) {
       const result = await db.transaction(work);
       // The events are committed; sending them now is an optimisation, the relay's timer is the guarantee.
-      await relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, error));
+      // A bus that is down must not hold the answer (the change is made): wait a moment, never longer.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        relay.flush().catch((error) => console.error(`[${definition.name}] outbox flush failed; will retry`, String(error))),
+        new Promise((resolve) => { timer = setTimeout(resolve, PUBLISH_WAIT_MS); }),
+      ]);
+      clearTimeout(timer);
       return result;
     },
     emit: (em, type, key, payload) => recordEvent(em, definition.name, type, key, payload),
@@ -160,7 +172,10 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   // The directory learns of a PBX before the subgraph's own appliers react to the same event.
   const appliers = combineAppliers(definition.usesDirectory ? directoryAppliers() : {}, definition.eventAppliers?.(services) ?? {});
   if (Object.keys(appliers).length) {
-    consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()));
+    consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()), {
+      // A poison event is set aside only while the database answers: an outage makes events wait, never lose them.
+      healthy: () => db.query('SELECT 1'),
+    });
   }
   relay.start();
   await relay.flush();
@@ -186,32 +201,44 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     },
     // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before the outbox and database are closed.
+    stopOnTerminationSignals: false,
   });
   await server.start();
   const context = async (req: IncomingMessage): Promise<SubgraphContext<S, L>> => {
     const identity = await options.verifier.verify(req.headers.authorization);
     return { identity, services, loaders: definition.createLoaders(services, identity) };
   };
+  const readiness = new Readiness({
+    database: () => db.query('SELECT 1'),
+    bus: () => options.bus.ping(),
+  });
   const httpServer = await listen(options.port, [
-    healthRoute(async () => db.isInitialized && (await db.query('SELECT 1'), true)),
+    healthRoute(readiness),
     apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
       if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
       checkVariables(raw.variables, limits);
     } }),
   ], options.host ?? config.host);
 
+  let stopping: Promise<void> | null = null;
   return {
     name: definition.name,
     url: `${httpServer.url}/graphql`,
     http: httpServer,
     runtime,
     services,
-    async stop() {
-      await httpServer.close();
-      await server.stop();
-      await consumption?.stop();
-      await relay.stop();
-      await db.destroy();
+    stop(timeoutMs = config.shutdownTimeoutMs) {
+      stopping ??= (async () => {
+        // Not ready from now on; in-flight requests finish; then events stop, the outbox is flushed, the database closed.
+        readiness.markDraining();
+        await httpServer.drain(timeoutMs);
+        await server.stop();
+        await consumption?.stop();
+        await relay.stop();
+        await db.destroy();
+      })();
+      return stopping;
     },
   };
 }

@@ -13,3 +13,10 @@ export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<any, any>> = {
   recordings: recordingsSubgraph,
   licensing: licensingSubgraph,
 };
+
+/**
+ * The consumer group of every subgraph that applies events: the stream is
+ * trimmed, and outbox rows pruned, only below what all of them acknowledged.
+ */
+export const CONSUMER_GROUPS: readonly SubgraphName[] = (Object.keys(SUBGRAPHS) as SubgraphName[])
+  .filter((name) => SUBGRAPHS[name].usesDirectory || SUBGRAPHS[name].eventAppliers);

@@ -1,8 +1,10 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateSampleTree, SampleTree, writeLargeFile } from '../agent/sample-tree';
+import { DirectoryStore } from '../kernel/objectstore/directory-store';
+import { objectKeyFor } from '../kernel/objectstore/store';
 import {
-  AgentStack, cdsObjects, fingerprint, listFiles, pbxView, PROJECT_ROOT, registerAgentPbx, runAgent, sha256, startAgent, startAgentStack, waitFor,
+  AgentStack, cdsObjects, fingerprint, listFiles, pbxView, registerAgentPbx, runAgent, sha256, startAgent, startAgentStack, waitFor,
 } from './agent-harness';
 
 /**
@@ -27,9 +29,11 @@ const identity = (file: string) => {
   const st = statSync(file);
   return `${st.ino}:${st.mtimeMs}`;
 };
-const expectedKeys = (pbxId: string, tree: SampleTree) => [
-  ...tree.recordings.map((r) => `${pbxId}/CALL_RECORDINGS/${r.sourcePath}`),
-  ...tree.backups.map((b) => `${pbxId}/BACKUPS/${b.sourcePath}`),
+/** CDS chooses keys: derived from the PBX, the category, the path and the content (objectKeyFor). */
+const keyOf = (pbxId: string, category: string, dir: string, sourcePath: string) => objectKeyFor(pbxId, category, sourcePath, sha256(path.join(dir, sourcePath)));
+const expectedKeys = (pbxId: string, tree: SampleTree, dir: string) => [
+  ...tree.recordings.map((r) => keyOf(pbxId, 'CALL_RECORDINGS', dir, r.sourcePath)),
+  ...tree.backups.map((b) => keyOf(pbxId, 'BACKUPS', dir, b.sourcePath)),
 ].sort();
 const storedKeys = (pbxId: string) => listFiles(path.join(s.storeRoot(), pbxId)).map((k) => `${pbxId}/${k}`);
 
@@ -39,7 +43,7 @@ async function expectCompleted(pbxId: string, dir: string, tree: SampleTree) {
   const view = await pbxView(s, pbxId);
   expect(view.cds.state).toBe('ACTIVE');
   expect(view.migrations[0]).toMatchObject({ status: 'COMPLETED', itemsDone: total, itemsTotal: total, percent: 100 });
-  expect(storedKeys(pbxId)).toEqual(expectedKeys(pbxId, tree));
+  expect(storedKeys(pbxId)).toEqual(expectedKeys(pbxId, tree, dir));
   const objects = await cdsObjects(s, pbxId);
   expect(objects).toHaveLength(total);
   expect(new Set(objects.map((o) => o.sourcePath)).size).toBe(total);
@@ -163,80 +167,63 @@ describe('an unreadable source file', () => {
 
 describe('a CDS object that does not verify', () => {
   /**
-   * Fault injection in the agent's own process: after the store writes an
-   * object whose key matches CDS_TEST_CORRUPT, one byte of the stored copy
-   * flips (CDS_TEST_CORRUPT_TIMES times at most), as a faulty disk would.
+   * Fault injection in the store the gateway writes into (this process runs
+   * the stack): after an object whose key matches `pattern` is stored, one
+   * byte of it flips (`times` times at most), as a faulty disk would. CDS's
+   * own verification must catch it; the agent never sees the store.
    */
-  const preload = () => {
-    const file = path.join(s.tmp, 'corrupting-store.js');
-    writeFileSync(file, `
-      const fs = require('node:fs');
-      const path = require('node:path');
-      const { DirectoryStore } = require(${JSON.stringify(path.join(PROJECT_ROOT, 'kernel', 'objectstore', 'directory-store'))});
-      const pattern = new RegExp(process.env.CDS_TEST_CORRUPT);
-      let left = Number(process.env.CDS_TEST_CORRUPT_TIMES || Infinity);
-      const putFile = DirectoryStore.prototype.putFile;
-      DirectoryStore.prototype.putFile = async function (key, file) {
-        const written = await putFile.call(this, key, file);
-        if (pattern.test(key) && left-- > 0) {
-          if (process.env.CDS_TEST_CORRUPT_LOG) fs.appendFileSync(process.env.CDS_TEST_CORRUPT_LOG, key + ' ' + require('node:worker_threads').threadId + '\\n');
-          const stored = path.join(this.root, ...key.split('/'));
-          const fd = fs.openSync(stored, 'r+');
-          const byte = Buffer.alloc(1);
-          fs.readSync(fd, byte, 0, 1, 50);
-          byte[0] ^= 0xff;
-          fs.writeSync(fd, byte, 0, 1, 50);
-          fs.closeSync(fd);
-        }
-        return written;
-      };
-    `);
-    return file;
+  const receive = DirectoryStore.prototype.receive;
+  const corrupting = (pattern: RegExp, times = Infinity) => {
+    const damaged: string[] = [];
+    let left = times;
+    DirectoryStore.prototype.receive = async function (this: DirectoryStore, key, source, expected) {
+      const placed = await receive.call(this, key, source, expected);
+      if (pattern.test(key) && left-- > 0) {
+        damaged.push(key);
+        const stored = path.join(this.root, ...key.split('/'));
+        const bytes = readFileSync(stored);
+        bytes[Math.min(50, bytes.length - 1)] ^= 0xff;
+        writeFileSync(stored, bytes);
+      }
+      return placed;
+    };
+    return damaged;
   };
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  afterEach(() => {
+    DirectoryStore.prototype.receive = receive;
+  });
 
-  it('is never counted: the copy is retried once, then the migration fails naming the file; a later run rewrites it', async () => {
+  it('is never counted: CDS refuses it and removes it, the agent uploads it again, and a copy that keeps failing fails the migration naming the file', async () => {
     const pbxId = 'a7f000000003';
     await registerAgentPbx(s, pbxId, 'VIRTUAL');
     const dir = path.join(s.tmp, 'corrupt');
     const tree = await generateSampleTree(dir, { recordings: 60, backups: { count: 1, bytes: 40_000 } });
-    // Large enough to be copied in a copy thread (agent/copy-pool.ts).
     await writeLargeFile(path.join(dir, 'backups', 'big.tar'), 17 * 1024 * 1024);
     tree.backups.push({ sourcePath: 'backups/big.tar', sizeBytes: 17 * 1024 * 1024 });
     const target = tree.recordings[30].sourcePath;
-    const key = `${pbxId}/CALL_RECORDINGS/${target}`;
-    const bigKey = `${pbxId}/BACKUPS/backups/big.tar`;
-    const log = path.join(s.tmp, 'corrupted.log');
+    const key = keyOf(pbxId, 'CALL_RECORDINGS', dir, target);
+    const bigKey = keyOf(pbxId, 'BACKUPS', dir, 'backups/big.tar');
 
-    const failed = await runAgent(s, pbxId, dir, { preload: [preload()], env: { CDS_TEST_CORRUPT: `${escape(key)}$` } });
+    corrupting(new RegExp(`^${key}$`));
+    const failed = await runAgent(s, pbxId, dir);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain(`${target}: the CDS copy did not verify`);
-    expect(failed.stderr).toContain('twice; it was not counted');
+    expect(failed.stderr).toContain(`${target}: its CDS copy did not verify after being uploaded again; it was not counted`);
     const objects = await cdsObjects(s, pbxId);
     expect(objects.map((o) => o.sourcePath)).not.toContain(target);
     const view = await pbxView(s, pbxId);
     expect(view.migrations[0]).toMatchObject({ status: 'FAILED', itemsDone: objects.length });
     expect(view.migrations[0].error).toContain(target);
-    // Not counted, so not registered either.
-    const registered = await s.stack.ok<{ pbx: { recordings: { edges: { node: { sourcePath: string } }[] } } }>(
-      `query($id: ID!) { pbx(id: $id) { recordings(first: 500) { edges { node { sourcePath } } } } }`, { id: pbxId },
-    );
-    expect(registered.pbx.recordings.edges.map((e) => e.node.sourcePath)).not.toContain(target);
-    // The bad copy is still in the store (same size, other bytes): the next run must not take it.
-    expect(sha256(objectFile(key))).not.toBe(sha256(path.join(dir, target)));
+    // CDS removed the bad copy it found: nothing wrong stays under the file's key.
+    expect(existsSync(objectFile(key))).toBe(false);
 
-    // Next run: the stored copy fails its check, the first rewrite is damaged again, the retry verifies;
-    // the large backup's first write is damaged too, in its copy thread, and its retry verifies there.
-    const resumed = await runAgent(s, pbxId, dir, {
-      preload: [preload()],
-      env: { CDS_TEST_CORRUPT: `(${escape(key)}|${escape(bigKey)})$`, CDS_TEST_CORRUPT_TIMES: '1', CDS_TEST_CORRUPT_LOG: log },
-    });
+    // Next run: its first upload is damaged once more, CDS refuses and removes it, the second verifies.
+    const damaged = corrupting(new RegExp(`^(${key}|${bigKey})$`), 1);
+    const resumed = await runAgent(s, pbxId, dir);
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
     await expectCompleted(pbxId, dir, tree);
-    const damaged = readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' '));
-    expect(damaged).toContainEqual([key, '0']);
-    expect(damaged.find(([k]) => k === bigKey)?.[1]).not.toBe('0');
+    // The large backup verified in the first run and is not uploaded again; the recording was damaged once more.
+    expect(damaged).toEqual([key]);
   });
 });
 

@@ -86,7 +86,8 @@ export function startAgent(
     : [process.execPath, nodeArgs];
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, CDS_TOKEN: tokens.pbx(pbxId), CDS_STORES: s.stores, ...(options.env ?? {}) },
+    // The agent holds only its token: no store configuration reaches it (a CDS_STORES it would read points nowhere usable).
+    env: { ...process.env, CDS_TOKEN: tokens.pbx(pbxId), CDS_STORES: '*=file:/nonexistent/cds-agent-must-not-read-this/{region}', ...(options.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

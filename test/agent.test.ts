@@ -1,4 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { objectKeyFor } from '../kernel/objectstore/store';
 import path from 'node:path';
 import { In } from 'typeorm';
 import { generateSampleTree, SampleTree } from '../agent/sample-tree';
@@ -117,13 +119,15 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
   it('puts every recording and backup in the store with equal checksums, and nothing else; local data is untouched', async () => {
     const root = s.storeRoot();
     const stored = listFiles(root, ['.cds-staging']);
+    // CDS chose every key: under the PBX's prefix, from the file's path and content, never the path itself.
+    const keyOf = (category: string, sourcePath: string) => objectKeyFor(VM, category, sourcePath, sha256(path.join(dir, sourcePath)));
     const expected = [
-      ...tree.recordings.map((r) => `${VM}/CALL_RECORDINGS/${r.sourcePath}`),
-      ...tree.backups.map((b) => `${VM}/BACKUPS/${b.sourcePath}`),
+      ...tree.recordings.map((r) => keyOf('CALL_RECORDINGS', r.sourcePath)),
+      ...tree.backups.map((b) => keyOf('BACKUPS', b.sourcePath)),
     ].sort();
     expect(stored).toEqual(expected);
     for (const r of [...tree.recordings, ...tree.backups]) {
-      const key = stored.find((k) => k.endsWith(`/${r.sourcePath}`))!;
+      const key = keyOf(r.sourcePath.startsWith('backups/') ? 'BACKUPS' : 'CALL_RECORDINGS', r.sourcePath);
       expect(sha256(path.join(root, key))).toBe(sha256(path.join(dir, r.sourcePath)));
     }
     const objects = await cdsObjects(s, VM);
@@ -150,7 +154,7 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
       await repo.update({ pbxId: VM, sourcePath: In(expired.map((r) => r.sourcePath)) }, { localCopyExpiresAt: new Date(Date.now() - 60_000) });
       // One expired recording's CDS copy no longer verifies: its local copy must stay.
       const bad = expired[7];
-      const badObject = path.join(s.storeRoot(), VM, 'CALL_RECORDINGS', bad.sourcePath);
+      const badObject = path.join(s.storeRoot(), ...objectKeyFor(VM, 'CALL_RECORDINGS', bad.sourcePath, sha256(path.join(dir, bad.sourcePath))).split('/'));
       const original = readFileSync(badObject);
       const damaged = Buffer.from(original);
       damaged[100] ^= 0xff;
@@ -244,22 +248,37 @@ describe('what the agent reads', () => {
     write('backups/empty.bak', '');
     write('backups/real.tar', Buffer.alloc(3000, 1));
     symlinkSync(path.join(dir, 'backups', 'real.tar'), path.join(dir, 'backups', 'link.tar'));
+    // Links out of the source tree are never followed: neither to a file nor to a directory.
+    symlinkSync('/etc/passwd', path.join(dir, 'recordings', 'x.wav'));
+    symlinkSync('/etc', path.join(dir, 'backups', 'etc'));
+    // A path of any length the file system allows (the key is not the path): 1,300 bytes of backup path.
+    const longPath = `backups/${Array.from({ length: 6 }, (_, i) => `${'d'.repeat(200)}${i}`).join('/')}/${'ü'.repeat(40)}-ütf8 name.bak`;
+    write(longPath, Buffer.alloc(700, 3));
     write('voicemails/101/m.wav', Buffer.alloc(10, 1));
 
     const bad = await runAgent(s, pbxId, dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/recordings\/2024\/05\/deep\/y\.json: the sidecar is not valid JSON/);
     expect(bad.stdout).toMatch(/Found 2 recordings .*, 3 backups .*, 1 voicemails/);
-    expect(bad.stdout).toMatch(/Left alone: 2 entries that are not files to migrate, e\.g\. recordings\/notes\.txt \(not a \.wav or \.mp3 recording\), recordings\/orphan\.json/);
+    expect(bad.stdout).toMatch(/Left alone: 5 entries that are not files to migrate/);
 
     write('recordings/2024/05/deep/y.json', JSON.stringify({ durationSeconds: 3 }));
     const good = await runAgent(s, pbxId, dir);
     expect(good.stderr).toBe('');
     expect(good.code).toBe(0);
     const objects = await cdsObjects(s, pbxId);
-    expect(objects.map((o) => o.sourcePath).sort()).toEqual(['backups/empty.bak', 'backups/link.tar', 'backups/real.tar', 'recordings/2024/05/deep/x.MP3', 'recordings/2024/05/deep/y.wav']);
+    expect(Buffer.byteLength(longPath)).toBeGreaterThan(1300);
+    expect(objects.map((o) => o.sourcePath).sort()).toEqual(['backups/empty.bak', longPath, 'backups/real.tar', 'recordings/2024/05/deep/x.MP3', 'recordings/2024/05/deep/y.wav'].sort());
     expect(objects.find((o) => o.sourcePath === 'backups/empty.bak')).toMatchObject({ sizeBytes: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
-    expect(sha256(path.join(s.storeRoot(), pbxId, 'BACKUPS', 'backups', 'link.tar'))).toBe(sha256(path.join(dir, 'backups', 'real.tar')));
+    // Nothing of /etc reached CDS; the links are reported by name, in the summary and on the migration.
+    for (const o of objects) expect(o.sha256).not.toBe(sha256('/etc/passwd'));
+    expect(good.stdout).toMatch(/Skipped 5 entries of the source tree \(not migrated\): .*backups\/etc \(a symbolic link/);
+    expect(good.stdout).toContain('recordings/x.wav (a symbolic link');
+    const skipped = await s.stack.ok<{ pbx: { migrations: { skippedCount: number; skipped: { sourcePath: string; reason: string }[] }[] } }>(
+      `query($id: ID!) { pbx(id: $id) { migrations { skippedCount skipped { sourcePath reason } } } }`, { id: pbxId },
+    );
+    expect(skipped.pbx.migrations[0].skippedCount).toBe(5);
+    expect(skipped.pbx.migrations[0].skipped.map((e) => e.sourcePath).sort()).toEqual(['backups/etc', 'backups/link.tar', 'recordings/notes.txt', 'recordings/orphan.json', 'recordings/x.wav']);
     const { nodes } = await allRecordings(pbxId);
     const x = nodes.find((n) => n.sizeBytes === 1000)!;
     expect(x).toMatchObject({ callId: '42', startedAt: '2024-05-01T08:00:00.000Z', durationSeconds: 13, caller: '201', callee: null });
@@ -270,20 +289,26 @@ describe('what the agent reads', () => {
   });
 });
 
-describe('a region without a CDS store (on the agent\'s side)', () => {
-  it('fails the migration with the store\'s message and exits 1, copying nothing', async () => {
+describe('an agent that cannot reach the store at all', () => {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const itAsOther = process.getuid?.() === 0 && setpriv ? it : it.skip;
+  itAsOther('as another user, with the store directory closed to it, the migration completes: every byte went through the gateway', async () => {
     const pbxId = 'a70000000005';
     await registerAgentPbx(s, pbxId, 'VIRTUAL');
     const dir = path.join(s.tmp, 'no-store');
-    await generateSampleTree(dir, { recordings: 5 });
-    const run = await runAgent(s, pbxId, dir, { env: { CDS_STORES: `us-east-1=file:${s.tmp}/elsewhere` } });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^cds-agent: Migration FAILED: No CDS store is configured for region eu-central-1/);
+    const tree = await generateSampleTree(dir, { recordings: 20, backups: { count: 1, bytes: 50_000 } });
+    mkdirSync(s.storeRoot(), { recursive: true });
+    chmodSync(path.join(s.tmp, 'cds'), 0o700); // root's; the agent runs as nobody
+    execFileSync('chown', ['-R', 'nobody', dir]);
+    chmodSync(s.tmp, 0o755);
+    const run = await runAgent(s, pbxId, dir, { prefix: [setpriv!, '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--bounding-set', '-all'] });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
     const view = await pbxView(s, pbxId);
-    expect(view.cds.state).toBe('MIGRATION_FAILED');
-    expect(view.migrations[0].error).toMatch(/No CDS store is configured for region eu-central-1/);
-    expect(existsSync(path.join(s.tmp, 'elsewhere'))).toBe(false);
-    expect(await cdsObjects(s, pbxId)).toEqual([]);
+    expect(view.cds.state).toBe('ACTIVE');
+    expect(view.migrations[0]).toMatchObject({ status: 'COMPLETED', itemsDone: 21, itemsTotal: 21 });
+    for (const o of await cdsObjects(s, pbxId)) expect(sha256(path.join(s.storeRoot(), o.objectKey))).toBe(o.sha256);
+    expect(tree.recordings).toHaveLength(20);
   });
 });
 

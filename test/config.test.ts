@@ -36,7 +36,13 @@ describe('configuration (kernel/config.ts)', () => {
   });
 
   it('names the variable of every bad value', () => {
-    const problems = problemsOf({ PORT: 'eighty', RATE_LIMIT_BURST: '-3', INTROSPECTION: 'maybe', REDIS_URL: 'localhost:6379', DATABASE_URL: 'postgres://x' });
+    const problems = problemsOf({
+      PORT: 'eighty',
+      RATE_LIMIT_BURST: '-3',
+      INTROSPECTION: 'maybe',
+      REDIS_URL: 'localhost:6379',
+      DATABASE_URL: 'postgres://x',
+    });
     expect(problems.join('\n')).toMatch(/PORT/);
     expect(problems.join('\n')).toMatch(/RATE_LIMIT_BURST/);
     expect(problems.join('\n')).toMatch(/INTROSPECTION: must be true or false/);

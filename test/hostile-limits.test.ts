@@ -3,7 +3,8 @@ import { postGraphQL, startTestStack, TestStack, tokens } from './support/harnes
 /** 2^n work in n fragments: each spreads the next one twice. */
 function doublingQuery(fragments: number): string {
   const defs = Array.from({ length: fragments }, (_, i) =>
-    i === fragments - 1 ? `fragment F${i} on Query { bundleTiers { code name } }` : `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`);
+    i === fragments - 1 ? `fragment F${i} on Query { bundleTiers { code name } }` : `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`,
+  );
   return `query Doubling { ...F0 }\n${defs.join('\n')}`;
 }
 
@@ -15,15 +16,14 @@ function doublingQuery(fragments: number): string {
  */
 describe('hostile documents', () => {
   let stack: TestStack;
-  beforeAll(async () => { stack = await startTestStack(); });
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
   afterAll(() => stack?.stop());
 
   it.each([22, 24, 40])('refuses %i fragments each spreading the next twice, and /health answers meanwhile', async (n) => {
     const base = stack.gatewayUrl.replace(/\/graphql$/, '');
-    const [result, health] = await Promise.all([
-      stack.gql(doublingQuery(n)),
-      fetch(`${base}/health`).then((r) => r.status),
-    ]);
+    const [result, health] = await Promise.all([stack.gql(doublingQuery(n)), fetch(`${base}/health`).then((r) => r.status)]);
     expect(health).toBe(200);
     expect(result.status).toBe(400);
     expect(result.errors?.[0].extensions?.code).toBe('QUERY_TOO_COMPLEX');

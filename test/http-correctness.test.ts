@@ -7,9 +7,17 @@ function rawExchange(port: number, head: string, body: Buffer, ms = 5000): Promi
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
-    const timer = setTimeout(() => { socket.destroy(); resolve({ text, closed: false }); }, ms);
-    socket.on('data', (chunk) => { text += chunk.toString('latin1'); });
-    socket.on('close', () => { clearTimeout(timer); resolve({ text, closed: true }); });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false });
+    }, ms);
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
     socket.on('error', () => undefined);
     socket.write(head);
     socket.write(body);
@@ -25,14 +33,17 @@ function rawExchange(port: number, head: string, body: Buffer, ms = 5000): Promi
 describe('GraphQL over HTTP', () => {
   let stack: TestStack;
   const origin = 'https://board.example';
-  beforeAll(async () => { stack = await startTestStack({ env: { CORS_ORIGINS: origin } }); });
+  beforeAll(async () => {
+    stack = await startTestStack({ env: { CORS_ORIGINS: origin } });
+  });
   afterAll(() => stack?.stop());
 
-  const post = (body: unknown, headers: Record<string, string> = {}) => fetch(stack.gatewayUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin()}`, ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin()}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   it('answers request-shape errors with 400 BAD_USER_INPUT', async () => {
     const cases: [unknown, RegExp][] = [
@@ -66,7 +77,11 @@ describe('GraphQL over HTTP', () => {
     expect(declared.closed).toBe(true);
     // Chunked, so the size is only known while reading.
     const chunkedHead = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n`;
-    const chunked = await rawExchange(stack.gateway.http.port, chunkedHead, Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]));
+    const chunked = await rawExchange(
+      stack.gateway.http.port,
+      chunkedHead,
+      Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]),
+    );
     expect(chunked.text).toMatch(/^HTTP\/1\.1 413/);
     expect(chunked.closed).toBe(true);
     expect((await post({ query: '{ bundleTiers { code } }' })).status).toBe(200);
@@ -77,13 +92,19 @@ describe('GraphQL over HTTP', () => {
     const query = await fetch(`${stack.gatewayUrl}?query=${encodeURIComponent('{ bundleTiers { code } }')}`, { headers: auth });
     expect(query.status).toBe(200);
     expect(((await query.json()) as { data: { bundleTiers: unknown[] } }).data.bundleTiers.length).toBeGreaterThan(0);
-    const mutation = await fetch(`${stack.gatewayUrl}?query=${encodeURIComponent('mutation { createCustomer(input: { id: "get", name: "Get" }) { customer { id } } }')}`, { headers: auth });
+    const mutation = await fetch(
+      `${stack.gatewayUrl}?query=${encodeURIComponent('mutation { createCustomer(input: { id: "get", name: "Get" }) { customer { id } } }')}`,
+      { headers: auth },
+    );
     expect(mutation.status).toBe(405);
     expect((await stack.gql('{ customer(id: "get") { id } }')).data).toEqual({ customer: null });
   });
 
   it('lets configured origins call it from a browser, and no others', async () => {
-    const preflight = await fetch(stack.gatewayUrl, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const preflight = await fetch(stack.gatewayUrl, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/);
@@ -91,7 +112,10 @@ describe('GraphQL over HTTP', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe(origin);
     const other = await post({ query: '{ bundleTiers { code } }' }, { origin: 'https://evil.example' });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const otherPreflight = await fetch(stack.gatewayUrl, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const otherPreflight = await fetch(stack.gatewayUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -100,7 +124,8 @@ describe('GraphQL over HTTP', () => {
     const token = tokens.admin();
     const audits = serverAudits({
       url: stack.gatewayUrl,
-      fetchFn: (input: Parameters<typeof fetch>[0], init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } }),
+      fetchFn: (input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+        fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } }),
     });
     const results = await Promise.all(audits.map(async (audit) => ({ name: audit.name, result: await audit.fn() })));
     const failed = results.filter((r) => r.result.status !== 'ok').map((r) => `${r.name}: ${'reason' in r.result ? r.result.reason : ''}`);

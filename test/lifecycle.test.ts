@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import { objectKeyFor } from '../kernel/objectstore/store';
 import { contractDocument, contractOperation } from './support/operations';
 import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
@@ -18,7 +21,18 @@ const REPORT_ITEMS = `mutation ($pbx: ID!, $id: ID!, $token: String!, $items: [V
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status finishedAt } }`;
 const FAIL = `mutation ($id: ID!, $token: String, $error: String!) { failMigration(migrationId: $id, runToken: $token, error: $error) { status error } }`;
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+/** Content of `size` bytes for a path, so that reported objects can really be stored (CDS verifies each before it counts). */
+const contentOf = (path: string, size: number) => Buffer.alloc(size, path);
+const STORE_ROOT = '/tmp/cds-lifecycle-test';
+/** Stores an item's object where the stack's store keeps it, under the key CDS gives it; answers the reported item. */
+function stored(pbxId: string, category: string, sourcePath: string, size: number) {
+  const content = contentOf(sourcePath, size);
+  const objectKey = objectKeyFor(pbxId, category, sourcePath, createHash('sha256').update(content).digest('hex'));
+  const file = nodePath.join(STORE_ROOT, 'eu-central-1', ...objectKey.split('/'));
+  fs.mkdirSync(nodePath.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+  return { category, sourcePath, objectKey, sizeBytes: size, sha256: createHash('sha256').update(content).digest('hex') };
+}
 const code = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
 describe('CDS lifecycle', () => {
@@ -116,8 +130,11 @@ describe('CDS lifecycle', () => {
     expect(code(rival)).toBe('CONFLICT');
     expect(rival.errors?.[0].message).toMatch(/Another agent is migrating/);
 
-    const item = (category: string, path: string, size: number) => ({ category, sourcePath: path, objectKey: `${vm}/${category}/${path}`, sizeBytes: size, sha256: sha(path) });
-    const recording = (path: string, size: number) => ({ sourcePath: path, callId: path, startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, sizeBytes: size, caller: '+100', callee: '+200', sha256: sha(path), objectKey: `${vm}/CALL_RECORDINGS/${path}` });
+    const item = (category: string, path: string, size: number) => stored(vm, category, path, size);
+    const recording = (path: string, size: number) => {
+      const { objectKey, sha256 } = stored(vm, 'CALL_RECORDINGS', path, size);
+      return { sourcePath: path, callId: path, startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, sizeBytes: size, caller: '+100', callee: '+200', sha256, objectKey };
+    };
     const first = await stack.ok<{ reportMigrationProgress: { itemsDone: number; percent: number } }>(REPORT_ITEMS, {
       pbx: vm, id: migration.id, token,
       items: [item('CALL_RECORDINGS', 'recordings/a.wav', 100)], recordings: [recording('recordings/a.wav', 100)],
@@ -179,7 +196,7 @@ describe('CDS lifecycle', () => {
     const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
     const inventory = [{ category: 'BACKUPS', itemsTotal: 2, bytesTotal: 20 }];
     const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(pbx));
-    const item = (path: string) => ({ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) });
+    const item = (path: string) => stored(pbx, 'BACKUPS', path, 10);
     await stack.ok(REPORT_ITEMS, { pbx, id: migration.id, token: runToken, items: [item('backups/1')], recordings: [] }, tokens.pbx(pbx));
     const failed = await stack.ok<{ failMigration: { status: string; error: string } }>(FAIL, { id: migration.id, token: runToken, error: 'backups/2 could not be read: EACCES' }, tokens.pbx(pbx));
     expect(failed.failMigration).toEqual({ status: 'FAILED', error: 'backups/2 could not be read: EACCES' });

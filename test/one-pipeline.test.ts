@@ -11,7 +11,9 @@ const PROGRESS = contractDocument('MigrationProgress.graphql');
 const ACTIVATE = contractOperation('Lifecycle.graphql', 'ActivateCds');
 const BEGIN = `mutation ($id: ID!, $inventory: [CategoryInventoryInput!]!) { beginMigrationRun(migrationId: $id, inventory: $inventory) { runToken } }`;
 const REPORT = `mutation ($id: ID!, $token: String!, $items: [VerifiedItemInput!]!) { reportMigrationProgress(migrationId: $id, runToken: $token, items: $items) { itemsDone } }`;
-interface Progress { migrationProgress: { migration: { id: string; itemsDone: number } } }
+interface Progress {
+  migrationProgress: { migration: { id: string; itemsDone: number } };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -21,12 +23,15 @@ const PROTOCOL = 'graphql-transport-ws';
 function rawSocket(url: string, options: WebSocket.ClientOptions = {}) {
   const socket = new WebSocket(url.replace(/^http/, 'ws'), PROTOCOL, options);
   const messages: { type: string; id?: string; payload?: unknown }[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
   socket.on('error', () => undefined);
   const opened = new Promise<void>((resolve) => socket.on('open', () => resolve()));
   const until = async (predicate: () => boolean, ms = 10_000) => {
-    for (const started = Date.now(); !predicate(); await sleep(20)) if (Date.now() - started > ms) throw new Error(`timed out: ${JSON.stringify(messages)}`);
+    for (const started = Date.now(); !predicate(); await sleep(20))
+      if (Date.now() - started > ms) throw new Error(`timed out: ${JSON.stringify(messages)}`);
   };
   return { socket, messages, closed, opened, until };
 }
@@ -66,23 +71,42 @@ describe('one request pipeline for every transport', () => {
     await createCustomer(stack, 'pipe');
     await registerPbx(stack, { id: pbx, customerId: 'pipe', kind: PbxKind.VIRTUAL, wmsVersion: '6.05' });
     await stack.settle();
-    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx });
+    const {
+      activateCompanyDataStorage: { migration },
+    } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx });
     migrationId = migration.id;
-    runToken = (await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migrationId, inventory: [{ category: 'BACKUPS', itemsTotal: 100, bytesTotal: 1000 }] })).beginMigrationRun.runToken;
+    runToken = (
+      await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, {
+        id: migrationId,
+        inventory: [{ category: 'BACKUPS', itemsTotal: 100, bytesTotal: 1000 }],
+      })
+    ).beginMigrationRun.runToken;
   });
   afterAll(() => stack?.stop());
 
   let reported = 0;
   const report = () => {
     const path = `backups/${reported++}`;
-    return stack.ok(REPORT, { id: migrationId, token: runToken, items: [{ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) }] });
+    return stack.ok(REPORT, {
+      id: migrationId,
+      token: runToken,
+      items: [{ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) }],
+    });
   };
 
   it('runs queries over WebSocket as the caller: a partner sees only its customers', async () => {
     const raw = await initialised(stack.gatewayUrl, tokens.partner(['someone-else']));
-    raw.socket.send(JSON.stringify({ id: 'q', type: 'subscribe', payload: { query: 'query ($id: ID!) { customer(id: $id) { id } }', variables: { id: 'pipe' } } }));
+    raw.socket.send(
+      JSON.stringify({
+        id: 'q',
+        type: 'subscribe',
+        payload: { query: 'query ($id: ID!) { customer(id: $id) { id } }', variables: { id: 'pipe' } },
+      }),
+    );
     await raw.until(() => raw.messages.some((m) => m.id === 'q' && m.type === 'complete'));
-    const next = raw.messages.find((m) => m.id === 'q' && m.type === 'next') as { payload: { data: unknown; errors?: { extensions: { code: string } }[] } };
+    const next = raw.messages.find((m) => m.id === 'q' && m.type === 'next') as {
+      payload: { data: unknown; errors?: { extensions: { code: string } }[] };
+    };
     expect(JSON.stringify(next.payload)).not.toMatch(/"id":"pipe"/);
     raw.socket.close();
   });
@@ -96,10 +120,16 @@ describe('one request pipeline for every transport', () => {
     for (let i = 0; i < 2; i++) {
       raw.socket.send(JSON.stringify({ id: `w${i}`, type: 'subscribe', payload: { query } }));
       await raw.until(() => raw.messages.some((m) => m.id === `w${i}` && m.type === 'complete'));
-      const next = raw.messages.find((m) => m.id === `w${i}` && m.type === 'next') as { payload: { errors?: { extensions: { code: string } }[] } };
+      const next = raw.messages.find((m) => m.id === `w${i}` && m.type === 'next') as {
+        payload: { errors?: { extensions: { code: string } }[] };
+      };
       codes.push(next.payload.errors?.[0]?.extensions.code ?? 'ok');
     }
-    const sse = await fetch(`${stack.gatewayUrl}/stream`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${analyst}` }, body: JSON.stringify({ query }) });
+    const sse = await fetch(`${stack.gatewayUrl}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${analyst}` },
+      body: JSON.stringify({ query }),
+    });
     codes.push(/RATE_LIMITED/.test(await sse.text()) ? 'RATE_LIMITED' : 'ok');
     // the sixth: over budget on every transport
     codes.push(String((await stack.gql(query, {}, analyst)).errors?.[0]?.extensions?.code ?? 'ok'));
@@ -124,7 +154,9 @@ describe('one request pipeline for every transport', () => {
   it('closes a socket whose message is over the size limit, connection_init included', async () => {
     const raw = rawSocket(stack.gatewayUrl);
     await raw.opened;
-    raw.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.admin()}`, junk: 'x'.repeat(200_000) } }));
+    raw.socket.send(
+      JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.admin()}`, junk: 'x'.repeat(200_000) } }),
+    );
     expect((await raw.closed).code).toBe(1009);
     expect(raw.messages.some((m) => m.type === 'connection_ack')).toBe(false);
   });
@@ -132,13 +164,21 @@ describe('one request pipeline for every transport', () => {
   it('caps subscriptions per connection and per caller', async () => {
     const caller = signToken(TEST_SECRET, { sub: 'many-subs', role: 'admin' });
     const first = await initialised(stack.gatewayUrl, caller);
-    for (let i = 0; i < 4; i++) first.socket.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: PROGRESS, variables: { pbxId: pbx } } }));
+    for (let i = 0; i < 4; i++)
+      first.socket.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: PROGRESS, variables: { pbxId: pbx } } }));
     await first.until(() => first.messages.some((m) => m.id === 's3'));
-    expect(first.messages.find((m) => m.id === 's3')).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'RATE_LIMITED' }, message: expect.stringMatching(/per connection/) }] });
+    expect(first.messages.find((m) => m.id === 's3')).toMatchObject({
+      type: 'error',
+      payload: [{ extensions: { code: 'RATE_LIMITED' }, message: expect.stringMatching(/per connection/) }],
+    });
     const second = await initialised(stack.gatewayUrl, caller);
-    for (let i = 0; i < 3; i++) second.socket.send(JSON.stringify({ id: `t${i}`, type: 'subscribe', payload: { query: PROGRESS, variables: { pbxId: pbx } } }));
+    for (let i = 0; i < 3; i++)
+      second.socket.send(JSON.stringify({ id: `t${i}`, type: 'subscribe', payload: { query: PROGRESS, variables: { pbxId: pbx } } }));
     await second.until(() => second.messages.some((m) => m.id === 't2'));
-    expect(second.messages.find((m) => m.id === 't2')).toMatchObject({ type: 'error', payload: [{ message: expect.stringMatching(/per caller/) }] });
+    expect(second.messages.find((m) => m.id === 't2')).toMatchObject({
+      type: 'error',
+      payload: [{ message: expect.stringMatching(/per caller/) }],
+    });
     expect(stack.gateway.caps.openOf({ role: 'admin', sub: 'many-subs' })).toBe(5);
     first.socket.close();
     await first.closed;
@@ -151,14 +191,19 @@ describe('one request pipeline for every transport', () => {
     const silent = rawSocket(stack.gatewayUrl, { autoPong: false });
     const lively = rawSocket(stack.gatewayUrl);
     await Promise.all([silent.opened, lively.opened]);
-    for (const raw of [silent, lively]) raw.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.admin()}` } }));
+    for (const raw of [silent, lively])
+      raw.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.admin()}` } }));
     expect((await silent.closed).code).toBe(1006); // terminated
     expect(lively.socket.readyState).toBe(WebSocket.OPEN);
     lively.socket.close();
   });
 
   it('refuses an SSE body over the HTTP limit with 413', async () => {
-    const response = await fetch(`${stack.gatewayUrl}/stream`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${tokens.admin()}` }, body: JSON.stringify({ query: '{ bundleTiers { code } }', variables: { junk: 'x'.repeat(1_500_000) } }) });
+    const response = await fetch(`${stack.gatewayUrl}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${tokens.admin()}` },
+      body: JSON.stringify({ query: '{ bundleTiers { code } }', variables: { junk: 'x'.repeat(1_500_000) } }),
+    });
     expect(response.status).toBe(413);
   });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RegionStores } from '../kernel/objectstore/regions';
-import { cdsObjectKey } from '../kernel/objectstore/store';
+import { objectKeyFor } from '../kernel/objectstore/store';
 import { signPlaybackGrant } from '../subgraphs/recordings/playback-link';
 import { seedRecordings } from '../subgraphs/recordings/seed';
 import { createCustomer, registerPbx, serial } from './support/fixtures';
@@ -83,7 +83,7 @@ describe('playing a recording', () => {
     for (const [name, data] of Object.entries(files)) {
       const sourcePath = `recordings/2024/05/call-${name}.${name}`;
       fs.writeFileSync(path.join(scratch, `call.${name}`), data);
-      const objectKey = cdsObjectKey(V, 'CALL_RECORDINGS', sourcePath);
+      const objectKey = objectKeyFor(V, 'CALL_RECORDINGS', sourcePath, sha256(data));
       const stored = await store.putFile(objectKey, path.join(scratch, `call.${name}`));
       expect(stored).toEqual({ sizeBytes: data.length, sha256: sha256(data) });
       items.push({ category: 'CALL_RECORDINGS', sourcePath, objectKey, ...stored });

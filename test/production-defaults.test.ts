@@ -30,7 +30,9 @@ async function refusal(verifier: TokenVerifier, token: string): Promise<string> 
 describe('production defaults', () => {
   describe('a gateway and subgraphs with NODE_ENV=production', () => {
     let stack: TestStack;
-    beforeAll(async () => { stack = await startTestStack({ env: { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET } }); });
+    beforeAll(async () => {
+      stack = await startTestStack({ env: { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET } });
+    });
     afterAll(() => stack?.stop());
 
     it('refuses introspection, at the gateway and at each subgraph', async () => {
@@ -62,12 +64,23 @@ describe('production defaults', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-prod-start-'));
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'dev/start.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        JWT_SECRET: PRODUCTION_SECRET,
+        PORT: '0',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; });
-    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
     try {
       for (const started = Date.now(); !/Ctrl\+C/.test(output); await new Promise((r) => setTimeout(r, 100))) {
         if (Date.now() - started > 90_000 || child.exitCode !== null) throw new Error(`npm start did not come up: ${output}`);
@@ -109,8 +122,12 @@ describe('production defaults', () => {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
       const verifier = createTokenVerifier({ publicKey: pem });
-      expect(await refusal(verifier, jwt.sign({ sub: 'x', role: 'admin' }, privateKey, { algorithm: 'RS256', expiresIn: 60 }))).toBe('accepted');
-      expect(await refusal(verifier, jwt.sign({ sub: 'x', role: 'admin' }, pem, { algorithm: 'HS256', expiresIn: 60 }))).toMatch(/not valid/);
+      expect(await refusal(verifier, jwt.sign({ sub: 'x', role: 'admin' }, privateKey, { algorithm: 'RS256', expiresIn: 60 }))).toBe(
+        'accepted',
+      );
+      expect(await refusal(verifier, jwt.sign({ sub: 'x', role: 'admin' }, pem, { algorithm: 'HS256', expiresIn: 60 }))).toMatch(
+        /not valid/,
+      );
       const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', role: 'admin', exp: 9e9 })).toString('base64url')}.`;
       expect(await refusal(verifier, unsigned)).toMatch(/not valid/);
     });
@@ -119,11 +136,18 @@ describe('production defaults', () => {
       const { publicKey, privateKey } = await generateKeyPair('RS256');
       const stranger = await generateKeyPair('RS256');
       const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-      const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+      const server = http.createServer((_req, res) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+      );
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
         const verifier = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json` });
-        const sign = (key: Parameters<SignJWT['sign']>[0]) => new SignJWT({ role: 'partner', customers: ['c1'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('p1').setExpirationTime('5m').sign(key);
+        const sign = (key: Parameters<SignJWT['sign']>[0]) =>
+          new SignJWT({ role: 'partner', customers: ['c1'] })
+            .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+            .setSubject('p1')
+            .setExpirationTime('5m')
+            .sign(key);
         const identity = await verifier.verify(`Bearer ${await sign(privateKey)}`);
         expect(identity).toMatchObject({ sub: 'p1', role: 'partner', customers: ['c1'] });
         expect(await refusal(verifier, await sign(stranger.privateKey))).toMatch(/not valid/);
@@ -136,7 +160,13 @@ describe('production defaults', () => {
   it('listens on the configured interface (HOST), 127.0.0.1 by default', async () => {
     expect(testConfig().host).toBe('127.0.0.1');
     const bus = new MemoryBus();
-    const subgraph = await startSubgraph(licensingSubgraph, { config: testConfig({ HOST: '127.0.0.2' }), port: 0, db: { kind: 'sqlite', file: ':memory:' }, bus, verifier: createTokenVerifier({ secret: TEST_SECRET }) });
+    const subgraph = await startSubgraph(licensingSubgraph, {
+      config: testConfig({ HOST: '127.0.0.2' }),
+      port: 0,
+      db: { kind: 'sqlite', file: ':memory:' },
+      bus,
+      verifier: createTokenVerifier({ secret: TEST_SECRET }),
+    });
     try {
       expect((subgraph.http.server.address() as AddressInfo).address).toBe('127.0.0.2');
     } finally {

@@ -22,10 +22,16 @@ describe('rate limit shared by gateway instances through Redis', () => {
     // Six a minute, all at once if the caller likes (a minute-long window: no test here lasts that long).
     const config = testConfig({ REDIS_URL, RATE_LIMIT_PER_MINUTE: '6', RATE_LIMIT_BURST: '6', RATE_LIMIT_ROLES: 'pbx=3' });
     for (let i = 0; i < 2; i++) {
-      gateways.push(await startGateway({
-        config, port: 0, supergraphSdl, verifier: createTokenVerifier({ secret: TEST_SECRET }), rateLimit: { keyPrefix },
-        subgraphUrls: Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url])),
-      }));
+      gateways.push(
+        await startGateway({
+          config,
+          port: 0,
+          supergraphSdl,
+          verifier: createTokenVerifier({ secret: TEST_SECRET }),
+          rateLimit: { keyPrefix },
+          subgraphUrls: Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url])),
+        }),
+      );
     }
   });
   afterAll(async () => {
@@ -48,7 +54,9 @@ describe('rate limit shared by gateway instances through Redis', () => {
     }
     expect(outcomes).toEqual(['200', '200', '200', '200', '200', '200', '429 RATE_LIMITED', '429 RATE_LIMITED']);
     // another caller has a budget of its own
-    expect((await postGraphQL(gateways[0].url, query, {}, signToken(TEST_SECRET, { sub: 'someone-else', role: 'admin' }))).status).toBe(200);
+    expect((await postGraphQL(gateways[0].url, query, {}, signToken(TEST_SECRET, { sub: 'someone-else', role: 'admin' }))).status).toBe(
+      200,
+    );
   });
 
   it('gives each role its own budget (RATE_LIMIT_ROLES)', async () => {

@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     const port = String(GATEWAY_PORTS[name]);
     let child: ChildProcess;
     if (name === 'cds-graph') {
-      child = await startProcess(name, [...PROFILE_ARGS, '-r', '@swc-node/register', entry, 'gateway'], {
+      child = await startProcess(name, [...PROFILE_ARGS, '-r', '@swc-node/register', ...(PROFILE_ARGS.length ? ['-r', path.join(here, 'probe.cjs')] : []), entry, 'gateway'], {
         ...common, PORT: port, RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000',
         ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [`SUBGRAPH_${n.toUpperCase()}_URL`, `http://127.0.0.1:${SUBGRAPH_PORTS[n]}/graphql`])),
       }, /gateway listening on/);
@@ -268,43 +268,13 @@ async function main(): Promise<void> {
     };
   }
 
-  const rounds: Round[] = [];
-  const label = env.BENCH_LABEL ?? new Date().toISOString().replace(/[:.]/g, '-');
-  const resultsDir = path.join(here, 'results');
-  fs.mkdirSync(resultsDir, { recursive: true });
-  // Each round as it completes (a run stopped early keeps what it measured).
-  const jsonl = path.join(resultsDir, `${label}.jsonl`);
-  fs.writeFileSync(jsonl, '');
-  for (const size of SIZES) {
-    // Warm-up (JIT, plan caches, pools): at least WARMUP_REQUESTS answers or WARMUP_SECONDS, per gateway and size.
-    for (const g of gateways) {
-      for (let done = 0, t0 = performance.now(); done < WARMUP_REQUESTS && performance.now() - t0 < WARMUP_SECONDS * 1000;) {
-        done += (await load(g, size, 20, 'shared', 1)).requests;
-      }
-    }
-    for (const identity of IDENTITIES) {
-      for (const connections of CONNECTIONS) {
-        for (let round = 1; round <= ROUNDS; round++) {
-          // Alternate: each round starts with the next gateway.
-          const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]);
-          for (const g of order) {
-            const r = await load(g, size, connections, identity, DURATION);
-            rounds.push({ gateway: g.name, size, connections, identity, round, ...r });
-            fs.appendFileSync(jsonl, `${JSON.stringify(rounds[rounds.length - 1])}\n`);
-            log(`${size} PBXs ${identity} c=${connections} round ${round} ${g.name}: ${r.rps.toFixed(1)} rps p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} gw ${r.gatewayCpuMs.toFixed(2)} ms sg ${Object.values(r.subgraphCpuMs).reduce((a, b) => a + b, 0).toFixed(2)} ms (net ${r.subgraphCpuNetMs.toFixed(2)}) ${r.subgraphRequestsPerDashboard.toFixed(2)} req/dash${r.failed || r.mismatched ? ` FAILED ${r.failed} MISMATCHED ${r.mismatched}` : ''}`);
-          }
-        }
-      }
-    }
-  }
-
   // Sequential, one connection: what each gateway adds to the subgraphs' critical path.
   const latency: { gateway: string; size: number; p50: number; p99: number; subgraphPath: number; added: number; addedP99: number }[] = [];
   const latencySize = SIZES.includes(50) ? 50 : SIZES[0];
-  for (const round of [1, 2]) {
+  for (const round of LATENCY_REQUESTS > 0 ? [1, 2] : []) {
     for (const g of round === 1 ? gateways : [...gateways].reverse()) {
       const token = tokenFor(latencySize, 'latency');
-      for (let i = 0; i < 20; i++) await post(g.url, latencySize, token);
+      for (let i = 0; i < 50; i++) await post(g.url, latencySize, token); // warm-up
       await Promise.all(SUBGRAPH_NAMES.map((n) => probe(n, true)));
       const windows: [number, number][] = [];
       for (let i = 0; i < LATENCY_REQUESTS; i++) {
@@ -335,8 +305,43 @@ async function main(): Promise<void> {
     }
   }
 
+  const rounds: Round[] = [];
+  const label = env.BENCH_LABEL ?? new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(here, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  // Each round as it completes (a run stopped early keeps what it measured).
+  const jsonl = path.join(resultsDir, `${label}.jsonl`);
+  fs.writeFileSync(jsonl, '');
+  for (const size of SIZES) {
+    // Warm-up (JIT, plan caches, pools): at least WARMUP_REQUESTS answers or WARMUP_SECONDS, per gateway and size.
+    for (const g of gateways) {
+      for (let done = 0, t0 = performance.now(); done < WARMUP_REQUESTS && performance.now() - t0 < WARMUP_SECONDS * 1000;) {
+        done += (await load(g, size, 20, 'shared', 1)).requests;
+      }
+    }
+    for (const identity of IDENTITIES) {
+      for (const connections of CONNECTIONS) {
+        for (let round = 1; round <= ROUNDS; round++) {
+          // Alternate: each round starts with the next gateway.
+          const order = gateways.map((_, i) => gateways[(i + round - 1) % gateways.length]);
+          for (const g of order) {
+            const r = await load(g, size, connections, identity, DURATION);
+            rounds.push({ gateway: g.name, size, connections, identity, round, ...r });
+            fs.appendFileSync(jsonl, `${JSON.stringify(rounds[rounds.length - 1])}\n`);
+            log(`${size} PBXs ${identity} c=${connections} round ${round} ${g.name}: ${r.rps.toFixed(1)} rps p50 ${r.p50.toFixed(1)} p99 ${r.p99.toFixed(1)} gw ${r.gatewayCpuMs.toFixed(2)} ms sg ${Object.values(r.subgraphCpuMs).reduce((a, b) => a + b, 0).toFixed(2)} ms (net ${r.subgraphCpuNetMs.toFixed(2)}) ${r.subgraphRequestsPerDashboard.toFixed(2)} req/dash${r.failed || r.mismatched ? ` FAILED ${r.failed} MISMATCHED ${r.mismatched}` : ''}`);
+          }
+        }
+      }
+    }
+  }
+
+  if (PROFILE_ARGS.length) {
+    // Profiles are written on a normal exit.
+    const ports = [...SUBGRAPH_NAMES.map((n) => SUBGRAPH_PORTS[n]), ...gateways.filter((g) => g.name === 'cds-graph').map((g) => GATEWAY_PORTS[g.name])];
+    await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/__bench/exit`).catch(() => undefined)));
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
   stopAll();
-  if (PROFILE_ARGS.length) await new Promise((resolve) => setTimeout(resolve, 3000)); // profiles are written on exit
   const raw = { label, at: new Date().toISOString(), idle: { subgraphsCpuMsPerSecond: idle.subgraphs * 1000, gatewaysCpuMsPerSecond: Object.fromEntries([...idle.gateways].map(([k, v]) => [k, v * 1000])) }, machine: { cores, cpu: os.cpus()[0]?.model, node: process.version, load: os.loadavg() }, settings: { SIZES, CONNECTIONS, ROUNDS, DURATION, IDENTITIES }, rounds, latency };
   fs.writeFileSync(path.join(resultsDir, `${label}.json`), JSON.stringify(raw, null, 2));
   const markdown = summarize(rounds, latency);

@@ -36,7 +36,9 @@ function windowOf(perMinute: number, burst: number): { points: number; duration:
  * the subscription engine's own payload queries are not client operations.
  */
 export function useRateLimit(options: RateLimitOptions): GatewayPlugin {
-  const redis = options.redisUrl ? new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true }) : null;
+  const redis = options.redisUrl
+    ? new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true })
+    : null;
   redis?.on('error', () => undefined); // the insurance limiter takes over; ioredis reconnects
   const prefix = options.keyPrefix ?? 'cds:ratelimit';
   const limiters = new Map<string, RateLimiterAbstract>();
@@ -45,7 +47,9 @@ export function useRateLimit(options: RateLimitOptions): GatewayPlugin {
     let limiter = limiters.get(role);
     if (!limiter) {
       const window = { ...windowOf(perMinute, Math.min(options.burst, perMinute)), keyPrefix: `${prefix}:${role}` };
-      limiter = redis ? new RateLimiterRedis({ ...window, storeClient: redis, insuranceLimiter: new RateLimiterMemory(window) }) : new RateLimiterMemory(window);
+      limiter = redis
+        ? new RateLimiterRedis({ ...window, storeClient: redis, insuranceLimiter: new RateLimiterMemory(window) })
+        : new RateLimiterMemory(window);
       limiters.set(role, limiter);
     }
     return { limiter, perMinute };
@@ -58,7 +62,9 @@ export function useRateLimit(options: RateLimitOptions): GatewayPlugin {
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) throw refusal;
       const seconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
-      throw new DomainError('RATE_LIMITED', `Too many requests: at most ${perMinute} a minute for your token; try again in ${seconds} s`, { retryAfterSeconds: seconds });
+      throw new DomainError('RATE_LIMITED', `Too many requests: at most ${perMinute} a minute for your token; try again in ${seconds} s`, {
+        retryAfterSeconds: seconds,
+      });
     }
   };
 

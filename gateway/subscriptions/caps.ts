@@ -15,7 +15,8 @@ export class SubscriptionCaps {
   /** A release function, or why the subscription is refused. */
   reserve(connection: object, id: string, identity: Identity): (() => void) | string {
     const open = this.connections.get(connection) ?? new Map<string, string>();
-    if (open.size >= this.limits.perConnection) return `At most ${this.limits.perConnection} subscriptions per connection; complete one first`;
+    if (open.size >= this.limits.perConnection)
+      return `At most ${this.limits.perConnection} subscriptions per connection; complete one first`;
     const caller = `${identity.role}:${identity.sub}`;
     const count = this.callers.get(caller) ?? 0;
     if (count >= this.limits.perCaller) return `At most ${this.limits.perCaller} open subscriptions per caller; complete one first`;

@@ -160,10 +160,20 @@ export class SubscriptionEngine {
     this.tail = await this.options.bus.tail((event) => this.onEvent(event));
   }
 
-  async stop(): Promise<void> {
+  private stopped = false;
+
+  /**
+   * Ends every subscription (graceful shutdown: each gets a last payload with
+   * `reason` as an error, then completes) and stops reading the bus.
+   */
+  async stop(reason?: string): Promise<void> {
+    this.stopped = true;
     await this.tail?.stop();
     for (const group of this.groups.values()) {
-      for (const subscriber of group.subscribers) subscriber.finish();
+      for (const subscriber of group.subscribers) {
+        if (reason) subscriber.push({ errors: [new GraphQLError(reason, { extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'SHUTTING_DOWN' } })] }, true);
+        subscriber.finish();
+      }
       for (const state of group.entities.values()) if (state.timer) clearTimeout(state.timer);
     }
     this.groups.clear();
@@ -178,6 +188,7 @@ export class SubscriptionEngine {
 
   /** Validates and starts a subscription; an ExecutionResult with errors when it is refused. */
   async subscribe(document: DocumentNode, rawVariables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    if (this.stopped) return { errors: [new GraphQLError('The gateway is shutting down; subscribe again', { extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'SHUTTING_DOWN' } })] };
     const { schema } = this.options;
     const validation = validate(schema, document);
     if (validation.length) return { errors: validation.map((e) => badRequest(e.message)) };

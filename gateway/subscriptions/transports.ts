@@ -31,7 +31,14 @@ type Refusal = [string, { status: number; statusText: string; headers: Record<st
 function refusal(errors: readonly GraphQLError[]): Refusal {
   const code = String(errors[0]?.extensions?.code ?? 'BAD_USER_INPUT');
   const status = code === 'UNAUTHENTICATED' ? 401 : code === 'RATE_LIMITED' ? 429 : 400;
-  return [JSON.stringify({ errors: errors.map((e) => e.toJSON()) }), { status, statusText: status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } }];
+  return [
+    JSON.stringify({ errors: errors.map((e) => e.toJSON()) }),
+    {
+      status,
+      statusText: status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : 'Bad Request',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    },
+  ];
 }
 
 /**
@@ -75,7 +82,13 @@ export function sseRoute(path: string, options: SseOptions): Route {
         document = admitted.document;
         release = held;
       }
-      const args: ExecutionArgs = { schema: options.schema, document, variableValues: params.variables, operationName: params.operationName, contextValue: { ...context, request, release } };
+      const args: ExecutionArgs = {
+        schema: options.schema,
+        document,
+        variableValues: params.variables,
+        operationName: params.operationName,
+        contextValue: { ...context, request, release },
+      };
       return args as OperationArgs<OperationContext>;
     },
     execute: async (args) => {
@@ -85,7 +98,12 @@ export function sseRoute(path: string, options: SseOptions): Route {
     },
     subscribe: async (args) => {
       const { identity, release } = args.contextValue as OperationContext;
-      const outcome = await engine.subscribe(args.document, args.variableValues as Record<string, unknown> | undefined, identity, args.operationName);
+      const outcome = await engine.subscribe(
+        args.document,
+        args.variableValues as Record<string, unknown> | undefined,
+        identity,
+        args.operationName,
+      );
       if (!(Symbol.asyncIterator in outcome)) {
         release();
         return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
@@ -101,7 +119,12 @@ export function sseRoute(path: string, options: SseOptions): Route {
     const [stream, init] = await handler({
       method: req.method ?? 'GET',
       url: req.url ?? '/',
-      headers: { get: (key: string) => { const value = req.headers[key]; return Array.isArray(value) ? value.join('\n') : value; } },
+      headers: {
+        get: (key: string) => {
+          const value = req.headers[key];
+          return Array.isArray(value) ? value.join('\n') : value;
+        },
+      },
       body: body ?? null,
       raw: req,
       context: { res },

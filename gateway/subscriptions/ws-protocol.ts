@@ -49,7 +49,7 @@ const expired = (identity: Identity) => identity.expiresAt !== null && identity.
  * through the gateway's pipeline (limits, rate limit, error shaping);
  * queries and mutations through Apollo like HTTP ones.
  */
-export function attachWebSocket(server: Server, path: string, options: WebSocketOptions): { close(): Promise<void> } {
+export function attachWebSocket(server: Server, path: string, options: WebSocketOptions): { close(reason?: string): Promise<void> } {
   const { pipeline, engine, caps } = options;
   const wss = new WebSocketServer({ server, path, maxPayload: options.maxPayloadBytes });
   const identities = new WeakMap<Ctx, Identity>();
@@ -89,7 +89,13 @@ export function attachWebSocket(server: Server, path: string, options: WebSocket
         }
         // Queries and mutations (and documents Apollo must refuse) go to Apollo with the text as sent.
         const contextValue: OperationContext = { ...context, request, release };
-        return { schema: engine.schema, document, variableValues: payload.variables ?? {}, operationName: payload.operationName, contextValue };
+        return {
+          schema: engine.schema,
+          document,
+          variableValues: payload.variables ?? {},
+          operationName: payload.operationName,
+          contextValue,
+        };
       },
       execute: async (args) => {
         const { request, identity, transport } = args.contextValue as OperationContext;
@@ -98,7 +104,12 @@ export function attachWebSocket(server: Server, path: string, options: WebSocket
       },
       subscribe: async (args) => {
         const { identity, release } = args.contextValue as OperationContext;
-        const outcome = await engine.subscribe(args.document, args.variableValues as Record<string, unknown> | undefined, identity, args.operationName);
+        const outcome = await engine.subscribe(
+          args.document,
+          args.variableValues as Record<string, unknown> | undefined,
+          identity,
+          args.operationName,
+        );
         if (!(Symbol.asyncIterator in outcome)) {
           release();
           return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
@@ -118,8 +129,23 @@ export function attachWebSocket(server: Server, path: string, options: WebSocket
     options.keepAliveMs,
   );
   return {
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
+    /** Without a reason, at once; with one (graceful shutdown), each socket closes with 1001 Going Away and the reason, cut after a second. */
+    close: async (reason?: string) => {
+      await Promise.all([...wss.clients].map((client) => new Promise<void>((resolve) => {
+        if (!reason) {
+          client.terminate();
+          return resolve();
+        }
+        const cut = setTimeout(() => {
+          client.terminate();
+          resolve();
+        }, 1_000);
+        client.once('close', () => {
+          clearTimeout(cut);
+          resolve();
+        });
+        client.close(1001, reason.slice(0, 120));
+      })));
       await Promise.resolve(served.dispose()).catch(() => undefined);
     },
   };

@@ -7,8 +7,8 @@ import { badInput } from '../errors';
 
 /** Rule 1: CDS starts with this WMS version. */
 export const CDS_MIN_WMS_VERSION = '6.05';
-/** Rule 5: how long a recording's local copy is kept after migration. */
-export const LOCAL_COPY_DAYS = 7;
+/** Rule 5 (the 7-day window) and rule 4 (what moves) live in what-moves.ts. */
+export { LOCAL_COPY_DAYS } from './what-moves';
 /** Rule 10: the share of capacity at which the usage alert is raised. */
 export const USAGE_ALERT_RATIO = 0.95;
 

@@ -1,10 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Consumption, EventBus, EventEnvelope, EventHandler } from './envelope';
+import {
+  BusPosition, ConsumeOptions, Consumption, DeadLetter, EventBus, EventEnvelope, EventHandler, newBusStats, PublishReceipt,
+} from './envelope';
 
 interface Group {
+  /** how many entries (from the very first) this group has handled */
   cursor: number;
-  handler: EventHandler;
+  handler: EventHandler | null;
+  options: ConsumeOptions;
   draining: boolean;
+  attempts: number;
   retryTimer: NodeJS.Timeout | null;
 }
 
@@ -12,20 +18,33 @@ interface Group {
  * The embedded bus: an in-process log with one cursor per consumer group.
  * It gives the same at-least-once, in-order, catch-up behaviour as the Redis
  * bus while every subgraph runs in one process (`npm start`, tests). It keeps
- * nothing across restarts; the outboxes do, and re-publish what was not sent.
+ * nothing across restarts: each instance has its own epoch, so the outboxes
+ * send again whatever they had sent to a previous process's bus and no
+ * consumer acknowledged. Entry ids are "<n>-0", n counting from 1.
  */
 export class MemoryBus implements EventBus {
   private readonly log: EventEnvelope[] = [];
+  /** entries trimmed from the front of `log` */
+  private base = 0;
   private readonly groups = new Map<string, Group>();
   private readonly progress = new EventEmitter();
   private readonly tails = new Set<(event: EventEnvelope) => void>();
+  private readonly letters: DeadLetter[] = [];
+  private readonly epoch = randomUUID();
+  readonly stats = newBusStats();
 
-  constructor(private readonly retryDelayMs = 200) {
+  constructor(private readonly retryDelayMs = 200, private readonly expectedGroups?: readonly string[]) {
     this.progress.setMaxListeners(0);
   }
 
-  async publish(events: readonly EventEnvelope[]): Promise<void> {
+  private get end(): number {
+    return this.base + this.log.length;
+  }
+
+  async publish(events: readonly EventEnvelope[]): Promise<PublishReceipt> {
+    const first = this.end;
     this.log.push(...events);
+    this.stats.published += events.length;
     for (const tail of this.tails) {
       setImmediate(() => {
         for (const event of events) {
@@ -40,19 +59,21 @@ export class MemoryBus implements EventBus {
     // Delivery runs after the publisher's own work: a handler that publishes
     // must never wait for itself.
     for (const name of this.groups.keys()) setImmediate(() => void this.drain(name));
+    return { epoch: this.epoch, ids: events.map((_, i) => `${first + i + 1}-0`) };
   }
 
-  async consume(groupName: string, handler: EventHandler): Promise<Consumption> {
-    const existing = this.groups.get(groupName);
-    const group: Group = existing ?? { cursor: 0, handler, draining: false, retryTimer: null };
+  async consume(groupName: string, handler: EventHandler, options: ConsumeOptions = {}): Promise<Consumption> {
+    // A stopped group keeps its cursor, as a Redis consumer group does.
+    const group: Group = this.groups.get(groupName) ?? { cursor: this.base, handler, options, draining: false, attempts: 0, retryTimer: null };
     group.handler = handler;
+    group.options = options;
     this.groups.set(groupName, group);
     setImmediate(() => void this.drain(groupName));
     return {
-      caughtUp: (timeoutMs = 5000) => this.caughtUp(groupName, this.log.length, timeoutMs),
+      caughtUp: (timeoutMs = 5000) => this.caughtUp(groupName, this.end, timeoutMs),
       stop: async () => {
         if (group.retryTimer) clearTimeout(group.retryTimer);
-        this.groups.delete(groupName);
+        group.handler = null;
       },
     };
   }
@@ -62,24 +83,70 @@ export class MemoryBus implements EventBus {
     return { stop: async () => void this.tails.delete(handler) };
   }
 
+  async position(): Promise<BusPosition> {
+    return { epoch: this.epoch, lastId: `${this.end}-0` };
+  }
+
+  async acknowledgedBelow(): Promise<string | null> {
+    const names = this.expectedGroups ?? [...this.groups.keys()];
+    if (!names.length) return null;
+    let below = Infinity;
+    for (const name of names) {
+      const group = this.groups.get(name);
+      if (!group) return null;
+      below = Math.min(below, group.cursor + 1);
+    }
+    return `${below}-0`;
+  }
+
+  async trim(belowId: string): Promise<void> {
+    const below = Number(belowId.split('-')[0]) - 1; // entries numbered below `below + 1` are handled by all
+    const drop = Math.min(Math.max(0, below - this.base), this.log.length);
+    this.log.splice(0, drop);
+    this.base += drop;
+  }
+
+  async deadLetters(count = 100): Promise<DeadLetter[]> {
+    return this.letters.slice(-count);
+  }
+
   private async drain(name: string): Promise<void> {
     const group = this.groups.get(name);
     if (!group || group.draining) return;
     group.draining = true;
     try {
-      while (group.cursor < this.log.length && this.groups.get(name) === group) {
+      while (group.cursor < this.end && group.handler) {
+        const event = this.log[group.cursor - this.base];
         try {
-          await group.handler(this.log[group.cursor]);
+          group.attempts++;
+          await group.handler(event);
+          this.stats.applied++;
         } catch (error) {
-          console.error(`[bus] ${name} failed on ${this.log[group.cursor].type}; retrying`, error);
-          group.retryTimer = setTimeout(() => void this.drain(name), this.retryDelayMs);
-          return;
+          if (!(await this.isPoison(group))) {
+            console.error(`[bus] ${name} failed on ${event.type}; retrying`, error);
+            group.retryTimer = setTimeout(() => void this.drain(name), this.retryDelayMs);
+            return;
+          }
+          this.letters.push({ group: name, entryId: `${group.cursor + 1}-0`, event: JSON.stringify(event), error: String((error as Error)?.message ?? error), at: new Date().toISOString() });
+          this.stats.deadLettered++;
+          console.error(`[bus] ${name} set ${event.type} ${event.id} aside as a dead letter after ${group.attempts} failed deliveries`, error);
         }
+        group.attempts = 0;
         group.cursor++;
         this.progress.emit(name);
       }
     } finally {
       group.draining = false;
+    }
+  }
+
+  private async isPoison(group: Group): Promise<boolean> {
+    if (group.attempts < (group.options.maxAttempts ?? 5)) return false;
+    try {
+      await group.options.healthy?.();
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -102,8 +169,13 @@ export class MemoryBus implements EventBus {
     });
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
-    for (const group of this.groups.values()) if (group.retryTimer) clearTimeout(group.retryTimer);
+    for (const group of this.groups.values()) {
+      if (group.retryTimer) clearTimeout(group.retryTimer);
+      group.handler = null;
+    }
     this.groups.clear();
     this.tails.clear();
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Column, DataSource, Entity, EntityManager, Index, MigrationInterface, PrimaryColumn, PrimaryGeneratedColumn, QueryRunner, Table, IsNull } from 'typeorm';
+import { Column, DataSource, Entity, EntityManager, In, Index, IsNull, LessThan, MigrationInterface, Not, PrimaryColumn, PrimaryGeneratedColumn, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
 import { col, InstantColumn } from '../columns';
-import { EventBus, EventEnvelope } from './envelope';
+import { compareStreamIds, EventBus, EventEnvelope } from './envelope';
 import { EventPayloads, EventType } from './catalog';
 
 /** An event written in the same transaction as the change it announces. */
@@ -14,6 +14,9 @@ export class OutboxEvent {
   @Column({ type: 'text' }) payload!: string;
   @InstantColumn() occurredAt!: Date;
   @InstantColumn({ nullable: true }) publishedAt!: Date | null;
+  /** the bus epoch and entry id it was published as (kept until every consumer group acknowledged it) */
+  @Column({ type: 'varchar', length: 64, nullable: true }) streamEpoch!: string | null;
+  @Column({ type: 'varchar', length: 40, nullable: true }) streamId!: string | null;
 }
 
 /** Which events a consumer has already applied: makes delivery idempotent. */
@@ -25,6 +28,7 @@ export class InboxEvent {
 }
 
 export const EVENT_ENTITIES = [OutboxEvent, InboxEvent];
+
 
 export class CreateEventTables1700000000000 implements MigrationInterface {
   name = 'CreateEventTables1700000000000';
@@ -48,6 +52,23 @@ export class CreateEventTables1700000000000 implements MigrationInterface {
   }
 }
 
+/** Where each outbox row went on the bus, so the relay can tell what the bus lost, and what every consumer has (docs/events.md). */
+export class AddOutboxStreamPosition1700000000002 implements MigrationInterface {
+  name = 'AddOutboxStreamPosition1700000000002';
+  async up(q: QueryRunner): Promise<void> {
+    await q.addColumn('outbox_event', new TableColumn(col.string('streamEpoch', 64, true)));
+    await q.addColumn('outbox_event', new TableColumn(col.string('streamId', 40, true)));
+    await q.createIndex('inbox_event', new TableIndex({ name: 'IX_inbox_processed', columnNames: ['processedAt'] }));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropIndex('inbox_event', 'IX_inbox_processed');
+    await q.dropColumn('outbox_event', 'streamId');
+    await q.dropColumn('outbox_event', 'streamEpoch');
+  }
+}
+
+export const EVENT_MIGRATIONS = [CreateEventTables1700000000000, AddOutboxStreamPosition1700000000002];
+
 /** Adds an event to the outbox inside the caller's transaction. */
 export async function recordEvent<T extends EventType>(em: EntityManager, source: string, type: T, key: string, payload: EventPayloads[T]): Promise<void> {
   await em.insert(OutboxEvent, {
@@ -60,26 +81,55 @@ export async function recordEvent<T extends EventType>(em: EntityManager, source
   });
 }
 
+export interface RelayOptions {
+  /** how often to publish what a bus outage left behind (ms) */
+  intervalMs?: number;
+  /** how often to check what the bus lost, prune and trim (ms) */
+  maintenanceMs?: number;
+  /** how long inbox rows are kept for deduplication (ms) */
+  inboxRetentionMs?: number;
+}
+
 /**
  * Moves committed outbox rows onto the bus, oldest first. Called right after
  * each commit (so events leave at once) and on a timer (so nothing waits for
  * ever after a bus outage). Publishing twice is harmless: consumers dedupe.
+ *
+ * It also heals what the bus lost (docs/events.md, "When the bus fails"): a
+ * row keeps the epoch and entry id it was published as until every consumer
+ * group acknowledged it; when the bus's epoch changed (Redis restarted empty)
+ * or its newest entry is older than a row's (restored from an old snapshot),
+ * the row is sent again. Acknowledged rows are pruned and the stream trimmed
+ * below them; inbox rows older than the retention are pruned.
  */
 export class OutboxRelay {
   private flushing: Promise<void> | null = null;
   private again = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  /** publishing and maintenance never overlap within one process */
+  private serial: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly db: DataSource, private readonly bus: EventBus) {}
+  constructor(private readonly db: DataSource, private readonly bus: EventBus, private readonly options: RelayOptions = {}) {}
 
-  start(intervalMs = 1000): void {
-    this.timer = setInterval(() => void this.flush().catch((e) => console.error('[outbox] flush failed', e)), intervalMs);
-    this.timer.unref();
+  start(intervalMs = this.options.intervalMs ?? 1000): void {
+    const flush = setInterval(() => void this.flush().catch((e) => console.error('[outbox] flush failed', e)), intervalMs);
+    const maintain = setInterval(() => void this.maintain().catch((e) => console.error('[outbox] maintenance failed', e)), this.options.maintenanceMs ?? 5000);
+    this.timers = [flush, maintain];
+    for (const timer of this.timers) timer.unref();
   }
 
+  /** Stops the timers after sending what is committed (graceful shutdown); a bus that is down leaves the rest to the next start. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.flushing?.catch(() => undefined);
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.flush().catch((error) => console.error('[outbox] last flush failed; the rows stay for the next start', error));
+    await this.serial.catch(() => undefined);
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work, work);
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   /** Publishes everything committed so far; concurrent calls share one run. */
@@ -92,13 +142,44 @@ export class OutboxRelay {
       try {
         do {
           this.again = false;
-          await this.flushOnce();
+          await this.exclusive(() => this.flushOnce());
         } while (this.again);
       } finally {
         this.flushing = null;
       }
     })();
     return this.flushing;
+  }
+
+  /** Rows the bus lost are marked for sending again; rows every group acknowledged are pruned, the stream trimmed. */
+  maintain(): Promise<void> {
+    return this.exclusive(async (): Promise<boolean> => {
+      const repo = this.db.getRepository(OutboxEvent);
+      const { epoch, lastId } = await this.bus.position();
+      // Sent under an earlier epoch: the bus lost it.
+      const lost = await repo.update({ publishedAt: Not(IsNull()), streamEpoch: Not(epoch) }, { publishedAt: null, streamEpoch: null, streamId: null });
+      // Sent above the stream's newest entry: lost with a rollback to an older snapshot.
+      const newest = await repo.find({ select: { seq: true, streamId: true }, where: { streamEpoch: epoch }, order: { seq: 'DESC' }, take: 500 });
+      const above = newest.filter((row) => row.streamId && compareStreamIds(row.streamId, lastId) > 0).map((row) => row.seq);
+      if (above.length) await repo.update({ seq: In(above) }, { publishedAt: null, streamEpoch: null, streamId: null });
+      if ((lost.affected ?? 0) + above.length > 0) {
+        console.warn(`[outbox] the event bus lost ${(lost.affected ?? 0) + above.length} published events; sending them again`);
+      }
+
+      const below = await this.bus.acknowledgedBelow();
+      if (below) {
+        const sent = await repo.find({ select: { seq: true, streamId: true }, where: { streamEpoch: epoch }, order: { seq: 'ASC' }, take: 1000 });
+        const done = sent.filter((row) => row.streamId && compareStreamIds(row.streamId, below) < 0).map((row) => row.seq);
+        if (done.length) await repo.delete({ seq: In(done) });
+        await this.bus.trim(below);
+      }
+      const retentionMs = this.options.inboxRetentionMs ?? 7 * 24 * 3600_000;
+      const cutoff = new Date(Date.now() - retentionMs);
+      await this.db.getRepository(InboxEvent).delete({ processedAt: LessThan(cutoff) });
+      // Rows published before positions were recorded: kept as long as inbox rows.
+      await repo.delete({ streamEpoch: IsNull(), publishedAt: LessThan(cutoff) });
+      return (lost.affected ?? 0) + above.length > 0;
+    }).then((resend) => (resend ? this.flush() : undefined));
   }
 
   /**
@@ -123,15 +204,28 @@ export class OutboxRelay {
   }
 
   private async publishPending(): Promise<void> {
+    const repo = this.db.getRepository(OutboxEvent);
     for (;;) {
-      const rows = await this.db.getRepository(OutboxEvent).find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: 500 });
+      const rows = await repo.find({ where: { publishedAt: IsNull() }, order: { seq: 'ASC' }, take: 500 });
       if (!rows.length) return;
       const events: EventEnvelope[] = rows.map((row) => {
         const body = JSON.parse(row.payload) as { source: string; payload: unknown };
         return { id: row.eventId, type: row.type, key: row.eventKey, source: body.source, occurredAt: row.occurredAt.toISOString(), payload: body.payload };
       });
-      await this.bus.publish(events);
-      await this.db.getRepository(OutboxEvent).update(rows.map((r) => r.seq), { publishedAt: new Date() });
+      const receipt = await this.bus.publish(events);
+      // One statement records where every row went.
+      const parameters: Record<string, string | number> = {};
+      const cases = rows.map((row, i) => {
+        parameters[`s${i}`] = row.seq;
+        parameters[`i${i}`] = receipt.ids[i];
+        return `WHEN :s${i} THEN :i${i}`;
+      }).join(' ');
+      await repo.createQueryBuilder()
+        .update(OutboxEvent)
+        .set({ publishedAt: new Date(), streamEpoch: receipt.epoch, streamId: () => `CASE seq ${cases} END` })
+        .where({ seq: In(rows.map((r) => r.seq)) })
+        .setParameters(parameters)
+        .execute();
       if (rows.length < 500) return;
     }
   }

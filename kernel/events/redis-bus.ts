@@ -1,15 +1,31 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { Consumption, EventBus, EventEnvelope, EventHandler } from './envelope';
+import {
+  BusPosition, compareStreamIds, ConsumeOptions, Consumption, DeadLetter, EventBus, EventEnvelope, EventHandler, newBusStats, nextStreamId, PublishReceipt,
+} from './envelope';
+
+export { compareStreamIds } from './envelope';
 
 type StreamEntry = [id: string, fields: string[]];
 
-/** Stream ids are "ms-seq"; compares them as numbers. */
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+const isNoGroup = (error: unknown) => String(error).includes('NOGROUP');
+const isNoSuchKey = (error: unknown) => /no such key/i.test(String(error));
+
+export interface RedisStreamBusOptions {
+  /** how long an entry stays pending with a consumer before another claims it (default 15 s) */
+  claimIdleMs?: number;
+  /**
+   * The consumer groups that must acknowledge an entry before the stream drops
+   * it and its outbox row is pruned. Default: whichever groups exist.
+   */
+  expectedGroups?: readonly string[];
+  /**
+   * Entries younger than this are never trimmed, acknowledged or not: live
+   * tails (gateways serving subscriptions) read without a group and must not
+   * find what they were about to read gone (default 60 s).
+   */
+  tailGraceMs?: number;
 }
 
 /**
@@ -19,58 +35,158 @@ export function compareStreamIds(a: string, b: string): number {
  * and another instance (or the same one, restarted) claims it again. A group
  * created late starts from the beginning of the stream, so a consumer that was
  * down catches up when it returns.
+ *
+ * It heals (docs/events.md, "When the bus fails"): a group that vanished
+ * (NOGROUP: Redis restarted empty, or the group was deleted) is created again
+ * from the start of the stream; the stream's epoch (a key beside it) tells the
+ * outbox relays that what they sent is gone, and they send it again; an event
+ * that keeps failing while its consumer is healthy goes to `<stream>:dead-letter`
+ * and the others go on; the stream is trimmed only below what every expected
+ * group acknowledged.
  */
 export class RedisStreamBus implements EventBus {
   private readonly writer: Redis;
   private readonly readers = new Set<Redis>();
+  readonly stats = newBusStats();
+  private readonly epochKey: string;
+  private readonly deadLetterStream: string;
 
   constructor(
     private readonly url: string,
     private readonly stream: string,
-    private readonly options: { claimIdleMs?: number; maxLength?: number } = {},
+    private readonly options: RedisStreamBusOptions = {},
   ) {
     this.writer = new Redis(url, { maxRetriesPerRequest: 3 });
+    // Errors surface on the commands that fail; the event only reports reconnects.
+    this.writer.on('error', () => undefined);
+    this.epochKey = `${stream}:epoch`;
+    this.deadLetterStream = `${stream}:dead-letter`;
   }
 
-  async publish(events: readonly EventEnvelope[]): Promise<void> {
-    if (!events.length) return;
-    const pipeline = this.writer.pipeline();
-    for (const event of events) {
-      pipeline.xadd(this.stream, 'MAXLEN', '~', String(this.options.maxLength ?? 1_000_000), '*', 'event', JSON.stringify(event));
-    }
-    const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error);
+  async publish(events: readonly EventEnvelope[]): Promise<PublishReceipt> {
+    if (!events.length) return { epoch: (await this.position()).epoch, ids: [] };
+    // One transaction: the epoch the entries belong to and the entries themselves.
+    const candidate = randomUUID();
+    const tx = this.writer.multi().set(this.epochKey, candidate, 'NX', 'GET');
+    for (const event of events) tx.xadd(this.stream, '*', 'event', JSON.stringify(event));
+    const results = await tx.exec();
+    if (!results) throw new Error('event publish transaction was aborted');
+    const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
+    this.stats.published += events.length;
+    return { epoch: (results[0][1] as string | null) ?? candidate, ids: results.slice(1).map(([, id]) => String(id)) };
   }
 
-  async consume(group: string, handler: EventHandler): Promise<Consumption> {
+  async position(): Promise<BusPosition> {
+    const candidate = randomUUID();
+    const [[, previous], [, lastId]] = (await this.writer.multi()
+      .set(this.epochKey, candidate, 'NX', 'GET')
+      .eval(`local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1]) if not ok then return '0-0' end
+             for i = 1, #info, 2 do if info[i] == 'last-generated-id' then return info[i + 1] end end return '0-0'`, 1, this.stream)
+      .exec()) as [[null, string | null], [null, string]];
+    return { epoch: previous ?? candidate, lastId };
+  }
+
+  async acknowledgedBelow(): Promise<string | null> {
+    let groups: unknown[][];
+    try {
+      groups = (await this.writer.xinfo('GROUPS', this.stream)) as unknown[][];
+    } catch (error) {
+      if (isNoSuchKey(error)) return null;
+      throw error;
+    }
+    const field = (group: unknown[], name: string) => group[group.indexOf(name) + 1];
+    const byName = new Map(groups.map((g) => [String(field(g, 'name')), g]));
+    const expected = this.options.expectedGroups ?? [...byName.keys()];
+    if (!expected.length) return null;
+    let below: string | null = null;
+    for (const name of expected) {
+      const group = byName.get(name);
+      if (!group) return null;
+      let bound: string;
+      if (Number(field(group, 'pending')) > 0) {
+        // Everything below the oldest pending entry is acknowledged.
+        const summary = (await this.writer.xpending(this.stream, name)) as [number, string | null, string | null, unknown];
+        bound = summary[1] ?? nextStreamId(String(field(group, 'last-delivered-id')));
+      } else bound = nextStreamId(String(field(group, 'last-delivered-id')));
+      if (below === null || compareStreamIds(bound, below) < 0) below = bound;
+    }
+    return below;
+  }
+
+  async trim(belowId: string): Promise<void> {
+    const floor = `${Math.max(0, Date.now() - (this.options.tailGraceMs ?? 60_000))}-0`;
+    await this.writer.xtrim(this.stream, 'MINID', compareStreamIds(belowId, floor) < 0 ? belowId : floor);
+  }
+
+  async deadLetters(count = 100): Promise<DeadLetter[]> {
+    const entries = (await this.writer.xrevrange(this.deadLetterStream, '+', '-', 'COUNT', count)) as StreamEntry[];
+    return entries.reverse().map(([, fields]) => JSON.parse(fields[fields.indexOf('letter') + 1]) as DeadLetter);
+  }
+
+  private async ensureGroup(group: string): Promise<void> {
     try {
       await this.writer.xgroup('CREATE', this.stream, group, '0', 'MKSTREAM');
     } catch (error) {
       if (!String(error).includes('BUSYGROUP')) throw error;
     }
+  }
+
+  async consume(group: string, handler: EventHandler, consumeOptions: ConsumeOptions = {}): Promise<Consumption> {
+    await this.ensureGroup(group);
     const reader = new Redis(this.url, { maxRetriesPerRequest: null });
+    reader.on('error', () => undefined);
     this.readers.add(reader);
     const consumer = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     const claimIdleMs = this.options.claimIdleMs ?? 15_000;
+    const maxAttempts = consumeOptions.maxAttempts ?? 5;
+    const blockMs = Math.max(10, Math.min(500, Math.floor(claimIdleMs / 3)));
     let stopped = false;
+
+    /** An event is poison when it cannot be read, or failed `maxAttempts` deliveries while its consumer was healthy. */
+    const isPoison = async (id: string, raw: string | undefined): Promise<boolean> => {
+      if (!raw) return true;
+      const pending = (await this.writer.xpending(this.stream, group, id, id, 1)) as [string, string, number, number][];
+      const deliveries = pending[0]?.[3] ?? 0;
+      if (deliveries < maxAttempts) return false;
+      try {
+        await consumeOptions.healthy?.();
+        return true;
+      } catch {
+        return false;
+      }
+    };
 
     const handle = async (entries: StreamEntry[]) => {
       for (const [id, fields] of entries) {
         if (stopped) return;
         const raw = fields[fields.indexOf('event') + 1];
         try {
-          if (raw) await handler(JSON.parse(raw) as EventEnvelope);
+          if (!raw) throw new Error('entry has no event field');
+          await handler(JSON.parse(raw) as EventEnvelope);
           await this.writer.xack(this.stream, group, id);
+          this.stats.applied++;
         } catch (error) {
-          // Left pending: claimed again after `claimIdleMs`. Later entries go on.
-          console.error(`[bus] ${group} failed on entry ${id}; it stays pending`, error);
+          try {
+            if (await isPoison(id, raw)) {
+              const letter: DeadLetter = { group, entryId: id, event: raw ?? '', error: String((error as Error)?.message ?? error), at: new Date().toISOString() };
+              await this.writer.multi().xadd(this.deadLetterStream, '*', 'letter', JSON.stringify(letter)).xack(this.stream, group, id).exec();
+              this.stats.deadLettered++;
+              console.error(`[bus] ${group} set entry ${id} aside in ${this.deadLetterStream} after ${maxAttempts} failed deliveries`, error);
+            } else {
+              // Left pending: claimed again after `claimIdleMs`. Later entries go on.
+              console.error(`[bus] ${group} failed on entry ${id}; it stays pending`, error);
+            }
+          } catch (inner) {
+            console.error(`[bus] ${group} failed on entry ${id}; it stays pending`, error, inner);
+          }
         }
       }
     };
 
     const loop = async () => {
       let lastClaim = 0;
+      let failing = false;
       while (!stopped) {
         try {
           if (Date.now() - lastClaim > claimIdleMs / 3) {
@@ -79,13 +195,28 @@ export class RedisStreamBus implements EventBus {
             const claimed = (await this.writer.xautoclaim(this.stream, group, consumer, claimIdleMs, '0-0', 'COUNT', 100)) as [string, StreamEntry[]];
             await handle(claimed[1].filter((entry) => entry && entry[1]));
           }
-          const read = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', 500, 'STREAMS', this.stream, '>')) as
+          // Blocks no longer than the claim cadence, so pending entries are claimed on time.
+          const read = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', blockMs, 'STREAMS', this.stream, '>')) as
             | [string, StreamEntry[]][]
             | null;
           if (read) for (const [, entries] of read) await handle(entries);
+          if (failing) console.warn(`[bus] ${group} reads again`);
+          failing = false;
         } catch (error) {
           if (stopped) return;
-          console.error(`[bus] ${group} read failed; retrying`, error);
+          if (isNoGroup(error)) {
+            // The group (or the whole stream) is gone: start it again from the beginning; the inbox skips what was applied.
+            console.warn(`[bus] ${group}: consumer group vanished (NOGROUP); creating it again from the start of the stream`);
+            try {
+              await this.ensureGroup(group);
+              this.stats.groupsRecreated++;
+              lastClaim = 0;
+              continue;
+            } catch {
+              // Redis is not answering yet; wait below.
+            }
+          } else if (!failing) console.error(`[bus] ${group} read failed; retrying`, error);
+          failing = true;
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -105,13 +236,16 @@ export class RedisStreamBus implements EventBus {
 
   async tail(handler: (event: EventEnvelope) => void): Promise<{ stop(): Promise<void> }> {
     const reader = new Redis(this.url, { maxRetriesPerRequest: null });
+    reader.on('error', () => undefined);
     this.readers.add(reader);
     let stopped = false;
     let lastId = '$';
     const loop = async () => {
+      let failing = false;
       while (!stopped) {
         try {
           const read = (await reader.xread('COUNT', 500, 'BLOCK', 500, 'STREAMS', this.stream, lastId)) as [string, StreamEntry[]][] | null;
+          failing = false;
           for (const [, entries] of read ?? []) {
             for (const [id, fields] of entries) {
               lastId = id;
@@ -126,7 +260,8 @@ export class RedisStreamBus implements EventBus {
           }
         } catch (error) {
           if (stopped) return;
-          console.error('[bus] tail read failed; retrying', error);
+          if (!failing) console.error('[bus] tail read failed; retrying', error);
+          failing = true;
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -144,11 +279,16 @@ export class RedisStreamBus implements EventBus {
 
   /** Waits until the group has delivered and acknowledged everything up to the stream's current end. */
   private async caughtUp(group: string, timeoutMs: number): Promise<void> {
-    const info = (await this.writer.xinfo('STREAM', this.stream)) as unknown[];
-    const target = String(info[info.indexOf('last-generated-id') + 1]);
+    const { lastId: target } = await this.position();
+    if (target === '0-0') return;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const groups = (await this.writer.xinfo('GROUPS', this.stream)) as unknown[][];
+      let groups: unknown[][] = [];
+      try {
+        groups = (await this.writer.xinfo('GROUPS', this.stream)) as unknown[][];
+      } catch (error) {
+        if (!isNoSuchKey(error)) throw error;
+      }
       const mine = groups.find((g) => g[g.indexOf('name') + 1] === group);
       const delivered = mine ? String(mine[mine.indexOf('last-delivered-id') + 1]) : '0-0';
       if (compareStreamIds(delivered, target) >= 0) {
@@ -158,6 +298,10 @@ export class RedisStreamBus implements EventBus {
       if (Date.now() > deadline) throw new Error(`event consumer '${group}' did not catch up within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  async ping(): Promise<void> {
+    await this.writer.ping();
   }
 
   async close(): Promise<void> {

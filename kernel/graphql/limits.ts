@@ -61,10 +61,15 @@ export function checkVariables(variables: unknown, limits: Pick<QueryLimits, 'ma
   const visit = (value: unknown, path: string, depth: number): void => {
     if (typeof value === 'string') {
       if (value.length * 3 > limits.maxVariableStringBytes && Buffer.byteLength(value) > limits.maxVariableStringBytes) {
-        throw new DomainError('BAD_USER_INPUT', `The variable ${path} is ${Buffer.byteLength(value)} bytes long; at most ${limits.maxVariableStringBytes} are accepted`, { http: { status: 400 } });
+        throw new DomainError(
+          'BAD_USER_INPUT',
+          `The variable ${path} is ${Buffer.byteLength(value)} bytes long; at most ${limits.maxVariableStringBytes} are accepted`,
+          { http: { status: 400 } },
+        );
       }
     } else if (value && typeof value === 'object' && depth < 64) {
-      for (const [key, inner] of Object.entries(value)) visit(inner, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
+      for (const [key, inner] of Object.entries(value))
+        visit(inner, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
     }
   };
   if (variables && typeof variables === 'object') for (const [name, value] of Object.entries(variables)) visit(value, `$${name}`, 0);
@@ -128,7 +133,8 @@ export function costRule(maxCost: number): ValidationRule {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
     const memo = new Map<string, number>();
-    const fieldsOf = (type: GraphQLNamedType | undefined) => (type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields() : {});
+    const fieldsOf = (type: GraphQLNamedType | undefined) =>
+      type && (isObjectType(type) || isInterfaceType(type)) ? type.getFields() : {};
 
     const fragmentCost = (name: string, paged: boolean): number => {
       const key = `${name}\u0000${paged}`;
@@ -153,7 +159,9 @@ export function costRule(maxCost: number): ValidationRule {
           // `_entities` (a subgraph's entry for query plans) answers one entity per representation the
           // gateway sends, each of which the gateway priced already: its selection counts once.
           const multiplier = (paged && isList) || selection.name.value === '_entities' ? 1 : listMultiplier(selection, isList);
-          const child = selection.selectionSet ? measure(selection.selectionSet, definition ? getNamedType(definition.type) : undefined, hasFirst) : 0;
+          const child = selection.selectionSet
+            ? measure(selection.selectionSet, definition ? getNamedType(definition.type) : undefined, hasFirst)
+            : 0;
           cost += 1 + multiplier * child;
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           const condition = selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) ?? undefined) : parent;

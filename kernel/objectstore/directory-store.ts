@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, copyFile, mkdir, open, readdir, rename, stat, unlink, FileHandle } from 'node:fs/promises';
+import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink, FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { badInput, notFound } from '../errors';
@@ -7,6 +7,14 @@ import {
   ByteRange, checkKey, checkRange, IO_CHUNK_BYTES, ObjectStore, rangeNotSatisfiable, READ_CHUNK_BYTES,
   sameObject, StoredObject,
 } from './store';
+
+/** Why received bytes were not stored: more than declared, or not the declared size or SHA-256. */
+export class ReceivedObjectMismatch extends Error {
+  constructor(readonly kind: 'too-large' | 'size' | 'checksum', message: string) {
+    super(message);
+    this.name = 'ReceivedObjectMismatch';
+  }
+}
 
 /** The smallest read buffer: below this, more reads cost more than the memory saved. */
 const SMALL_CHUNK_BYTES = 64 * 1024;
@@ -71,6 +79,79 @@ export class DirectoryStore implements ObjectStore {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Receives an object's bytes from a stream (the gateway's upload endpoint):
+   * written to staging and hashed as they arrive, and placed under `key` only
+   * when they are exactly the `expected` size and SHA-256 (ReceivedObjectMismatch
+   * otherwise; more bytes than declared stop the write at once). Placement is
+   * exclusive: when an object is already under the key the new bytes are
+   * dropped and 'present' answered; keys are content-addressed (objectKeyFor),
+   * so the object there is meant to be these very bytes, and whoever counts it
+   * verifies it first. Durable (fsync) like putFile.
+   */
+  async receive(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<'stored' | 'present'> {
+    return (await this.stage(key, source, expected)).commit();
+  }
+
+  /**
+   * `receive` in two steps, so that a caller receiving many objects from one
+   * stream can read the next while this one is made durable: `stage` writes
+   * and checks the bytes (ReceivedObjectMismatch, nothing kept), `commit`
+   * fsyncs and places them (exclusively) and must be called once.
+   */
+  async stage(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<{ commit(): Promise<'stored' | 'present'> }> {
+    const target = this.pathOf(key);
+    const staging = await this.stagingDir();
+    const temp = path.join(staging, `${randomUUID()}.part`);
+    const handle = await open(temp, 'wx');
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    try {
+      for await (const chunk of source) {
+        sizeBytes += chunk.length;
+        if (sizeBytes > expected.sizeBytes) {
+          throw new ReceivedObjectMismatch('too-large', `more than the declared ${expected.sizeBytes} bytes arrived for ${key}`);
+        }
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+      if (sizeBytes !== expected.sizeBytes) {
+        throw new ReceivedObjectMismatch('size', `${sizeBytes} bytes arrived for ${key}, not the declared ${expected.sizeBytes}`);
+      }
+      const sha256 = hash.digest('hex');
+      if (sha256 !== expected.sha256.toLowerCase()) {
+        throw new ReceivedObjectMismatch('checksum', `the bytes that arrived for ${key} have SHA-256 ${sha256}, not the declared ${expected.sha256}`);
+      }
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+    const commit = async (): Promise<'stored' | 'present'> => {
+      let placed = false;
+      try {
+        try {
+          if (this.fsync) await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        const dir = path.dirname(target);
+        const created = await mkdir(dir, { recursive: true });
+        try {
+          await link(temp, target); // exclusive, unlike rename
+          placed = true;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        if (placed && this.fsync) await syncDirectories(dir, created);
+        return placed ? 'stored' : 'present';
+      } finally {
+        await unlink(temp).catch(() => undefined);
+      }
+    };
+    return { commit };
   }
 
   async verify(key: string, expected: StoredObject): Promise<boolean> {

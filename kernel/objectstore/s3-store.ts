@@ -2,9 +2,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ClientConfig,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
+  HeadObjectCommand, PutObjectCommand, S3Client, S3ClientConfig, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { notFound } from '../errors';
 import {
   ByteRange, checkKey, checkRange, hashingTap, hashStream, IO_CHUNK_BYTES, ObjectStore, rangeNotSatisfiable,
@@ -14,8 +16,17 @@ import {
 /** S3 allows at most 10,000 parts per multipart upload; parts are at least 5 MiB except the last. */
 const MAX_PARTS = 10_000;
 const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** Presigned multipart parts are this large (the last one smaller); grows for very large files to stay within 10,000 parts. */
+export const PRESIGNED_PART_BYTES = 64 * 1024 * 1024;
 /** Parts uploaded in parallel: memory per upload is about partSize × this. */
 const DEFAULT_QUEUE_SIZE = 4;
+
+/** A request someone else sends (the agent): method, url and the headers the signature covers. */
+export interface PresignedRequest {
+  method: 'PUT';
+  url: string;
+  headers: Record<string, string>;
+}
 
 export interface S3StoreOptions {
   bucket: string;
@@ -97,8 +108,78 @@ export class S3Store implements ObjectStore {
     return tap.result();
   }
 
+  /**
+   * A presigned PutObject for one object of exactly `expected` bytes: the
+   * signature covers the content length and the SHA-256 (as the
+   * x-amz-checksum-sha256 header, which S3 checks against the bytes and keeps
+   * with the object), so the holder of the URL can store only those bytes,
+   * under this key, until it expires.
+   */
+  async presignPut(key: string, expected: StoredObject, expiresInSeconds: number): Promise<PresignedRequest> {
+    const checksum = Buffer.from(expected.sha256, 'hex').toString('base64');
+    const url = await getSignedUrl(this.client, new PutObjectCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), ContentLength: expected.sizeBytes, ChecksumSHA256: checksum,
+    }), {
+      expiresIn: expiresInSeconds,
+      signableHeaders: new Set(['content-length', 'x-amz-checksum-sha256']),
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+    });
+    return { method: 'PUT', url, headers: { 'content-length': String(expected.sizeBytes), 'x-amz-checksum-sha256': checksum } };
+  }
+
+  /** Starts a multipart upload the server will complete; answers its id and the parts (offsets and sizes) of a file of `sizeBytes`. */
+  async createMultipart(key: string, sizeBytes: number, partBytesAtLeast = PRESIGNED_PART_BYTES): Promise<{ uploadId: string; parts: { partNumber: number; offset: number; sizeBytes: number }[] }> {
+    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+    if (!created.UploadId) throw new Error(`S3 gave no upload id for '${key}'`);
+    // S3 wants parts of at least 5 MiB (all but the last).
+    const partBytes = Math.max(5 * 1024 * 1024, partBytesAtLeast, Math.ceil(sizeBytes / MAX_PARTS));
+    const parts = [];
+    for (let offset = 0, n = 1; offset < sizeBytes || n === 1; offset += partBytes, n++) {
+      parts.push({ partNumber: n, offset, sizeBytes: Math.min(partBytes, sizeBytes - offset) });
+      if (sizeBytes === 0) break;
+    }
+    return { uploadId: created.UploadId, parts };
+  }
+
+  /** A presigned UploadPart of exactly `sizeBytes` (the signature covers the length). */
+  async presignPart(key: string, uploadId: string, partNumber: number, sizeBytes: number, expiresInSeconds: number): Promise<PresignedRequest> {
+    const url = await getSignedUrl(this.client, new UploadPartCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId, PartNumber: partNumber, ContentLength: sizeBytes,
+    }), { expiresIn: expiresInSeconds, signableHeaders: new Set(['content-length']) });
+    return { method: 'PUT', url, headers: { 'content-length': String(sizeBytes) } };
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    await this.client.send(new CompleteMultipartUploadCommand({
+      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId,
+      MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+    }));
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId })).catch(() => undefined);
+  }
+
+  /**
+   * Size and SHA-256 of the stored object: the checksum S3 computed and keeps
+   * (a whole-object SHA-256, as presigned PUTs store) when there is one,
+   * without reading the object; otherwise (multipart uploads, servers that
+   * keep no checksums) by reading and hashing it.
+   */
   async verify(key: string, expected: StoredObject): Promise<boolean> {
-    const found = await this.stat(key);
+    let head;
+    try {
+      head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ChecksumMode: 'ENABLED' }));
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+    if ((head.ContentLength ?? 0) !== expected.sizeBytes) return false;
+    const kept = head.ChecksumSHA256;
+    if (kept && !kept.includes('-') && head.ChecksumType !== 'COMPOSITE') {
+      return Buffer.from(kept, 'base64').toString('hex') === expected.sha256.toLowerCase();
+    }
+    const found = { sizeBytes: head.ContentLength ?? 0 };
     if (!found || found.sizeBytes !== expected.sizeBytes) return false;
     let body: Readable;
     try {

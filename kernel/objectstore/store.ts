@@ -78,13 +78,40 @@ export function checkKey(key: string): string {
   return key;
 }
 
-/** The key of one migrated file: `<pbxSerial>/<category>/<relative/path>`, checked. */
+/** The key of one migrated file: `<pbxSerial>/<category>/<relative/path>`, checked (objects written before upload grants). */
 export function cdsObjectKey(pbxSerial: string, category: string, relativePath: string): string {
   for (const [name, part] of [['PBX serial', pbxSerial], ['category', category]] as const) {
     if (!part || part.includes('/')) throw badInput(`Invalid CDS object key part: ${name} '${printable(part)}'`, 'key');
   }
   return checkKey(`${pbxSerial}/${category}/${relativePath}`);
 }
+
+/** SHA-256 of a source path: what identifies a file of a PBX (paths can be longer than a key or an index may be). */
+export const sourcePathHash = (sourcePath: string): string => createHash('sha256').update(sourcePath).digest('hex');
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The key the SERVER gives one file's object (never taken from a client):
+ * `<pbxSerial>/<category>/<sha256 of the source path>/<sha256 of the content><.ext>`.
+ * Under the PBX's own prefix; whatever the path's length or characters, the
+ * key is short and plain; and it is content-addressed, so an object under a
+ * key can only ever be the one byte sequence its name says (a changed file
+ * gets a new key and never overwrites what a recording already points at).
+ * The extension (`.wav`, `.mp3`) is kept so playback knows the media type.
+ */
+export function objectKeyFor(pbxSerial: string, category: string, sourcePath: string, sha256: string): string {
+  for (const [name, part] of [['PBX serial', pbxSerial], ['category', category]] as const) {
+    if (!part || !/^[A-Za-z0-9_-]+$/.test(part)) throw badInput(`Invalid CDS object key part: ${name} '${printable(part)}'`, 'key');
+  }
+  const sha = sha256.toLowerCase();
+  if (!SHA256_HEX.test(sha)) throw badInput(`'${printable(sha256)}' is not a SHA-256 (64 hexadecimal characters)`, 'sha256');
+  const ext = /\.[A-Za-z0-9]{1,10}$/.exec(sourcePath)?.[0].toLowerCase() ?? '';
+  return checkKey(`${pbxSerial}/${category}/${sourcePathHash(sourcePath)}/${sha}${ext}`);
+}
+
+/** Whether a key lies under a PBX's own prefix. */
+export const isKeyOfPbx = (key: string, pbxSerial: string): boolean => typeof key === 'string' && key.startsWith(`${pbxSerial}/`);
 
 /** Checks a range against the interface's rules (non-negative integers, start <= end). */
 export function checkRange(range: ByteRange): ByteRange {

@@ -1,5 +1,5 @@
 import { RecordingLocation } from '../../kernel/domain/enums';
-import { LOCAL_COPY_DAYS } from '../../kernel/domain/rules';
+export { localCopyExpiry } from '../../kernel/domain/what-moves';
 import { badInput, forbidden } from '../../kernel/errors';
 import { Identity, Role } from '../../kernel/identity';
 
@@ -50,10 +50,6 @@ export function effectiveLocation(
   return recording.location;
 }
 
-/** Rule 5: the local copy of a recording migrated at `migratedAt` is kept until this instant. */
-export function localCopyExpiry(migratedAt: Date): Date {
-  return new Date(migratedAt.getTime() + LOCAL_COPY_DAYS * 24 * 3600 * 1000);
-}
 
 /** A time window on the call start: `from` inclusive, `to` exclusive; either may be open. */
 export interface RecordingWindow {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EntityManager, MoreThan } from 'typeorm';
 import { forUpdate } from '../../kernel/database';
 import { DirectoryPbx, pbxOwnership } from '../../kernel/directory';
@@ -16,20 +16,24 @@ import { MigrationCategory } from './entities/migration-category';
 import { StorageLoaders } from './loaders';
 import { DATA_CATEGORIES, initialCategoryState, isMigrated, migrationTotals, sortByCategory } from './rules';
 import { CdsUsageService } from './usage';
+import { checkDeclaredItem, checkSourcePath } from './object-checks';
+import { CdsRegions, UploadService } from './uploads';
+import { sourcePathHash } from '../../kernel/objectstore/store';
+import { DataCategory as Category } from '../../kernel/domain/enums';
 
-/** Which regions have a CDS store (kernel/objectstore RegionStores satisfies this). */
-export interface CdsRegions {
-  has(region: string): boolean;
-  regions(): string[];
-}
+export type { CdsRegions } from './uploads';
 
 export interface CategoryInventory { category: DataCategory; itemsTotal: number; bytesTotal: number }
 export interface VerifiedItem { category: DataCategory; sourcePath: string; objectKey: string; sizeBytes: number; sha256: string }
+/** An entry of the source tree the agent did not migrate (a symbolic link, a device), reported by name. */
+export interface SkippedEntry { sourcePath: string; reason: string }
+
+/** Skipped entries kept with a migration, by name; the count covers them all. */
+export const MAX_SKIPPED_KEPT = 200;
 
 /** Items per progress report: big enough for 500 recordings a second, small enough for one statement. */
 export const MAX_ITEMS_PER_REPORT = 1000;
 
-const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
  * CDS activation and migrations (DOMAIN.md rules 1-5): who may start one,
@@ -43,6 +47,7 @@ export class LifecycleService {
     private readonly stores: CdsRegions,
     /** how long an agent run holds a migration without reporting */
     private readonly leaseMs: number,
+    readonly uploads: UploadService,
   ) {}
 
   /** Rule 1, applied to every version report (and registration) of a PBX. */
@@ -118,8 +123,9 @@ export class LifecycleService {
    * the run token it reports with. Another agent holding an unexpired lease
    * makes this a CONFLICT; the same agent restarted presents its old token.
    */
-  async beginRun(loaders: StorageLoaders, migrationId: string, inventory: CategoryInventory[], resumeToken: string | null | undefined): Promise<{ migration: Migration; runToken: string }> {
+  async beginRun(loaders: StorageLoaders, migrationId: string, inventory: CategoryInventory[], resumeToken: string | null | undefined, skipped: SkippedEntry[] = []): Promise<{ migration: Migration; runToken: string }> {
     const { pbx } = await this.migrationForChange(loaders, migrationId);
+    const kept = skipped.slice(0, MAX_SKIPPED_KEPT).map((e) => ({ sourcePath: String(e.sourcePath).slice(0, 1000), reason: String(e.reason).slice(0, 200) }));
     const seen = new Set<DataCategory>();
     for (const item of inventory) {
       if (seen.has(item.category)) throw badInput(`Category ${item.category} is listed twice in the inventory`, 'inventory');
@@ -138,6 +144,8 @@ export class LifecycleService {
       migration.runToken = resumeToken && resumeToken === migration.runToken ? resumeToken : randomUUID();
       migration.leaseExpiresAt = new Date(now.getTime() + this.leaseMs);
       migration.status = MigrationStatus.RUNNING;
+      migration.skippedJson = kept.length ? JSON.stringify(kept) : null;
+      migration.skippedCount = skipped.length;
       const categories = await em.findBy(MigrationCategory, { migrationId });
       for (const category of categories) {
         const counted = inventory.find((i) => i.category === category.category);
@@ -152,11 +160,19 @@ export class LifecycleService {
     });
   }
 
-  /** Records items whose CDS copy is written and verified; each counts once, however often reported. */
+  /**
+   * Records items whose CDS copy CDS itself verified just now (rule 5): the
+   * key must be the one CDS gives the file, and the stored object must hold
+   * the reported size and SHA-256 (UploadService.verifyReported); otherwise
+   * the report is refused and counts nothing. Each item counts once, however
+   * often reported.
+   */
   async reportProgress(loaders: StorageLoaders, migrationId: string, runToken: string, items: VerifiedItem[]): Promise<Migration> {
-    const { pbx } = await this.migrationForChange(loaders, migrationId);
+    const { pbx, migration: seen } = await this.migrationForChange(loaders, migrationId);
     if (items.length > MAX_ITEMS_PER_REPORT) throw badInput(`At most ${MAX_ITEMS_PER_REPORT} items per report (got ${items.length})`, 'items');
+    this.assertHeld(seen, runToken);
     const rows = items.map((item) => this.checkedItem(pbx.id, migrationId, item));
+    if (rows.length) await this.uploads.verifyReported(pbx.id, seen.region, rows as (VerifiedItem & { category: Category })[]);
     return this.runtime.transact(async (em) => {
       const migration = await this.heldMigration(em, migrationId, runToken);
       for (let i = 0; i < rows.length; i += 200) {
@@ -262,19 +278,42 @@ export class LifecycleService {
     }
   }
 
-  private checkedItem(pbxId: string, migrationId: string, item: VerifiedItem): Partial<CdsObject> {
-    if (!isMigrated(item.category)) throw badInput(`${item.category} are not moved into CDS yet (rule 4); do not report them`, 'items');
-    const path = item.sourcePath.replace(/\\/g, '/');
-    if (!path || path.startsWith('/') || path.split('/').includes('..') || path.length > 4096) {
-      throw badInput(`'${item.sourcePath}' is not a path relative to the PBX's storage root`, 'items');
+  private checkedItem(pbxId: string, migrationId: string, item: VerifiedItem): CdsObject {
+    const checked = checkDeclaredItem(item);
+    if (typeof item.objectKey !== 'string' || !item.objectKey || item.objectKey.length > 1024) throw badInput(`The object key of ${checked.sourcePath} is missing`, 'items');
+    return Object.assign(new CdsObject(), {
+      pbxId, category: checked.category, sourcePath: checked.sourcePath, pathHash: sourcePathHash(checked.sourcePath),
+      objectKey: item.objectKey, sizeBytes: checked.sizeBytes, sha256: checked.sha256, migrationId, verifiedAt: new Date(),
+    });
+  }
+
+  /** A run's commands need the run token the server gave it; checked before any store is read. */
+  private assertHeld(migration: Migration, runToken: string): void {
+    this.assertOpen(migration);
+    if (!migration.runToken || migration.runToken !== runToken) {
+      throw conflict(`This agent run does not hold migration ${migration.id} (another run took it, or it was never begun); begin a run first`);
     }
-    if (!SHA256.test(item.sha256)) throw badInput(`The SHA-256 of ${path} must be 64 hexadecimal characters`, 'items');
-    if (!Number.isSafeInteger(item.sizeBytes) || item.sizeBytes < 0) throw badInput(`The size of ${path} must be a whole number of bytes`, 'items');
-    if (!item.objectKey || item.objectKey.length > 4096) throw badInput(`The object key of ${path} is missing`, 'items');
-    return {
-      pbxId, category: item.category, sourcePath: path, pathHash: createHash('sha256').update(path).digest('hex'),
-      objectKey: item.objectKey, sizeBytes: item.sizeBytes, sha256: item.sha256, migrationId, verifiedAt: new Date(),
-    };
+  }
+
+  /** Upload grants for items of a migration this run holds (UploadService.grants). */
+  async grants(loaders: StorageLoaders, migrationId: string, runToken: string, items: Parameters<UploadService['grants']>[3]) {
+    const { pbx, migration } = await this.migrationForChange(loaders, migrationId);
+    this.assertHeld(migration, runToken);
+    return this.uploads.grants(loaders, migration, pbx.id, items);
+  }
+
+  async completeUpload(loaders: StorageLoaders, migrationId: string, runToken: string, token: string, parts: { partNumber: number; etag: string }[]): Promise<string> {
+    const { migration } = await this.migrationForChange(loaders, migrationId);
+    this.assertHeld(migration, runToken);
+    return this.uploads.completeMultipart(loaders, migration, token, parts);
+  }
+
+  /** Rule 5 before a purge: CDS re-verifies the copies of these files of a PBX the caller acts for. */
+  async checkCopies(loaders: StorageLoaders, pbxId: string, category: Category, sourcePaths: string[]) {
+    const pbx = await this.pbxForChange(loaders, pbxId);
+    const status = await this.runtime.db.getRepository(CdsStatus).findOneBy({ pbxId: pbx.id });
+    if (!status?.region) throw conflict(`PBX ${pbx.id} has no CDS region yet: nothing of it is in CDS`);
+    return this.uploads.checkCopies(pbx.id, status.region, category, sourcePaths.map((p) => checkSourcePath(p)));
   }
 
   private async pbxForChange(loaders: StorageLoaders, pbxId: string): Promise<DirectoryPbx> {

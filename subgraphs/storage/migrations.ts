@@ -76,4 +76,19 @@ export class IndexCdsObjectsByMigration1700000000202 implements MigrationInterfa
   }
 }
 
-export const STORAGE_MIGRATIONS = [CreateStorageTables1700000000200, AddCdsObjectsAndRuns1700000000201, IndexCdsObjectsByMigration1700000000202];
+/** Issue 9: what the agent skipped in the source tree, kept with the migration. */
+export class AddMigrationSkipped1700000000203 implements MigrationInterface {
+  name = 'AddMigrationSkipped1700000000203';
+  async up(q: QueryRunner): Promise<void> {
+    await q.addColumn('migration', new TableColumn(col.text('skippedJson', true)));
+    await q.addColumn('migration', new TableColumn(col.int('skippedCount')));
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.dropColumn('migration', 'skippedCount');
+    await q.dropColumn('migration', 'skippedJson');
+  }
+}
+
+export const STORAGE_MIGRATIONS = [
+  CreateStorageTables1700000000200, AddCdsObjectsAndRuns1700000000201, IndexCdsObjectsByMigration1700000000202, AddMigrationSkipped1700000000203,
+];

@@ -1,23 +1,12 @@
-import { CategoryState, DataCategory, MigrationStatus } from '../../kernel/domain/enums';
+import { DataCategory, MigrationStatus } from '../../kernel/domain/enums';
+import { DATA_CATEGORIES, isMigrated } from '../../kernel/domain/what-moves';
 
 /**
  * Storage's own rules (DOMAIN.md rules 3-5), kept here once so the lifecycle,
  * the resolvers and the seed agree on them.
  */
 
-/** Every data category, in the order lists show them. */
-export const DATA_CATEGORIES: readonly DataCategory[] = [
-  DataCategory.CALL_RECORDINGS, DataCategory.BACKUPS, DataCategory.VOICEMAILS, DataCategory.FAXES,
-];
-
-/** Rule 4: what a migration moves into CDS; the other categories are reported NOT_SUPPORTED_YET and stay local. */
-export const MIGRATED_CATEGORIES: readonly DataCategory[] = [DataCategory.CALL_RECORDINGS, DataCategory.BACKUPS];
-
-export const isMigrated = (category: DataCategory) => MIGRATED_CATEGORIES.includes(category);
-
-/** Where a category starts in a new migration. */
-export const initialCategoryState = (category: DataCategory): CategoryState =>
-  (isMigrated(category) ? CategoryState.PENDING : CategoryState.NOT_SUPPORTED_YET);
+export { DATA_CATEGORIES, initialCategoryState, isMigrated, MIGRATED_CATEGORIES } from '../../kernel/domain/what-moves';
 
 /** A migration still under way: at most one of these per PBX is "current". */
 export const ACTIVE_MIGRATION_STATUSES: readonly MigrationStatus[] = [MigrationStatus.QUEUED, MigrationStatus.RUNNING];

@@ -57,6 +57,12 @@ export interface TestStackOptions {
   coalesceMs?: number;
   /** Redis Streams even on the embedded pass (tests of several instances); SQLite then lives in files they can share */
   redis?: boolean;
+  /** a Redis of the test's own (test/support/redis-server.ts) instead of the shared one; implies `redis` */
+  redisUrl?: string;
+  /** how long an event stays pending with a consumer before another claims it (Redis) */
+  claimIdleMs?: number;
+  /** how young a stream entry may be and still be trimmed (Redis; default 60 s) */
+  tailGraceMs?: number;
   /** settings as if in the environment (kernel/config.ts), over the test defaults */
   env?: Record<string, string>;
 }
@@ -74,14 +80,15 @@ export const TEST_ENV: Record<string, string> = {
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const prefix = `t_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const useRedis = options.redis || TEST_BUS === 'redis';
+  const useRedis = Boolean(options.redis || options.redisUrl) || TEST_BUS === 'redis';
+  const redisUrl = options.redisUrl ?? REDIS_URL;
   const db: StackDatabase = TEST_DB === 'mysql' ? { kind: 'mysql', url: MYSQL_URL, prefix }
-    : { kind: 'sqlite', dir: options.redis ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
+    : { kind: 'sqlite', dir: options.redis || options.redisUrl ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
   const stream = `cds-test:${prefix}:events`;
   const stack = await startStack({
     config: testConfig({ ...TEST_ENV, ...options.env }),
     db,
-    redis: useRedis ? { url: REDIS_URL, stream } : undefined,
+    redis: useRedis ? { url: redisUrl, stream, claimIdleMs: options.claimIdleMs, tailGraceMs: options.tailGraceMs } : undefined,
     jwtSecret: TEST_SECRET,
     gatewayPort: 0,
     keepStatements: options.keepStatements,
@@ -92,7 +99,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   return {
     ...stack,
     db,
-    redis: useRedis ? { url: REDIS_URL, stream } : null,
+    redis: useRedis ? { url: redisUrl, stream } : null,
     gql,
     async ok<T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin()) {
       const result = await gql<T>(query, variables, token);
@@ -108,8 +115,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       }
       if (db.kind === 'sqlite' && db.dir !== ':memory:') fs.rmSync(db.dir, { recursive: true, force: true });
       if (useRedis) {
-        const redis = new Redis(REDIS_URL);
-        await redis.del(stream);
+        const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+        redis.on('error', () => undefined);
+        await redis.del(stream, `${stream}:epoch`, `${stream}:dead-letter`).catch(() => undefined);
         await redis.quit();
       }
     },

@@ -1,4 +1,5 @@
 import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { PARTIAL, unlessDown } from '../../../kernel/graphql/partial';
 import { LicensingContext } from '../context';
 import { Bundle, HolderStorage, StaticIpUsage } from '../entities/holder-views';
 import { StaticIpAddress } from '../entities/static-ip-address';
@@ -17,12 +18,12 @@ export class PbxLicensingResolver {
     return holderOfPbx(await services.runtime.directory.requirePbx(loaders.directory, pbx.id));
   }
 
-  @FieldResolver(() => Bundle, { description: "Its network's bundle, or its own when it is standalone" })
+  @FieldResolver(() => Bundle, { nullable: PARTIAL, description: "Its network's bundle, or its own when it is standalone" + unlessDown('licensing') })
   async bundle(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<Bundle> {
     return context.loaders.bundleOf(await this.holder(pbx, context));
   }
 
-  @FieldResolver(() => Int, { description: 'How many months Cloud Analytics keeps its data (rule 6)' })
+  @FieldResolver(() => Int, { nullable: PARTIAL, description: 'How many months Cloud Analytics keeps its data (rule 6)' + unlessDown('licensing') })
   async analyticsRetentionMonths(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<number> {
     return analyticsRetentionMonths((await context.loaders.bundleOf(await this.holder(pbx, context))).tier);
   }
@@ -32,13 +33,14 @@ export class PbxLicensingResolver {
     return loaders.staticIpOfPbx.load(pbx.id);
   }
 
-  @FieldResolver(() => StaticIpUsage, { description: "Its holder's static-IP allowance and use: its network's, or its own when it is standalone (rule 8)" })
+  @FieldResolver(() => StaticIpUsage, { nullable: PARTIAL, description: "Its holder's static-IP allowance and use: its network's, or its own when it is standalone (rule 8)" + unlessDown('licensing') })
   async staticIpUsage(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<StaticIpUsage> {
     return context.loaders.staticIpUsageOf(await this.holder(pbx, context));
   }
 
   @FieldResolver(() => HolderStorage, {
-    description: "Its holder's CDS storage against the bundle's capacity, with the usage alert: its network's, or its own when it is standalone",
+    nullable: PARTIAL,
+    description: "Its holder's CDS storage against the bundle's capacity, with the usage alert: its network's, or its own when it is standalone" + unlessDown('licensing'),
   })
   async holderStorage(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<HolderStorage> {
     return context.loaders.storageOf(await this.holder(pbx, context));

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { PARTIAL, unlessDown } from '../../../kernel/graphql/partial';
 import { RecordingLocation } from '../../../kernel/domain/enums';
 import { RecordingsContext } from '../context';
 import { PbxStub } from '../entities/pbx-stub';
@@ -42,7 +43,7 @@ export class RecordingResolver {
     return services.recordings.playbackUrl(recording, identity);
   }
 
-  @FieldResolver(() => PbxStub, { description: 'The PBX that recorded the call' })
+  @FieldResolver(() => PbxStub, { nullable: PARTIAL, description: 'The PBX that recorded the call' + unlessDown('network') })
   pbx(@Root() recording: Recording): PbxStub {
     return { id: recording.pbxId };
   }

@@ -4,6 +4,9 @@ import { pbxOwnership } from '../../../kernel/directory';
 import { badInput } from '../../../kernel/errors';
 import { requireRole } from '../../../kernel/identity';
 import { RecordingsContext } from '../context';
+import { DataCategory } from '../../../kernel/domain/enums';
+import { objectKeyFor } from '../../../kernel/objectstore/store';
+import { normalizeSourcePath } from '../recordings';
 
 @InputType({ description: "A recording file the CDS agent copied into CDS and verified, with its sidecar's metadata" })
 class MigratedRecordingInput {
@@ -39,6 +42,14 @@ export class RegistrationResolver {
     if (recordings.length > MAX_RECORDINGS_PER_CALL) throw badInput(`At most ${MAX_RECORDINGS_PER_CALL} recordings a call (got ${recordings.length})`, 'recordings');
     const pbx = await services.runtime.directory.requirePbx(loaders.directory, pbxId.trim().toLowerCase());
     await loaders.scope.assertActs(pbxOwnership(pbx), 'PBX', pbx.id);
+    for (const r of recordings) {
+      // CDS chooses keys (storage's upload grants): a recording can only point at its own file's object.
+      const sourcePath = normalizeSourcePath(r.sourcePath);
+      const expected = objectKeyFor(pbx.id, DataCategory.CALL_RECORDINGS, sourcePath, r.sha256);
+      if (r.objectKey !== expected) {
+        throw badInput(`'${r.objectKey.slice(0, 300)}' is not the CDS object key of ${sourcePath} of PBX ${pbx.id} (CDS chooses keys); nothing was registered`, 'objectKey');
+      }
+    }
     const rows = await services.runtime.transact((em) => services.recordings.registerRecordings(
       em, recordings.map((r) => ({ ...r, pbxId: pbx.id, migrationId })),
     ));

@@ -28,4 +28,8 @@ export class Migration {
   @Column({ type: 'varchar', length: 36, nullable: true }) runToken!: string | null;
   /** Until when that run holds it; a run that stops reporting loses it after this. */
   @InstantColumn({ nullable: true }) leaseExpiresAt!: Date | null;
+  /** Entries of the source tree the agent left alone (symbolic links, devices), as JSON [{sourcePath, reason}], the first 200. */
+  @Column({ type: 'text', nullable: true }) skippedJson!: string | null;
+  @Field(() => Int, { description: 'How many entries of the source tree the agent skipped (symbolic links, special files): they were not migrated' })
+  @Column({ type: 'int', default: 0 }) skippedCount!: number;
 }

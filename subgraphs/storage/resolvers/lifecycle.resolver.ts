@@ -27,6 +27,12 @@ class VerifiedItemInput {
   @Field() sha256!: string;
 }
 
+@InputType({ description: 'An entry of the source tree the agent did not migrate (a symbolic link, a special file)' })
+class SkippedEntryInput {
+  @Field() sourcePath!: string;
+  @Field() reason!: string;
+}
+
 @ObjectType({ description: 'A migration taken by one agent run' })
 class MigrationRun {
   @Field(() => Migration) migration!: Migration;
@@ -66,11 +72,12 @@ export class LifecycleResolver {
     @Arg('inventory', () => [CategoryInventoryInput]) inventory: CategoryInventoryInput[],
     @Arg('resumeToken', () => String, { nullable: true }) resumeToken: string | null,
     @Ctx() { services, loaders }: StorageContext,
+    @Arg('skipped', () => [SkippedEntryInput], { nullable: true, description: 'Entries of the source tree left alone, by name' }) skipped?: SkippedEntryInput[] | null,
   ) {
-    return services.lifecycle.beginRun(loaders, migrationId, inventory, resumeToken);
+    return services.lifecycle.beginRun(loaders, migrationId, inventory, resumeToken, skipped ?? []);
   }
 
-  @Mutation(() => Migration, { description: 'Reports files verified in CDS (at most 1000 a call); each counts once' })
+  @Mutation(() => Migration, { description: 'Reports uploaded files (at most 1000 a call); CDS verifies each stored object (key, size, SHA-256) before it counts, once; otherwise nothing of the report counts' })
   reportMigrationProgress(
     @Arg('migrationId', () => ID) migrationId: string,
     @Arg('runToken') runToken: string,

@@ -1,10 +1,19 @@
-import { Arg, Ctx, FieldResolver, Float, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, Float, ID, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { localCopyExpiry } from '../../../kernel/domain/what-moves';
+import { MigrationStatus } from '../../../kernel/domain/enums';
+import { PARTIAL, unlessDown } from '../../../kernel/graphql/partial';
 import { notFound } from '../../../kernel/errors';
 import { StorageContext } from '../context';
 import { Migration } from '../entities/migration';
 import { MigrationCategory } from '../entities/migration-category';
 import { PbxStub, pbxStub } from '../entities/pbx-stub';
 import { migrationPercent } from '../rules';
+
+@ObjectType({ description: 'An entry of the source tree the agent left alone' })
+class SkippedEntry {
+  @Field() sourcePath!: string;
+  @Field() reason!: string;
+}
 
 @Resolver(() => Migration)
 export class MigrationResolver {
@@ -26,7 +35,17 @@ export class MigrationResolver {
     return loaders.categoriesOfMigration.load(migration.id);
   }
 
-  @FieldResolver(() => PbxStub, { description: 'The PBX it migrates' })
+  @FieldResolver(() => [SkippedEntry], { description: 'Entries of the source tree the agent left alone (symbolic links, special files), the first 200 by name; skippedCount counts them all' })
+  skipped(@Root() migration: Migration): SkippedEntry[] {
+    return migration.skippedJson ? (JSON.parse(migration.skippedJson) as SkippedEntry[]) : [];
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: "Until when recordings keep their local copy on the PBX (rule 5: completion + 7 days); null until COMPLETED" })
+  localCopyExpiresAt(@Root() migration: Migration): Date | null {
+    return migration.status === MigrationStatus.COMPLETED && migration.finishedAt ? localCopyExpiry(migration.finishedAt) : null;
+  }
+
+  @FieldResolver(() => PbxStub, { nullable: PARTIAL, description: 'The PBX it migrates' + unlessDown('network') })
   pbx(@Root() migration: Migration): PbxStub {
     return pbxStub(migration.pbxId);
   }

@@ -1,4 +1,5 @@
 import { Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
+import { PARTIAL, unlessDown } from '../../../kernel/graphql/partial';
 import { StorageContext } from '../context';
 import { CdsStatus, notActivated } from '../entities/cds-status';
 import { Migration } from '../entities/migration';
@@ -8,7 +9,7 @@ import { PbxStub } from '../entities/pbx-stub';
 @Resolver(() => PbxStub)
 export class PbxStorageResolver {
   @Directive('@requires(fields: "revision")')
-  @FieldResolver(() => CdsStatus, { description: 'Its Company Data Storage; NOT_ACTIVATED until activated' })
+  @FieldResolver(() => CdsStatus, { nullable: PARTIAL, description: 'Its Company Data Storage; NOT_ACTIVATED until activated' + unlessDown('storage') })
   async cds(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<CdsStatus> {
     return (await loaders.cdsStatus.load(pbx.id)) ?? notActivated(pbx.id);
   }
@@ -26,7 +27,7 @@ export class PbxStorageResolver {
   }
 
   @Directive('@requires(fields: "revision")')
-  @FieldResolver(() => [Migration], { description: 'Every migration of this PBX, newest first' })
+  @FieldResolver(() => [Migration], { nullable: PARTIAL, description: 'Every migration of this PBX, newest first' + unlessDown('storage') })
   migrations(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<Migration[]> {
     return loaders.migrationsOfPbx.load(pbx.id);
   }
