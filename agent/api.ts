@@ -67,7 +67,10 @@ export class GraphQLClient {
 
   /** Runs an operation and answers its data; throws GraphQLRequestError when the answer carries errors. */
   request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    return this.retrier.run(() => this.once<T>(query, variables), (cause) => new GatewayUnavailableError(this.url, cause));
+    return this.retrier.run(
+      () => this.once<T>(query, variables),
+      (cause) => new GatewayUnavailableError(this.url, cause),
+    );
   }
 
   private async once<T>(query: string, variables: Record<string, unknown>): Promise<T> {

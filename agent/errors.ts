@@ -21,7 +21,10 @@ export const usageError = (message: string) => new AgentError(message, 2);
  * the migration fails naming the file, and local data stays as it was.
  */
 export class SourceFileError extends AgentError {
-  constructor(readonly sourcePath: string, readonly reason: string) {
+  constructor(
+    readonly sourcePath: string,
+    readonly reason: string,
+  ) {
     super(`${sourcePath}: ${reason}`);
     this.name = 'SourceFileError';
   }
@@ -29,7 +32,10 @@ export class SourceFileError extends AgentError {
 
 /** The CDS store refused a write or a copy did not verify: the migration fails naming the file. */
 export class StoreError extends AgentError {
-  constructor(readonly sourcePath: string, readonly reason: string) {
+  constructor(
+    readonly sourcePath: string,
+    readonly reason: string,
+  ) {
     super(`${sourcePath}: ${reason}`);
     this.name = 'StoreError';
   }

@@ -54,11 +54,14 @@ export async function acquireLock(sourceDir: string, pbxId: string, what: 'migra
       };
     } catch (error) {
       await unlink(mine).catch(() => undefined);
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new AgentError(`Cannot create the lock ${file}: ${describeIoError(error)}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new AgentError(`Cannot create the lock ${file}: ${describeIoError(error)}`);
     }
     const holder = await readHolder(file);
     if (holder && isAlive(holder.pid) && holder.pid !== process.pid) {
-      throw new AgentError(`another cds-agent (pid ${holder.pid}) is already ${holder.what} PBX ${holder.pbxId || pbxId} from ${sourceDir}`);
+      throw new AgentError(
+        `another cds-agent (pid ${holder.pid}) is already ${holder.what} PBX ${holder.pbxId || pbxId} from ${sourceDir}`,
+      );
     }
     await takeOverStale(file, holder?.pid ?? null);
   }

@@ -73,7 +73,8 @@ export function parseArgs(argv: string[]): AgentArgs | 'help' {
   }
   if (!values.has('--gateway')) values.set('--gateway', process.env.CDS_GATEWAY?.trim() || DEFAULT_GATEWAY);
   const pbxId = values.get('--pbx')!.trim().toLowerCase();
-  if (!/^[0-9a-f]{12}$/.test(pbxId)) throw usageError(`--pbx '${values.get('--pbx')}' is not a PBX serial (12 hexadecimal characters, like 22110001d072)`);
+  if (!/^[0-9a-f]{12}$/.test(pbxId))
+    throw usageError(`--pbx '${values.get('--pbx')}' is not a PBX serial (12 hexadecimal characters, like 22110001d072)`);
   let gateway: URL;
   try {
     gateway = new URL(values.get('--gateway')!);
@@ -134,7 +135,11 @@ async function run(argv: string[]): Promise<number> {
   if (!dir?.isDirectory()) throw usageError(`--source ${args.sourceDir} is not a directory`);
 
   const display = new ProgressDisplay(process.stdout);
-  const retrier = new Retrier({ retryForMs: args.retryForMs, onWaiting: (cause, until) => display.waiting(cause, until), onRecovered: () => display.resumed() });
+  const retrier = new Retrier({
+    retryForMs: args.retryForMs,
+    onWaiting: (cause, until) => display.waiting(cause, until),
+    onRecovered: () => display.resumed(),
+  });
   const client = new GraphQLClient(args.gatewayUrl, token, { retrier });
   const api = new CdsApi(client);
   const lock = await acquireLock(args.sourceDir, args.pbxId, args.purge ? 'purging' : 'migrating');

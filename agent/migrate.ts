@@ -3,7 +3,15 @@ import { mapLimited } from '../kernel/map-limited';
 import { GatewayUnavailableError, GraphQLRequestError } from './api';
 import { AgentError, SourceFileError } from './errors';
 import {
-  ALL_CATEGORIES, CdsApi, CdsObjectRow, Category, MigrationProgress, MigrationRef, PbxFacts, RecordingRegistration, VerifiedItem,
+  ALL_CATEGORIES,
+  CdsApi,
+  CdsObjectRow,
+  Category,
+  MigrationProgress,
+  MigrationRef,
+  PbxFacts,
+  RecordingRegistration,
+  VerifiedItem,
 } from './operations';
 import { Retrier } from './retry';
 import { prepare, PreparedItem, UploadedItem, Uploader } from './upload';
@@ -62,10 +70,15 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const pbx = await api.pbx(pbxId);
   const picked = await pickMigration(api, pbx, options.region);
   if (!picked) {
-    return { migration: null, message: `CDS is already ACTIVE for PBX ${pbx.id}; there is no migration to run. Recordings' local copies can be removed after 7 days with --purge.` };
+    return {
+      migration: null,
+      message: `CDS is already ACTIVE for PBX ${pbx.id}; there is no migration to run. Recordings' local copies can be removed after 7 days with --purge.`,
+    };
   }
   const migration = picked;
-  display.log(`Migration ${migration.id} of PBX ${pbx.id} (${pbx.kind}, WMS ${pbx.wmsVersion}) into CDS region ${migration.region}: ${migration.status}`);
+  display.log(
+    `Migration ${migration.id} of PBX ${pbx.id} (${pbx.kind}, WMS ${pbx.wmsVersion}) into CDS region ${migration.region}: ${migration.status}`,
+  );
   if (options.region && options.region !== migration.region) {
     display.log(`Note: --region ${options.region} does not apply; this migration was started for region ${migration.region}.`);
   }
@@ -90,7 +103,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     throw error;
   }
   await writeRunState(sourceDir, { pbxId: pbx.id, migrationId: migration.id, runToken: run.runToken, startedAt: new Date().toISOString() });
-  display.log(resumeToken === run.runToken ? 'Resuming this agent\'s earlier run.' : `Took the migration (${run.migration.itemsDone} of ${run.migration.itemsTotal} items already verified in CDS).`);
+  display.log(
+    resumeToken === run.runToken
+      ? "Resuming this agent's earlier run."
+      : `Took the migration (${run.migration.itemsDone} of ${run.migration.itemsTotal} items already verified in CDS).`,
+  );
 
   const fail = async (reason: string): Promise<never> => {
     let marked = false;
@@ -120,7 +137,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       done.items += 1;
       done.bytes += item.sizeBytes;
       tally.skipped += 1;
-      confirmed.push({ category: known.category, sourcePath: known.sourcePath, objectKey: known.objectKey, sizeBytes: known.sizeBytes, sha256: known.sha256 });
+      confirmed.push({
+        category: known.category,
+        sourcePath: known.sourcePath,
+        objectKey: known.objectKey,
+        sizeBytes: known.sizeBytes,
+        sha256: known.sha256,
+      });
     } else {
       todo.push(item);
     }
@@ -131,14 +154,33 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     done,
   );
 
-  const reporter = new ProgressReporter(api, { pbxId: pbx.id, migrationId: migration.id, runToken: run.runToken, batchSize: options.batchSize });
-  const uploader = new Uploader({ api, gatewayUrl: options.gatewayUrl, authorization: options.authorization, migrationId: migration.id, runToken: run.runToken, retrier: options.retrier });
+  const reporter = new ProgressReporter(api, {
+    pbxId: pbx.id,
+    migrationId: migration.id,
+    runToken: run.runToken,
+    batchSize: options.batchSize,
+  });
+  const uploader = new Uploader({
+    api,
+    gatewayUrl: options.gatewayUrl,
+    authorization: options.authorization,
+    migrationId: migration.id,
+    runToken: run.runToken,
+    retrier: options.retrier,
+  });
   const register = async (uploaded: UploadedItem) => {
     const { item, declared, objectKey } = uploaded;
-    const metadata = item.category === 'CALL_RECORDINGS'
-      ? await recordingMetadata(item, item.sidecarPath ? relative(sourceDir, item.sidecarPath) : null)
-      : null;
-    const reported: VerifiedItem = { category: item.category, sourcePath: item.sourcePath, objectKey, sizeBytes: declared.sizeBytes, sha256: declared.sha256 };
+    const metadata =
+      item.category === 'CALL_RECORDINGS'
+        ? await recordingMetadata(item, item.sidecarPath ? relative(sourceDir, item.sidecarPath) : null)
+        : null;
+    const reported: VerifiedItem = {
+      category: item.category,
+      sourcePath: item.sourcePath,
+      objectKey,
+      sizeBytes: declared.sizeBytes,
+      sha256: declared.sha256,
+    };
     const recording: RecordingRegistration | null = metadata
       ? { ...metadata, sourcePath: item.sourcePath, sizeBytes: declared.sizeBytes, sha256: declared.sha256, objectKey }
       : null;
@@ -168,7 +210,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       if (!reporter.unverified.length) break;
       const again = new Set(reporter.unverified.map((i) => `${i.category}\u0000${i.sourcePath}`));
       reporter.unverified = [];
-      if (round === 1) throw new AgentError(`${[...again][0].split('\u0000')[1]}: its CDS copy did not verify after being uploaded again; it was not counted`);
+      if (round === 1)
+        throw new AgentError(
+          `${[...again][0].split('\u0000')[1]}: its CDS copy did not verify after being uploaded again; it was not counted`,
+        );
       await moveAll(todo.filter((i) => again.has(`${i.category}\u0000${i.sourcePath}`)));
     }
   } catch (error) {
@@ -185,7 +230,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   }
 
   if (options.signal?.aborted && (!failure || failure === options.signal.reason)) {
-    throw new AgentError(`Interrupted: ${done.items + tally.copied + tally.reused} of ${todo.length + done.items} files are verified in CDS. Run the agent again to resume.`);
+    throw new AgentError(
+      `Interrupted: ${done.items + tally.copied + tally.reused} of ${todo.length + done.items} files are verified in CDS. Run the agent again to resume.`,
+    );
   }
   if (failure instanceof GatewayUnavailableError) throw failure;
   if (failure instanceof GraphQLRequestError && failure.has('CONFLICT')) {
@@ -251,11 +298,18 @@ const NAMES: Record<Category, string> = { CALL_RECORDINGS: 'recordings', BACKUPS
 
 function describeScan(display: ProgressDisplay, scan: ScanResult, moving: Set<Category>): void {
   const staying = ALL_CATEGORIES.filter((c) => !moving.has(c)).map((c) => NAMES[c]);
-  display.log(`Found ${scan.inventory.map((i) => `${i.itemsTotal} ${NAMES[i.category]} (${mb(i.bytesTotal)} MB)`).join(', ')}`
-    + (staying.length ? `; ${staying.join(' and ')} stay on the PBX (CDS does not take them yet).` : '.'));
+  display.log(
+    `Found ${scan.inventory.map((i) => `${i.itemsTotal} ${NAMES[i.category]} (${mb(i.bytesTotal)} MB)`).join(', ')}` +
+      (staying.length ? `; ${staying.join(' and ')} stay on the PBX (CDS does not take them yet).` : '.'),
+  );
   if (scan.skipped.length) {
-    const shown = scan.skipped.slice(0, 3).map((s) => `${s.sourcePath} (${s.reason})`).join(', ');
-    display.log(`Left alone: ${scan.skipped.length} entr${scan.skipped.length === 1 ? 'y' : 'ies'} that are not files to migrate, e.g. ${shown}`);
+    const shown = scan.skipped
+      .slice(0, 3)
+      .map((s) => `${s.sourcePath} (${s.reason})`)
+      .join(', ');
+    display.log(
+      `Left alone: ${scan.skipped.length} entr${scan.skipped.length === 1 ? 'y' : 'ies'} that are not files to migrate, e.g. ${shown}`,
+    );
   }
 }
 
@@ -264,17 +318,27 @@ function summary(pbx: PbxFacts, migration: MigrationProgress, scan: ScanResult, 
   const staying = ALL_CATEGORIES.filter((c) => !moving.has(c));
   const lines = [
     `Migration ${migration.id} COMPLETED: CDS is ACTIVE for PBX ${pbx.id} (region ${migration.region}).`,
-    `  ${migration.itemsDone} of ${migration.itemsTotal} items verified by CDS (${mb(migration.bytesDone)} MB): `
-      + `${tally.copied} uploaded now (${mb(tally.copiedBytes)} MB), ${tally.reused} already in CDS from an earlier run, ${tally.skipped} verified by an earlier run.`,
-    `  ${[...moving].map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(', ')}`
-      + (staying.length ? `; ${staying.map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(' and ')} stay on the PBX (NOT_SUPPORTED_YET).` : '.'),
+    `  ${migration.itemsDone} of ${migration.itemsTotal} items verified by CDS (${mb(migration.bytesDone)} MB): ` +
+      `${tally.copied} uploaded now (${mb(tally.copiedBytes)} MB), ${tally.reused} already in CDS from an earlier run, ${tally.skipped} verified by an earlier run.`,
+    `  ${[...moving].map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(', ')}` +
+      (staying.length
+        ? `; ${staying.map((c) => `${NAMES[c]} ${inv(c).itemsTotal}`).join(' and ')} stay on the PBX (NOT_SUPPORTED_YET).`
+        : '.'),
   ];
   if (scan.skipped.length) {
-    lines.push(`  Skipped ${scan.skipped.length} entr${scan.skipped.length === 1 ? 'y' : 'ies'} of the source tree (not migrated): `
-      + scan.skipped.slice(0, 10).map((e) => `${e.sourcePath} (${e.reason})`).join(', ') + (scan.skipped.length > 10 ? ', ...' : ''));
+    lines.push(
+      `  Skipped ${scan.skipped.length} entr${scan.skipped.length === 1 ? 'y' : 'ies'} of the source tree (not migrated): ` +
+        scan.skipped
+          .slice(0, 10)
+          .map((e) => `${e.sourcePath} (${e.reason})`)
+          .join(', ') +
+        (scan.skipped.length > 10 ? ', ...' : ''),
+    );
   }
   if (migration.localCopyExpiresAt) {
-    lines.push(`  Recordings keep their local copy until ${migration.localCopyExpiresAt.slice(0, 10)}; then run the agent with --purge to remove the expired copies.`);
+    lines.push(
+      `  Recordings keep their local copy until ${migration.localCopyExpiresAt.slice(0, 10)}; then run the agent with --purge to remove the expired copies.`,
+    );
   }
   return lines.join('\n');
 }

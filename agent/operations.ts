@@ -73,9 +73,19 @@ export interface UploadGrant extends DeclaredItem {
   expiresAt: string;
 }
 
-export interface CopyCheck { sourcePath: string; objectKey: string | null; sizeBytes: number; sha256: string | null; verified: boolean; reason: string | null }
+export interface CopyCheck {
+  sourcePath: string;
+  objectKey: string | null;
+  sizeBytes: number;
+  sha256: string | null;
+  verified: boolean;
+  reason: string | null;
+}
 
-export interface SkippedEntry { sourcePath: string; reason: string }
+export interface SkippedEntry {
+  sourcePath: string;
+  reason: string;
+}
 
 /** A verified CDS object as the server lists it (for resuming). */
 export interface CdsObjectRow extends VerifiedItem {
@@ -116,13 +126,41 @@ const MIGRATION_FIELDS = 'id status trigger region itemsDone itemsTotal bytesDon
 
 const PBX_QUERY = /* GraphQL */ `
   query AgentPbx($pbxId: ID!) {
-    pbx(id: $pbxId) { id kind wmsVersion region cds { state region } currentMigration { id status trigger region } migrations { id status } }
-  }`;
+    pbx(id: $pbxId) {
+      id
+      kind
+      wmsVersion
+      region
+      cds {
+        state
+        region
+      }
+      currentMigration {
+        id
+        status
+        trigger
+        region
+      }
+      migrations {
+        id
+        status
+      }
+    }
+  }
+`;
 
 const ACTIVATE = /* GraphQL */ `
   mutation AgentActivate($pbxId: ID!, $region: String) {
-    activateCompanyDataStorage(pbxId: $pbxId, region: $region) { migration { id status trigger region } }
-  }`;
+    activateCompanyDataStorage(pbxId: $pbxId, region: $region) {
+      migration {
+        id
+        status
+        trigger
+        region
+      }
+    }
+  }
+`;
 
 const BEGIN_RUN = /* GraphQL */ `
   mutation AgentBeginRun($migrationId: ID!, $inventory: [CategoryInventoryInput!]!, $resumeToken: String, $skipped: [SkippedEntryInput!]) {
@@ -134,20 +172,51 @@ const BEGIN_RUN = /* GraphQL */ `
 const GRANTS = /* GraphQL */ `
   mutation AgentGrants($migrationId: ID!, $runToken: String!, $items: [UploadRequestInput!]!) {
     requestUploadGrants(migrationId: $migrationId, runToken: $runToken, items: $items) {
-      category sourcePath objectKey sizeBytes sha256 transport token url headers { name value }
-      parts { partNumber offset sizeBytes url headers { name value } } expiresAt
+      category
+      sourcePath
+      objectKey
+      sizeBytes
+      sha256
+      transport
+      token
+      url
+      headers {
+        name
+        value
+      }
+      parts {
+        partNumber
+        offset
+        sizeBytes
+        url
+        headers {
+          name
+          value
+        }
+      }
+      expiresAt
     }
-  }`;
+  }
+`;
 
 const COMPLETE_MULTIPART = /* GraphQL */ `
   mutation AgentCompleteMultipart($migrationId: ID!, $runToken: String!, $token: String!, $parts: [CompletedPartInput!]!) {
     completeMultipartUpload(migrationId: $migrationId, runToken: $runToken, token: $token, parts: $parts)
-  }`;
+  }
+`;
 
 const COPY_CHECKS = /* GraphQL */ `
   query AgentCopyChecks($pbxId: ID!, $category: DataCategory!, $sourcePaths: [String!]!) {
-    cdsCopyChecks(pbxId: $pbxId, category: $category, sourcePaths: $sourcePaths) { sourcePath objectKey sizeBytes sha256 verified reason }
-  }`;
+    cdsCopyChecks(pbxId: $pbxId, category: $category, sourcePaths: $sourcePaths) {
+      sourcePath
+      objectKey
+      sizeBytes
+      sha256
+      verified
+      reason
+    }
+  }
+`;
 
 // A literal `first` lets the gateway's cost estimate see the real page size.
 const CDS_OBJECTS = /* GraphQL */ `
@@ -165,8 +234,11 @@ const CDS_OBJECTS = /* GraphQL */ `
  */
 const REGISTER_RECORDINGS = /* GraphQL */ `
   mutation AgentRegisterRecordings($pbxId: ID!, $migrationId: ID!, $recordings: [MigratedRecordingInput!]!) {
-    registerRecordings(pbxId: $pbxId, migrationId: $migrationId, recordings: $recordings) { registered }
-  }`;
+    registerRecordings(pbxId: $pbxId, migrationId: $migrationId, recordings: $recordings) {
+      registered
+    }
+  }
+`;
 
 const REPORT = /* GraphQL */ `
   mutation AgentReport($migrationId: ID!, $runToken: String!, $items: [VerifiedItemInput!]!) {
@@ -211,8 +283,18 @@ export class CdsApi {
     return data.activateCompanyDataStorage.migration;
   }
 
-  async beginRun(migrationId: string, inventory: CategoryInventory[], resumeToken: string | null, skipped: SkippedEntry[] = []): Promise<{ runToken: string; migration: MigrationProgress }> {
-    const data = await this.client.request<{ beginMigrationRun: { runToken: string; migration: MigrationProgress } }>(BEGIN_RUN, { migrationId, inventory, resumeToken, skipped: skipped.slice(0, 200) });
+  async beginRun(
+    migrationId: string,
+    inventory: CategoryInventory[],
+    resumeToken: string | null,
+    skipped: SkippedEntry[] = [],
+  ): Promise<{ runToken: string; migration: MigrationProgress }> {
+    const data = await this.client.request<{ beginMigrationRun: { runToken: string; migration: MigrationProgress } }>(BEGIN_RUN, {
+      migrationId,
+      inventory,
+      resumeToken,
+      skipped: skipped.slice(0, 200),
+    });
     return data.beginMigrationRun;
   }
 
@@ -222,7 +304,12 @@ export class CdsApi {
     return data.requestUploadGrants;
   }
 
-  async completeMultipart(migrationId: string, runToken: string, token: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+  async completeMultipart(
+    migrationId: string,
+    runToken: string,
+    token: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
     await this.client.request(COMPLETE_MULTIPART, { migrationId, runToken, token, parts });
   }
 
@@ -245,12 +332,22 @@ export class CdsApi {
   }
 
   /** Registers the batch's recordings (when any), and only once that succeeded counts its items. */
-  async report(pbxId: string, migrationId: string, runToken: string, items: VerifiedItem[], recordings: RecordingRegistration[]): Promise<MigrationProgress> {
+  async report(
+    pbxId: string,
+    migrationId: string,
+    runToken: string,
+    items: VerifiedItem[],
+    recordings: RecordingRegistration[],
+  ): Promise<MigrationProgress> {
     if (items.length > MAX_ITEMS_PER_CALL || recordings.length > MAX_ITEMS_PER_CALL) {
       throw new Error(`a report holds at most ${MAX_ITEMS_PER_CALL} items`);
     }
     if (recordings.length) {
-      const data = await this.client.request<{ registerRecordings: { registered: number } }>(REGISTER_RECORDINGS, { pbxId, migrationId, recordings });
+      const data = await this.client.request<{ registerRecordings: { registered: number } }>(REGISTER_RECORDINGS, {
+        pbxId,
+        migrationId,
+        recordings,
+      });
       if (data.registerRecordings.registered !== recordings.length) {
         throw new Error(`the recordings subgraph registered ${data.registerRecordings.registered} of ${recordings.length} recordings`);
       }
@@ -278,8 +375,9 @@ export class CdsApi {
   async *recordings(pbxId: string): AsyncGenerator<RecordingRow[]> {
     let after: string | null = null;
     for (;;) {
-      const data: { pbx: { recordings: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: RecordingRow }[] } } | null } =
-        await this.client.request(RECORDINGS, { pbxId, after });
+      const data: {
+        pbx: { recordings: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: RecordingRow }[] } } | null;
+      } = await this.client.request(RECORDINGS, { pbxId, after });
       if (!data.pbx) throw new GraphQLRequestError(`PBX ${pbxId} is not known to CDS`, 'NOT_FOUND');
       const page = data.pbx.recordings;
       yield page.edges.map((e) => e.node);

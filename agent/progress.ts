@@ -43,7 +43,10 @@ export class ProgressDisplay {
   private readonly windowMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly out: ProgressSink, options: ProgressOptions = {}) {
+  constructor(
+    private readonly out: ProgressSink,
+    options: ProgressOptions = {},
+  ) {
     this.tty = Boolean(out.isTTY);
     this.minRedrawMs = 1000 / (options.redrawsPerSecond ?? 10);
     this.lineEveryMs = (options.lineEverySeconds ?? 2) * 1000;
@@ -118,19 +121,25 @@ export class ProgressDisplay {
     const remainingItems = Math.max(0, this.itemsTotal - this.itemsDone);
     const remainingBytes = Math.max(0, this.bytesTotal - this.bytesDone);
     // Small files are bound by items a second, large ones by bytes a second: the slower says when it ends.
-    const etaSeconds = remainingItems === 0 ? 0 : Math.max(
-      itemsPerSecond > 0 ? remainingItems / itemsPerSecond : Infinity,
-      bytesPerSecond > 0 && remainingBytes > 0 ? remainingBytes / bytesPerSecond : 0,
+    const etaSeconds =
+      remainingItems === 0
+        ? 0
+        : Math.max(
+            itemsPerSecond > 0 ? remainingItems / itemsPerSecond : Infinity,
+            bytesPerSecond > 0 && remainingBytes > 0 ? remainingBytes / bytesPerSecond : 0,
+          );
+    return (
+      `${this.waitingFor ? 'WAITING ' : ''}${percent.toFixed(1).padStart(5)}%  ${count(this.itemsDone)}/${count(this.itemsTotal)} items  ` +
+      `${mb(this.bytesDone)}/${mb(this.bytesTotal)} MB  ${rate(itemsPerSecond)} items/s  ${rate(bytesPerSecond / 1e6)} MB/s  ETA ${duration(etaSeconds)}`
     );
-    return `${this.waitingFor ? 'WAITING ' : ''}${percent.toFixed(1).padStart(5)}%  ${count(this.itemsDone)}/${count(this.itemsTotal)} items  `
-      + `${mb(this.bytesDone)}/${mb(this.bytesTotal)} MB  ${rate(itemsPerSecond)} items/s  ${rate(bytesPerSecond / 1e6)} MB/s  ETA ${duration(etaSeconds)}`;
   }
 
   private percent(): number {
     // Bytes weigh more than items when there are bytes to move; a tree of empty files goes by items.
-    const p = this.bytesTotal > 0
-      ? (0.9 * this.bytesDone) / this.bytesTotal + (0.1 * this.itemsDone) / Math.max(1, this.itemsTotal)
-      : this.itemsDone / Math.max(1, this.itemsTotal);
+    const p =
+      this.bytesTotal > 0
+        ? (0.9 * this.bytesDone) / this.bytesTotal + (0.1 * this.itemsDone) / Math.max(1, this.itemsTotal)
+        : this.itemsDone / Math.max(1, this.itemsTotal);
     return Math.min(100, Math.max(0, p * 100));
   }
 

@@ -43,7 +43,16 @@ export async function purge(options: PurgeOptions): Promise<PurgeResult> {
   const { api, pbxId, sourceDir } = options;
   const now = (options.now ?? new Date()).getTime();
   const pbx = await api.pbx(pbxId);
-  const result: PurgeResult = { purged: 0, purgedBytes: 0, sidecars: 0, notExpired: 0, alreadyGone: 0, differs: [], notVerified: [], message: '' };
+  const result: PurgeResult = {
+    purged: 0,
+    purgedBytes: 0,
+    sidecars: 0,
+    notExpired: 0,
+    alreadyGone: 0,
+    differs: [],
+    notVerified: [],
+    message: '',
+  };
   if (pbx.cds.state !== 'ACTIVE') {
     result.message = `CDS is ${pbx.cds.state} for PBX ${pbx.id}: local copies are kept until a migration completes and their 7 days have passed. Nothing was removed.`;
     return result;
@@ -59,19 +68,30 @@ export async function purge(options: PurgeOptions): Promise<PurgeResult> {
       return true;
     });
     if (!expired.length) continue;
-    const checks = new Map((await api.copyChecks(pbx.id, 'CALL_RECORDINGS', expired.map((r) => r.sourcePath!))).map((c) => [c.sourcePath, c]));
-    await mapLimited(expired, options.concurrency, (recording) => purgeOne(recording, sourceDir, checks.get(recording.sourcePath!) ?? null, result));
+    const checks = new Map(
+      (
+        await api.copyChecks(
+          pbx.id,
+          'CALL_RECORDINGS',
+          expired.map((r) => r.sourcePath!),
+        )
+      ).map((c) => [c.sourcePath, c]),
+    );
+    await mapLimited(expired, options.concurrency, (recording) =>
+      purgeOne(recording, sourceDir, checks.get(recording.sourcePath!) ?? null, result),
+    );
   }
 
   const problems = [
     ...result.notVerified.map((p) => `${p} (its CDS copy did not verify)`),
     ...result.differs.map((p) => `${p} (the local file is not the one migrated)`),
   ];
-  result.message = `Purge of PBX ${pbx.id}: removed ${result.purged} expired local recording cop${result.purged === 1 ? 'y' : 'ies'} `
-    + `(${(result.purgedBytes / 1e6).toFixed(1)} MB) and ${result.sidecars} sidecar${result.sidecars === 1 ? '' : 's'}; `
-    + `${result.notExpired} still within their 7 days, ${result.alreadyGone} already gone`
-    + (problems.length ? `; KEPT ${problems.length}: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', ...' : ''}` : '')
-    + '.';
+  result.message =
+    `Purge of PBX ${pbx.id}: removed ${result.purged} expired local recording cop${result.purged === 1 ? 'y' : 'ies'} ` +
+    `(${(result.purgedBytes / 1e6).toFixed(1)} MB) and ${result.sidecars} sidecar${result.sidecars === 1 ? '' : 's'}; ` +
+    `${result.notExpired} still within their 7 days, ${result.alreadyGone} already gone` +
+    (problems.length ? `; KEPT ${problems.length}: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', ...' : ''}` : '') +
+    '.';
   if (problems.length) throw new AgentError(result.message);
   return result;
 }
@@ -110,8 +130,11 @@ async function purgeOne(recording: RecordingRow, sourceDir: string, check: CopyC
   result.purgedBytes += stats.size;
   const sidecar = local.replace(/\.(wav|mp3)$/i, '.json');
   if (sidecar !== local) {
-    await unlink(sidecar).then(() => {
-      result.sidecars += 1;
-    }, () => undefined);
+    await unlink(sidecar).then(
+      () => {
+        result.sidecars += 1;
+      },
+      () => undefined,
+    );
   }
 }

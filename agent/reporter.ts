@@ -40,13 +40,19 @@ export class ProgressReporter {
   /** Items CDS refused because their stored object did not verify (it removed them): the run uploads them again. */
   unverified: VerifiedItem[] = [];
 
-  constructor(private readonly api: CdsApi, private readonly options: ReporterOptions) {
+  constructor(
+    private readonly api: CdsApi,
+    private readonly options: ReporterOptions,
+  ) {
     this.batchSize = Math.max(1, Math.min(options.batchSize, MAX_ITEMS_PER_CALL));
     this.flushAfterMs = options.flushAfterMs ?? 1000;
     this.heartbeatMs = options.heartbeatMs ?? 2000;
-    this.heartbeat = setInterval(() => {
-      if (!this.inFlight && !this.items.length && Date.now() - this.lastSentAt >= this.heartbeatMs) this.kick();
-    }, Math.max(250, Math.floor(this.heartbeatMs / 2)));
+    this.heartbeat = setInterval(
+      () => {
+        if (!this.inFlight && !this.items.length && Date.now() - this.lastSentAt >= this.heartbeatMs) this.kick();
+      },
+      Math.max(250, Math.floor(this.heartbeatMs / 2)),
+    );
     this.heartbeat.unref();
   }
 
@@ -142,12 +148,22 @@ export class ProgressReporter {
       migration = await this.api.report(pbxId, migrationId, runToken, items, recordings);
     } catch (error) {
       // CDS verifies every object before it counts; those that did not verify are taken out, the rest reported again.
-      const refused = new Set(error instanceof GraphQLRequestError ? error.errors.flatMap((e) => (Array.isArray(e.extensions?.unverified) ? e.extensions.unverified as string[] : [])) : []);
+      const refused = new Set(
+        error instanceof GraphQLRequestError
+          ? error.errors.flatMap((e) => (Array.isArray(e.extensions?.unverified) ? (e.extensions.unverified as string[]) : []))
+          : [],
+      );
       if (!refused.size) throw error;
       this.unverified.push(...items.filter((i) => refused.has(i.sourcePath)));
       const keep = items.filter((i) => !refused.has(i.sourcePath));
       if (!keep.length) return;
-      migration = await this.api.report(pbxId, migrationId, runToken, keep, recordings.filter((r) => !refused.has(r.sourcePath)));
+      migration = await this.api.report(
+        pbxId,
+        migrationId,
+        runToken,
+        keep,
+        recordings.filter((r) => !refused.has(r.sourcePath)),
+      );
       items = keep;
     }
     this.lastSentAt = Date.now();

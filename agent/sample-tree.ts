@@ -73,13 +73,15 @@ export async function generateSampleTree(root: string, spec: SampleTreeSpec): Pr
         }
       : null;
     tree.recordings.push({ sourcePath, sizeBytes: bytes, sidecar, mtime: started });
-    writes.push((async () => {
-      await mkdir(folder, { recursive: true });
-      const file = path.join(folder, `${name}.wav`);
-      await writeFile(file, wav(bytes));
-      if (sidecar) await writeFile(path.join(folder, `${name}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
-      await utimes(file, started, started);
-    })());
+    writes.push(
+      (async () => {
+        await mkdir(folder, { recursive: true });
+        const file = path.join(folder, `${name}.wav`);
+        await writeFile(file, wav(bytes));
+        if (sidecar) await writeFile(path.join(folder, `${name}.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
+        await utimes(file, started, started);
+      })(),
+    );
     if (writes.length >= 64) await flush();
   }
   await flush();
@@ -101,7 +103,11 @@ export async function generateSampleTree(root: string, spec: SampleTreeSpec): Pr
   for (let i = 0; i < (spec.faxes ?? 0); i++) {
     const bytes = 20_000 + (i % 7) * 3_000;
     const file = path.join(root, 'faxes', `fax-${String(i + 1).padStart(4, '0')}.pdf`);
-    writes.push(mkdir(path.dirname(file), { recursive: true }).then(() => writeFile(file, Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(bytes - 9)]))));
+    writes.push(
+      mkdir(path.dirname(file), { recursive: true }).then(() =>
+        writeFile(file, Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(bytes - 9)])),
+      ),
+    );
     tree.faxes.items += 1;
     tree.faxes.bytes += bytes;
   }

@@ -62,7 +62,10 @@ export async function scanSource(root: string): Promise<ScanResult> {
     const top_ = await lstat(top).catch(() => null);
     if (!top_) continue;
     if (!top_.isDirectory()) {
-      skipped.push({ sourcePath: folder, reason: top_.isSymbolicLink() ? 'a symbolic link (not followed out of the source tree)' : 'not a directory' });
+      skipped.push({
+        sourcePath: folder,
+        reason: top_.isSymbolicLink() ? 'a symbolic link (not followed out of the source tree)' : 'not a directory',
+      });
       continue;
     }
     await walk(root, top, async (dir, entries) => {
@@ -103,9 +106,25 @@ export async function scanSource(root: string): Promise<ScanResult> {
             skipped.push({ sourcePath, reason: 'not a regular file' });
             return null;
           }
-          return { category, sourcePath, absPath, sizeBytes: s.size, mtimeMs: s.mtimeMs, sidecarPath: sidecar, unreadable: null } satisfies SourceItem;
+          return {
+            category,
+            sourcePath,
+            absPath,
+            sizeBytes: s.size,
+            mtimeMs: s.mtimeMs,
+            sidecarPath: sidecar,
+            unreadable: null,
+          } satisfies SourceItem;
         } catch (error) {
-          return { category, sourcePath, absPath, sizeBytes: 0, mtimeMs: 0, sidecarPath: sidecar, unreadable: `could not be read: ${describeIoError(error)}` } satisfies SourceItem;
+          return {
+            category,
+            sourcePath,
+            absPath,
+            sizeBytes: 0,
+            mtimeMs: 0,
+            sidecarPath: sidecar,
+            unreadable: `could not be read: ${describeIoError(error)}`,
+          } satisfies SourceItem;
         }
       });
       for (const item of found) {
@@ -139,4 +158,3 @@ async function walk(root: string, dir: string, visit: (dir: string, entries: Dir
 export function relative(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join('/');
 }
-

@@ -25,7 +25,13 @@ const MAX_SIDECAR_BYTES = 64 * 1024;
  */
 export async function recordingMetadata(item: SourceItem, sidecarSourcePath: string | null): Promise<RecordingMetadata> {
   // Rounded: a time set to the millisecond often reads back a nanosecond short of it.
-  const fallback: RecordingMetadata = { callId: null, startedAt: new Date(Math.round(item.mtimeMs)).toISOString(), durationSeconds: 0, caller: null, callee: null };
+  const fallback: RecordingMetadata = {
+    callId: null,
+    startedAt: new Date(Math.round(item.mtimeMs)).toISOString(),
+    durationSeconds: 0,
+    caller: null,
+    callee: null,
+  };
   if (!item.sidecarPath || !sidecarSourcePath) return fallback;
   const where = sidecarSourcePath;
   let raw: Buffer;
@@ -69,8 +75,14 @@ export async function recordingMetadata(item: SourceItem, sidecarSourcePath: str
 
   let durationSeconds = 0;
   if (fields.durationSeconds !== undefined && fields.durationSeconds !== null && fields.durationSeconds !== '') {
-    const n = typeof fields.durationSeconds === 'number' ? fields.durationSeconds : typeof fields.durationSeconds === 'string' ? Number(fields.durationSeconds) : NaN;
-    if (!Number.isFinite(n) || n < 0 || n > 2 ** 31 - 1) throw new SourceFileError(where, `"durationSeconds" must be a number of seconds, 0 or more`);
+    const n =
+      typeof fields.durationSeconds === 'number'
+        ? fields.durationSeconds
+        : typeof fields.durationSeconds === 'string'
+          ? Number(fields.durationSeconds)
+          : NaN;
+    if (!Number.isFinite(n) || n < 0 || n > 2 ** 31 - 1)
+      throw new SourceFileError(where, `"durationSeconds" must be a number of seconds, 0 or more`);
     durationSeconds = Math.round(n);
   }
 

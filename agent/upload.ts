@@ -68,9 +68,16 @@ export class Uploader {
     for (let attempt = 1; pending.length; attempt++) {
       if (attempt > ATTEMPTS) {
         const first = pending[0];
-        throw new StoreError(first.item.sourcePath, `could not be put into CDS after ${ATTEMPTS} attempts (it kept changing while it was read, or its grants kept running out); it was not counted`);
+        throw new StoreError(
+          first.item.sourcePath,
+          `could not be put into CDS after ${ATTEMPTS} attempts (it kept changing while it was read, or its grants kept running out); it was not counted`,
+        );
       }
-      const grants = await this.options.api.grants(this.options.migrationId, this.options.runToken, pending.map((p) => p.declared));
+      const grants = await this.options.api.grants(
+        this.options.migrationId,
+        this.options.runToken,
+        pending.map((p) => p.declared),
+      );
       const outcomes = await this.send(pending, grants);
       const next: PreparedItem[] = [];
       for (const [index, prepared] of pending.entries()) {
@@ -105,13 +112,17 @@ export class Uploader {
     if (body.length) bodies.push(body);
     await Promise.all([
       mapLimited(bodies, GATEWAY_REQUESTS_AT_ONCE, async (indexes) => {
-        const answers = await this.sendToGateway(indexes.map((i) => pending[i]), indexes.map((i) => grants[i]));
+        const answers = await this.sendToGateway(
+          indexes.map((i) => pending[i]),
+          indexes.map((i) => grants[i]),
+        );
         indexes.forEach((i, n) => (outcomes[i] = answers[n]));
       }),
       mapLimited(direct, S3_REQUESTS_AT_ONCE, async (index) => {
-        outcomes[index] = grants[index].transport === 'S3_PUT'
-          ? await this.putToS3(pending[index], grants[index])
-          : await this.multipartToS3(pending[index], grants[index]);
+        outcomes[index] =
+          grants[index].transport === 'S3_PUT'
+            ? await this.putToS3(pending[index], grants[index])
+            : await this.multipartToS3(pending[index], grants[index]);
       }),
     ]);
     return outcomes;
@@ -124,41 +135,62 @@ export class Uploader {
     const head = Buffer.alloc(4);
     head.writeUInt32BE(manifest.length, 0);
     const length = 4 + manifest.length + grants.reduce((n, g) => n + g.sizeBytes, 0);
-    return this.options.retrier.run(async () => {
-      const stream = Readable.from((async function* () {
-        yield head;
-        yield manifest;
-        for (const [index, item] of items.entries()) yield* fileBytes(item, 0, grants[index].sizeBytes);
-      })());
-      const answer = await this.request('POST', url, { 'content-type': 'application/octet-stream', 'content-length': String(length), authorization: this.options.authorization }, stream);
-      type Answer = { results?: { objectKey: string; status: string; reason?: string }[]; reason?: string };
-      let parsed: Answer | null;
-      try {
-        parsed = JSON.parse(answer.body) as Answer;
-      } catch {
-        parsed = null;
-      }
-      if (parsed?.results && parsed.results.length === grants.length) {
-        return parsed.results.map((r): Outcome => {
-          if (r.status === 'STORED' || r.status === 'ALREADY_STORED') return { kind: 'ok', stored: r.status === 'STORED' };
-          if (r.status === 'MISMATCH') return { kind: 'changed' };
-          return { kind: 'regrant', why: r.reason ?? r.status };
-        });
-      }
-      if (answer.status === 429 || answer.status >= 500) throw new TransientError(`the upload endpoint answered HTTP ${answer.status}`);
-      if (answer.status === 413 || answer.status === 400) {
-        // The body did not match the declared sizes: a file changed size since it was hashed.
-        return grants.map((): Outcome => ({ kind: 'changed' }));
-      }
-      throw new StoreError(items[0].item.sourcePath, `the CDS upload endpoint refused the upload (HTTP ${answer.status}): ${parsed?.reason ?? answer.body.slice(0, 300)}`);
-    }, (cause) => new StoreError(items[0].item.sourcePath, `could not be uploaded: ${cause}`));
+    return this.options.retrier.run(
+      async () => {
+        const stream = Readable.from(
+          (async function* () {
+            yield head;
+            yield manifest;
+            for (const [index, item] of items.entries()) yield* fileBytes(item, 0, grants[index].sizeBytes);
+          })(),
+        );
+        const answer = await this.request(
+          'POST',
+          url,
+          { 'content-type': 'application/octet-stream', 'content-length': String(length), authorization: this.options.authorization },
+          stream,
+        );
+        type Answer = { results?: { objectKey: string; status: string; reason?: string }[]; reason?: string };
+        let parsed: Answer | null;
+        try {
+          parsed = JSON.parse(answer.body) as Answer;
+        } catch {
+          parsed = null;
+        }
+        if (parsed?.results && parsed.results.length === grants.length) {
+          return parsed.results.map((r): Outcome => {
+            if (r.status === 'STORED' || r.status === 'ALREADY_STORED') return { kind: 'ok', stored: r.status === 'STORED' };
+            if (r.status === 'MISMATCH') return { kind: 'changed' };
+            return { kind: 'regrant', why: r.reason ?? r.status };
+          });
+        }
+        if (answer.status === 429 || answer.status >= 500) throw new TransientError(`the upload endpoint answered HTTP ${answer.status}`);
+        if (answer.status === 413 || answer.status === 400) {
+          // The body did not match the declared sizes: a file changed size since it was hashed.
+          return grants.map((): Outcome => ({ kind: 'changed' }));
+        }
+        throw new StoreError(
+          items[0].item.sourcePath,
+          `the CDS upload endpoint refused the upload (HTTP ${answer.status}): ${parsed?.reason ?? answer.body.slice(0, 300)}`,
+        );
+      },
+      (cause) => new StoreError(items[0].item.sourcePath, `could not be uploaded: ${cause}`),
+    );
   }
 
   private async putToS3(prepared: PreparedItem, grant: UploadGrant): Promise<Outcome> {
-    return this.options.retrier.run(async () => {
-      const answer = await this.request('PUT', grant.url!, headersOf(grant.headers), Readable.from(fileBytes(prepared, 0, grant.sizeBytes)));
-      return s3Outcome(answer.status, answer.body);
-    }, (cause) => new StoreError(prepared.item.sourcePath, `could not be uploaded: ${cause}`));
+    return this.options.retrier.run(
+      async () => {
+        const answer = await this.request(
+          'PUT',
+          grant.url!,
+          headersOf(grant.headers),
+          Readable.from(fileBytes(prepared, 0, grant.sizeBytes)),
+        );
+        return s3Outcome(answer.status, answer.body);
+      },
+      (cause) => new StoreError(prepared.item.sourcePath, `could not be uploaded: ${cause}`),
+    );
   }
 
   private async multipartToS3(prepared: PreparedItem, grant: UploadGrant): Promise<Outcome> {
@@ -166,19 +198,28 @@ export class Uploader {
     let failed: Outcome | null = null;
     await mapLimited(grant.parts, 4, async (part) => {
       if (failed) return;
-      const outcome = await this.options.retrier.run(async () => {
-        const answer = await this.request('PUT', part.url, headersOf(part.headers), Readable.from(fileBytes(prepared, part.offset, part.sizeBytes)));
-        const result = s3Outcome(answer.status, answer.body);
-        if (result.kind === 'ok') etags.push({ partNumber: part.partNumber, etag: String(answer.headers.etag ?? '') });
-        return result;
-      }, (cause) => new StoreError(prepared.item.sourcePath, `could not be uploaded: ${cause}`));
+      const outcome = await this.options.retrier.run(
+        async () => {
+          const answer = await this.request(
+            'PUT',
+            part.url,
+            headersOf(part.headers),
+            Readable.from(fileBytes(prepared, part.offset, part.sizeBytes)),
+          );
+          const result = s3Outcome(answer.status, answer.body);
+          if (result.kind === 'ok') etags.push({ partNumber: part.partNumber, etag: String(answer.headers.etag ?? '') });
+          return result;
+        },
+        (cause) => new StoreError(prepared.item.sourcePath, `could not be uploaded: ${cause}`),
+      );
       if (outcome.kind !== 'ok') failed ??= outcome;
     });
     if (failed) return failed;
     try {
       await this.options.api.completeMultipart(this.options.migrationId, this.options.runToken, grant.token, etags);
     } catch (error) {
-      if (error instanceof GraphQLRequestError && (error.has('FORBIDDEN') || error.has('CONFLICT'))) return { kind: 'regrant', why: error.message };
+      if (error instanceof GraphQLRequestError && (error.has('FORBIDDEN') || error.has('CONFLICT')))
+        return { kind: 'regrant', why: error.message };
       throw error;
     }
     return { kind: 'ok', stored: true };
@@ -216,7 +257,10 @@ async function* fileBytes(prepared: PreparedItem, offset: number, size: number):
   if (size === 0) return;
   const stream = createReadStream(prepared.item.absPath, {
     // fs accepts numeric flags; its types say string
-    flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string, start: offset, end: offset + size - 1, highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, size)),
+    flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string,
+    start: offset,
+    end: offset + size - 1,
+    highWaterMark: Math.min(1024 * 1024, Math.max(64 * 1024, size)),
   });
   let sent = 0;
   try {

@@ -43,13 +43,21 @@ const now = () => performance.now() / 1000;
 const sync = () => execFileSync('sync');
 const token = (pbxId: string) => signToken(SECRET, { sub: `pbx:${pbxId}`, role: 'pbx', pbx: pbxId });
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -80,7 +88,13 @@ function startS3rver(dir: string): Promise<ChildProcess> {
   return new Promise((resolve) => child.stdout!.once('data', () => resolve(child)));
 }
 
-interface Row { tree: string; store: string; tool: string; seconds: number; note: string }
+interface Row {
+  tree: string;
+  store: string;
+  tool: string;
+  seconds: number;
+  note: string;
+}
 
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
@@ -92,13 +106,28 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     // The rate limit is not what this measures (the agent's report rate is).
-    stack = await startStack({ config: testConfig({ RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000' }), db: { kind: 'sqlite', dir: path.join(tmp, 'db') }, jwtSecret: SECRET, gatewayPort: 0 });
-    await gql(stack, `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }`, { input: { id: 'bench', name: 'Bench' } });
+    stack = await startStack({
+      config: testConfig({ RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000' }),
+      db: { kind: 'sqlite', dir: path.join(tmp, 'db') },
+      jwtSecret: SECRET,
+      gatewayPort: 0,
+    });
+    await gql(stack, `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }`, {
+      input: { id: 'bench', name: 'Bench' },
+    });
     let serial = 0;
     const newPbx = async (region: string) => {
       const id = `22b0000000${(++serial).toString(16).padStart(2, '0')}`;
       await gql(stack!, `mutation($input: RegisterPbxInput!) { registerPbx(input: $input) { pbx { id } } }`, {
-        input: { id, name: `bench-${id}.wildixin.com`, kind: 'VIRTUAL', wmsVersion: '6.05.20240301.1', region, customerId: 'bench', networkId: null },
+        input: {
+          id,
+          name: `bench-${id}.wildixin.com`,
+          kind: 'VIRTUAL',
+          wmsVersion: '6.05.20240301.1',
+          region,
+          customerId: 'bench',
+          networkId: null,
+        },
       });
       await stack!.settle();
       return id;
@@ -106,8 +135,14 @@ async function main(): Promise<void> {
     // rclone reads AWS_CA_BUNDLE and then refuses a plain-http endpoint; loopback needs no CA.
     const { AWS_CA_BUNDLE: _ca, ...baseEnv } = process.env;
     const rcloneEnv = {
-      ...baseEnv, RCLONE_CONFIG_S3_TYPE: 's3', RCLONE_CONFIG_S3_PROVIDER: 'Other', RCLONE_CONFIG_S3_ACCESS_KEY_ID: 'S3RVER',
-      RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: 'S3RVER', RCLONE_CONFIG_S3_ENDPOINT: endpoint, RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG_S3_REGION: 'eu-west-1',
+      ...baseEnv,
+      RCLONE_CONFIG_S3_TYPE: 's3',
+      RCLONE_CONFIG_S3_PROVIDER: 'Other',
+      RCLONE_CONFIG_S3_ACCESS_KEY_ID: 'S3RVER',
+      RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: 'S3RVER',
+      RCLONE_CONFIG_S3_ENDPOINT: endpoint,
+      RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true',
+      RCLONE_CONFIG_S3_REGION: 'eu-west-1',
     };
     const rcloneVersion = execFileSync('rclone', ['version']).toString().split('\n')[0];
 
@@ -121,12 +156,28 @@ async function main(): Promise<void> {
       const bytes = tree.recordings.reduce((n, r) => n + r.sizeBytes, 0) + tree.backups.reduce((n, b) => n + b.sizeBytes, 0);
       const agent = async (region: string, label: string) => {
         const pbxId = await newPbx(region);
-        const { seconds, result } = await timed(() => run(process.execPath, ['-r', '@swc-node/register', 'agent/cli.ts', '--pbx', pbxId, '--source', tree.root, '--gateway', stack!.gatewayUrl], { ...process.env, CDS_TOKEN: token(pbxId) }));
+        const { seconds, result } = await timed(() =>
+          run(
+            process.execPath,
+            ['-r', '@swc-node/register', 'agent/cli.ts', '--pbx', pbxId, '--source', tree.root, '--gateway', stack!.gatewayUrl],
+            { ...process.env, CDS_TOKEN: token(pbxId) },
+          ),
+        );
         if (result.code !== 0) throw new Error(`agent ${label} ${name}: ${result.stderr}`);
-        const data = await gql(stack!, `query($id: ID!) { pbx(id: $id) { cds { state } migrations { status itemsDone } recordings(first: 1) { totalCount } } }`, { id: pbxId }) as { pbx: { cds: { state: string }; migrations: { status: string; itemsDone: number }[]; recordings: { totalCount: number } } };
+        const data = (await gql(
+          stack!,
+          `query($id: ID!) { pbx(id: $id) { cds { state } migrations { status itemsDone } recordings(first: 1) { totalCount } } }`,
+          { id: pbxId },
+        )) as { pbx: { cds: { state: string }; migrations: { status: string; itemsDone: number }[]; recordings: { totalCount: number } } };
         const m = data.pbx.migrations[0];
         if (m.status !== 'COMPLETED' || m.itemsDone !== files) throw new Error(`${name}: ${m.status} ${m.itemsDone}/${files}`);
-        rows.push({ tree: name, store: label, tool: 'agent', seconds, note: `COMPLETED ${m.itemsDone}/${files}, ${data.pbx.recordings.totalCount} recordings registered` });
+        rows.push({
+          tree: name,
+          store: label,
+          tool: 'agent',
+          seconds,
+          note: `COMPLETED ${m.itemsDone}/${files}, ${data.pbx.recordings.totalCount} recordings registered`,
+        });
         console.log(`${name} ${label} agent ${seconds.toFixed(2)} s`);
         return pbxId;
       };
@@ -143,20 +194,33 @@ async function main(): Promise<void> {
       // The store's copy goes as soon as it is measured: the disk holds one tree and one copy at a time.
       rmSync(path.join(tmp, 'cds', 'eu-central-1', dirPbx), { recursive: true, force: true });
       // S3 (s3rver): rclone, then the agent.
-      const rc = await timed(() => run('rclone', ['copy', tree.root, `s3:rclone/${name}`, '--transfers', '16', '--checkers', '16', '--exclude', '.cds-agent/**'], rcloneEnv));
+      const rc = await timed(() =>
+        run(
+          'rclone',
+          ['copy', tree.root, `s3:rclone/${name}`, '--transfers', '16', '--checkers', '16', '--exclude', '.cds-agent/**'],
+          rcloneEnv,
+        ),
+      );
       if (rc.result.code !== 0) throw new Error(`rclone: ${rc.result.stderr}`);
-      rows.push({ tree: name, store: 'S3 (s3rver)', tool: 'rclone copy', seconds: rc.seconds, note: 'MD5 of each upload checked against the ETag' });
+      rows.push({
+        tree: name,
+        store: 'S3 (s3rver)',
+        tool: 'rclone copy',
+        seconds: rc.seconds,
+        note: 'MD5 of each upload checked against the ETag',
+      });
       console.log(`${name} rclone ${rc.seconds.toFixed(2)} s`);
       await agent('eu-west-1', 'S3 (s3rver)');
       rows.push(...[]);
-      (rows as (Row & { bytes?: number; files?: number })[]).filter((r) => r.tree === name).forEach((r) => Object.assign(r, { bytes, files }));
+      (rows as (Row & { bytes?: number; files?: number })[])
+        .filter((r) => r.tree === name)
+        .forEach((r) => Object.assign(r, { bytes, files }));
       rmSync(tree.root, { recursive: true, force: true });
     }
 
     const [load1, load5] = os.loadavg();
-    const perSecond = (r: Row & { bytes?: number; files?: number }) => (r.tree === 'small'
-      ? `${((r.files ?? 0) / r.seconds).toFixed(0)} files/s`
-      : `${((r.bytes ?? 0) / 1e6 / r.seconds).toFixed(0)} MB/s`);
+    const perSecond = (r: Row & { bytes?: number; files?: number }) =>
+      r.tree === 'small' ? `${((r.files ?? 0) / r.seconds).toFixed(0)} files/s` : `${((r.bytes ?? 0) / 1e6 / r.seconds).toFixed(0)} MB/s`;
     const lines = [
       '# CDS agent benchmark',
       '',
@@ -166,9 +230,9 @@ async function main(): Promise<void> {
       `node -r @swc-node/register bench/agent.ts ${process.argv.slice(2).join(' ')}`.trim(),
       '```',
       '',
-      `Run ${new Date().toISOString()}, one round per tool, in this order per tree: \`cp -r\` + \`sync\`, agent (directory store), rclone, agent (S3). `
-        + `${rcloneVersion} (Debian package; \`apt-get install -y rclone\`), \`--transfers 16 --checkers 16\`. s3rver (@20minutes/s3rver) on 127.0.0.1:${PORT_S3} in its own process, `
-        + 'the stack in-process on SQLite files, the agent as a child process exactly as `npm run cds-agent` starts it (TypeScript compiled at startup, included).',
+      `Run ${new Date().toISOString()}, one round per tool, in this order per tree: \`cp -r\` + \`sync\`, agent (directory store), rclone, agent (S3). ` +
+        `${rcloneVersion} (Debian package; \`apt-get install -y rclone\`), \`--transfers 16 --checkers 16\`. s3rver (@20minutes/s3rver) on 127.0.0.1:${PORT_S3} in its own process, ` +
+        'the stack in-process on SQLite files, the agent as a child process exactly as `npm run cds-agent` starts it (TypeScript compiled at startup, included).',
       '',
       `**The machine was shared** with five other engineers running tests and benchmarks: 2 cores, load average ${loadBefore[0].toFixed(2)} / ${loadBefore[1].toFixed(2)} (1 / 5 min) before the run, ${load1.toFixed(2)} / ${load5.toFixed(2)} after. Figures are noisy; one round each.`,
       '',
@@ -178,9 +242,9 @@ async function main(): Promise<void> {
       '',
       `Trees: small = ${RECORDINGS.toLocaleString('en-US')} recordings of 8-40 kB with sidecars; large = ${BACKUPS} backups of ${BACKUP_BYTES / 2 ** 20} MiB.`,
       '',
-      'What the agent does that the others do not: activation, hashing every file (SHA-256) before asking for grants, registering every recording, '
-        + 'and the storage subgraph verifying every stored object (size and SHA-256, read back from the directory or from s3rver, which keeps no SHA-256 of its own) before it counts; '
-        + 'the directory store fsyncs each object and its directory. The stack, s3rver, the agent and the other tool share the same 2 cores.',
+      'What the agent does that the others do not: activation, hashing every file (SHA-256) before asking for grants, registering every recording, ' +
+        'and the storage subgraph verifying every stored object (size and SHA-256, read back from the directory or from s3rver, which keeps no SHA-256 of its own) before it counts; ' +
+        'the directory store fsyncs each object and its directory. The stack, s3rver, the agent and the other tool share the same 2 cores.',
       '',
     ];
     writeFileSync(OUT, lines.join('\n'));
@@ -192,7 +256,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -38,7 +38,12 @@ const NOW = new Date('2025-01-01T00:00:00.000Z');
 const DAYS = 365;
 const MIGRATED_AT = new Date(NOW.getTime() - 30 * 24 * 3600 * 1000);
 
-interface Options { dbs: ('mysql' | 'sqlite')[]; runs: number; fresh: boolean; out: string | null }
+interface Options {
+  dbs: ('mysql' | 'sqlite')[];
+  runs: number;
+  fresh: boolean;
+  out: string | null;
+}
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { dbs: ['mysql', 'sqlite'], runs: 200, fresh: false, out: null };
@@ -52,7 +57,6 @@ function parseArgs(argv: string[]): Options {
   }
   return options;
 }
-
 
 /** Rows per INSERT statement: 2,000 rows x 15 columns stays under SQLite's 32,766 bound parameters and MariaDB's 16 MB packet. */
 const ROWS_PER_INSERT = 2_000;
@@ -82,13 +86,21 @@ async function generate(db: DataSource, pbxId: string, count: number): Promise<v
           const migrated = startedAt < MIGRATED_AT;
           const sourcePath = `recordings/${startedAt.toISOString().slice(0, 10).replace(/-/g, '/')}/bench-${k}.wav`;
           const row: Record<string, unknown> = {
-            id: randomUUID(), pbxId, callId: `${pbxId}-${k.toString(36)}`, startedAt, durationSeconds: duration,
-            sizeBytes: 44 + duration * 16_000, caller: String(200 + Math.floor(next() * 80)), callee: `+39${3_000_000_000 + Math.floor(next() * 999_999_999)}`,
+            id: randomUUID(),
+            pbxId,
+            callId: `${pbxId}-${k.toString(36)}`,
+            startedAt,
+            durationSeconds: duration,
+            sizeBytes: 44 + duration * 16_000,
+            caller: String(200 + Math.floor(next() * 80)),
+            callee: `+39${3_000_000_000 + Math.floor(next() * 999_999_999)}`,
             location: migrated ? RecordingLocation.CDS_WITH_LOCAL_COPY : RecordingLocation.LOCAL,
             localCopyExpiresAt: migrated ? expires : null,
             sha256: migrated ? createHash('sha256').update(`${pbxId}-${k}`).digest('hex') : null,
             objectKey: migrated ? `${pbxId}/CALL_RECORDINGS/${sourcePath}` : null,
-            sourcePath, migrationId: migrated ? 'bench-migration' : null, createdAt: NOW,
+            sourcePath,
+            migrationId: migrated ? 'bench-migration' : null,
+            createdAt: NOW,
           };
           for (const column of columns) params.push(db.driver.preparePersistentValue(row[column.propertyName], column));
         }
@@ -96,7 +108,9 @@ async function generate(db: DataSource, pbxId: string, count: number): Promise<v
         done += n;
       }
     });
-    process.stdout.write(`\r  ${pbxId}: ${done.toLocaleString('en')} of ${count.toLocaleString('en')} rows (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    process.stdout.write(
+      `\r  ${pbxId}: ${done.toLocaleString('en')} of ${count.toLocaleString('en')} rows (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    );
   }
   process.stdout.write('\n');
 }
@@ -119,7 +133,12 @@ async function ensureData(db: DataSource, fresh: boolean): Promise<void> {
   else await db.query('ANALYZE');
 }
 
-interface Timing { p50: number; p99: number; mean: number; runs: number }
+interface Timing {
+  p50: number;
+  p99: number;
+  mean: number;
+  runs: number;
+}
 
 async function time(runs: number, work: (i: number) => Promise<unknown>): Promise<Timing> {
   const warmup = Math.max(5, Math.floor(runs / 10));
@@ -135,7 +154,12 @@ async function time(runs: number, work: (i: number) => Promise<unknown>): Promis
   return { p50: at(0.5), p99: at(0.99), mean: samples.reduce((s, x) => s + x, 0) / samples.length, runs };
 }
 
-interface Case { name: string; runs: number; work: (i: number) => Promise<unknown>; check: () => Promise<string> }
+interface Case {
+  name: string;
+  runs: number;
+  work: (i: number) => Promise<unknown>;
+  check: () => Promise<string>;
+}
 
 /** The row at position `offset` (newest first) as a cursor: what a client holds after paging that far. */
 async function cursorAt(queries: RecordingQueries, pbxId: string, offset: number): Promise<RecordingCursor> {
@@ -156,14 +180,54 @@ async function casesFor(queries: RecordingQueries, pbx: { id: string; count: num
   const deepOffset = Math.floor(pbx.count * 0.9);
   const fewer = Math.max(20, Math.floor(runs / 4));
   const cases: Case[] = [
-    { name: 'first page (50, newest first)', runs, work: () => queries.pages([{ pbxId: pbx.id, window: open, after: null, rows: PAGE + 1 }]), check: () => rows(queries.pages([{ pbxId: pbx.id, window: open, after: null, rows: PAGE + 1 }])) },
-    { name: 'deep page via cursor (90% back)', runs, work: () => queries.pages([{ pbxId: pbx.id, window: open, after: deep, rows: PAGE + 1 }]), check: () => rows(queries.pages([{ pbxId: pbx.id, window: open, after: deep, rows: PAGE + 1 }])) },
-    { name: 'from/to page (one week, mid-year)', runs, work: () => queries.pages([{ pbxId: pbx.id, window: week, after: null, rows: PAGE + 1 }]), check: () => rows(queries.pages([{ pbxId: pbx.id, window: week, after: null, rows: PAGE + 1 }])) },
-    { name: 'totalCount, from/to (one week)', runs, work: () => queries.counts([{ pbxId: pbx.id, window: week }]), check: () => count(queries.counts([{ pbxId: pbx.id, window: week }])) },
-    { name: 'totalCount, from/to (90 days, not on midnights)', runs, work: () => queries.counts([{ pbxId: pbx.id, window: quarter }]), check: () => count(queries.counts([{ pbxId: pbx.id, window: quarter }])) },
-    { name: 'totalCount, all', runs, work: () => queries.counts([{ pbxId: pbx.id, window: open }]), check: () => count(queries.counts([{ pbxId: pbx.id, window: open }])) },
-    { name: 'REST: offset page, start=0', runs, work: () => queries.offsetPages([{ pbxId: pbx.id, window: open, offset: 0, rows: 100 }]), check: () => rows(queries.offsetPages([{ pbxId: pbx.id, window: open, offset: 0, rows: 100 }])) },
-    { name: 'REST: offset page, start=90% back', runs: fewer, work: () => queries.offsetPages([{ pbxId: pbx.id, window: open, offset: deepOffset, rows: 100 }]), check: () => rows(queries.offsetPages([{ pbxId: pbx.id, window: open, offset: deepOffset, rows: 100 }])) },
+    {
+      name: 'first page (50, newest first)',
+      runs,
+      work: () => queries.pages([{ pbxId: pbx.id, window: open, after: null, rows: PAGE + 1 }]),
+      check: () => rows(queries.pages([{ pbxId: pbx.id, window: open, after: null, rows: PAGE + 1 }])),
+    },
+    {
+      name: 'deep page via cursor (90% back)',
+      runs,
+      work: () => queries.pages([{ pbxId: pbx.id, window: open, after: deep, rows: PAGE + 1 }]),
+      check: () => rows(queries.pages([{ pbxId: pbx.id, window: open, after: deep, rows: PAGE + 1 }])),
+    },
+    {
+      name: 'from/to page (one week, mid-year)',
+      runs,
+      work: () => queries.pages([{ pbxId: pbx.id, window: week, after: null, rows: PAGE + 1 }]),
+      check: () => rows(queries.pages([{ pbxId: pbx.id, window: week, after: null, rows: PAGE + 1 }])),
+    },
+    {
+      name: 'totalCount, from/to (one week)',
+      runs,
+      work: () => queries.counts([{ pbxId: pbx.id, window: week }]),
+      check: () => count(queries.counts([{ pbxId: pbx.id, window: week }])),
+    },
+    {
+      name: 'totalCount, from/to (90 days, not on midnights)',
+      runs,
+      work: () => queries.counts([{ pbxId: pbx.id, window: quarter }]),
+      check: () => count(queries.counts([{ pbxId: pbx.id, window: quarter }])),
+    },
+    {
+      name: 'totalCount, all',
+      runs,
+      work: () => queries.counts([{ pbxId: pbx.id, window: open }]),
+      check: () => count(queries.counts([{ pbxId: pbx.id, window: open }])),
+    },
+    {
+      name: 'REST: offset page, start=0',
+      runs,
+      work: () => queries.offsetPages([{ pbxId: pbx.id, window: open, offset: 0, rows: 100 }]),
+      check: () => rows(queries.offsetPages([{ pbxId: pbx.id, window: open, offset: 0, rows: 100 }])),
+    },
+    {
+      name: 'REST: offset page, start=90% back',
+      runs: fewer,
+      work: () => queries.offsetPages([{ pbxId: pbx.id, window: open, offset: deepOffset, rows: 100 }]),
+      check: () => rows(queries.offsetPages([{ pbxId: pbx.id, window: open, offset: deepOffset, rows: 100 }])),
+    },
   ];
   return cases;
 }
@@ -173,21 +237,43 @@ async function plans(db: DataSource, queries: RecordingQueries): Promise<string[
   const deep = await cursorAt(queries, LARGE.id, Math.floor(LARGE.count * 0.9));
   const page = queries.pageStatement([{ pbxId: LARGE.id, window: { from: null, to: null }, after: deep, rows: PAGE + 1 }]);
   // A deep offset runs in two statements: the day counts (seekPastWholeDays), then the short walk that is left.
-  const [seek] = await queries.seekPastWholeDays([{ pbxId: LARGE.id, window: { from: null, to: null }, offset: Math.floor(LARGE.count * 0.9), rows: 100 }]);
+  const [seek] = await queries.seekPastWholeDays([
+    { pbxId: LARGE.id, window: { from: null, to: null }, offset: Math.floor(LARGE.count * 0.9), rows: 100 },
+  ]);
   const offset = queries.offsetStatement([seek]);
   const middle = NOW.getTime() - (DAYS / 2) * 24 * 3600 * 1000;
-  const count = queries.countStatement([{ pbxId: LARGE.id, window: { from: new Date(middle - 90 * 24 * 3600 * 1000 + 1234), to: new Date(middle + 4321) } }]);
+  const count = queries.countStatement([
+    { pbxId: LARGE.id, window: { from: new Date(middle - 90 * 24 * 3600 * 1000 + 1234), to: new Date(middle + 4321) } },
+  ]);
   const lines: string[] = [
     `- deep offset page: the day counts turn offset ${Math.floor(LARGE.count * 0.9).toLocaleString('en')} into offset ${seek.offset.toLocaleString('en')} before ${seek.window.to?.toISOString()}`,
   ];
   if (db.options.type === 'mysql') {
-    type Row = { id: number; table: string; type: string; key: string | null; rows: number; r_rows: number | string | null; Extra: string | null };
-    for (const [name, statement] of [['deep cursor page', page], ['deep offset page, what is left', offset], ['totalCount of a 90-day window', count]] as const) {
+    type Row = {
+      id: number;
+      table: string;
+      type: string;
+      key: string | null;
+      rows: number;
+      r_rows: number | string | null;
+      Extra: string | null;
+    };
+    for (const [name, statement] of [
+      ['deep cursor page', page],
+      ['deep offset page, what is left', offset],
+      ['totalCount of a 90-day window', count],
+    ] as const) {
       const rows = await db.query<Row[]>(`ANALYZE ${statement.sql}`, statement.params);
-      lines.push(`- ${name} (MariaDB ANALYZE): ${rows.map((r) => `${r.table}: ${r.type} on ${r.key ?? '-'}, read ${r.r_rows ?? '-'} rows${r.Extra ? ` (${r.Extra})` : ''}`).join('; ')}`);
+      lines.push(
+        `- ${name} (MariaDB ANALYZE): ${rows.map((r) => `${r.table}: ${r.type} on ${r.key ?? '-'}, read ${r.r_rows ?? '-'} rows${r.Extra ? ` (${r.Extra})` : ''}`).join('; ')}`,
+      );
     }
   } else {
-    for (const [name, statement] of [['deep cursor page', page], ['deep offset page, what is left', offset], ['totalCount of a 90-day window', count]] as const) {
+    for (const [name, statement] of [
+      ['deep cursor page', page],
+      ['deep offset page, what is left', offset],
+      ['totalCount of a 90-day window', count],
+    ] as const) {
       const rows = await db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${statement.sql}`, statement.params);
       lines.push(`- ${name} (SQLite EXPLAIN QUERY PLAN): ${rows.map((r) => r.detail).join('; ')}`);
     }
@@ -198,28 +284,38 @@ async function plans(db: DataSource, queries: RecordingQueries): Promise<string[
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
 
 async function benchEngine(kind: 'mysql' | 'sqlite', options: Options): Promise<string[]> {
-  const config: DatabaseConfig = kind === 'mysql'
-    ? { kind: 'mysql', url: `${(process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '')}/cds_bench_recordings` }
-    : { kind: 'sqlite', file: process.env.BENCH_SQLITE_FILE ?? path.join(os.tmpdir(), 'cds-bench-recordings.sqlite') };
+  const config: DatabaseConfig =
+    kind === 'mysql'
+      ? { kind: 'mysql', url: `${(process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '')}/cds_bench_recordings` }
+      : { kind: 'sqlite', file: process.env.BENCH_SQLITE_FILE ?? path.join(os.tmpdir(), 'cds-bench-recordings.sqlite') };
   console.log(`${kind}: preparing data`);
   const db = await openDatabase({ db: config, entities: [Recording, RecordingDayCount], migrations: RECORDINGS_MIGRATIONS });
   try {
     const generatedAt = Date.now();
     await ensureData(db, options.fresh);
     const queries = new RecordingQueries(db);
-    const version = kind === 'mysql'
-      ? (await db.query<{ v: string }[]>('SELECT VERSION() AS v'))[0].v
-      : `SQLite ${(await db.query<{ v: string }[]>('SELECT sqlite_version() AS v'))[0].v}`;
+    const version =
+      kind === 'mysql'
+        ? (await db.query<{ v: string }[]>('SELECT VERSION() AS v'))[0].v
+        : `SQLite ${(await db.query<{ v: string }[]>('SELECT sqlite_version() AS v'))[0].v}`;
     const lines = [`### ${kind === 'mysql' ? 'MariaDB' : 'SQLite'} (${version})`, ''];
-    lines.push(`Data ready in ${((Date.now() - generatedAt) / 1000).toFixed(0)} s. Times in milliseconds, p50 / p99 over the runs shown (after a warm-up).`, '');
-    lines.push('| operation | 1,000 recordings p50 | p99 | 1,000,000 recordings p50 | p99 | runs | answer (1k / 1M) |', '| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    lines.push(
+      `Data ready in ${((Date.now() - generatedAt) / 1000).toFixed(0)} s. Times in milliseconds, p50 / p99 over the runs shown (after a warm-up).`,
+      '',
+    );
+    lines.push(
+      '| operation | 1,000 recordings p50 | p99 | 1,000,000 recordings p50 | p99 | runs | answer (1k / 1M) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
     const small = await casesFor(queries, SMALL, options.runs);
     const large = await casesFor(queries, LARGE, options.runs);
     for (let i = 0; i < small.length; i++) {
       const s = await time(small[i].runs, small[i].work);
       const l = await time(large[i].runs, large[i].work);
       const name = small[i].name;
-      lines.push(`| ${name} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(l.p50)} | ${ms(l.p99)} | ${l.runs} | ${await small[i].check()} / ${await large[i].check()} |`);
+      lines.push(
+        `| ${name} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(l.p50)} | ${ms(l.p99)} | ${l.runs} | ${await small[i].check()} / ${await large[i].check()} |`,
+      );
       console.log(`  ${name}: 1k p50 ${ms(s.p50)} p99 ${ms(s.p99)} | 1M p50 ${ms(l.p50)} p99 ${ms(l.p99)}`);
     }
     lines.push('', 'Plans on the 1,000,000-recording PBX:', '', ...(await plans(db, queries)), '');
@@ -235,12 +331,20 @@ async function main(): Promise<void> {
   for (const kind of options.dbs) sections.push(...(await benchEngine(kind, options)));
   const command = `node -r @swc-node/register bench/recordings-pagination.ts ${process.argv.slice(2).join(' ')}`.trim();
   const report = [
-    '# Recordings pagination benchmark', '',
-    '```', command, '```', '',
-    `Run ${new Date().toISOString()} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} `
-      + `(load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end: other work shared the machine, so p99s are noisy).`,
-    `Two PBXs in one \`recording\` table: ${SMALL.count.toLocaleString('en')} and ${LARGE.count.toLocaleString('en')} recordings over ${DAYS} days. `
-      + 'Each operation is the statement the recordings subgraph runs (RecordingQueries), timed with the driver and row hydration; pages of 50 (keyset) and 100 (offset).', '',
+    '# Recordings pagination benchmark',
+    '',
+    '```',
+    command,
+    '```',
+    '',
+    `Run ${new Date().toISOString()} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} ` +
+      `(load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} at the end: other work shared the machine, so p99s are noisy).`,
+    `Two PBXs in one \`recording\` table: ${SMALL.count.toLocaleString('en')} and ${LARGE.count.toLocaleString('en')} recordings over ${DAYS} days. ` +
+      'Each operation is the statement the recordings subgraph runs (RecordingQueries), timed with the driver and row hydration; pages of 50 (keyset) and 100 (offset).',
+    '',
     'Reading the numbers:',
     '- Keyset pages (`Pbx.recordings`) seek in (pbxId, startedAt, id) and read only the page: the same time at 1,000 and 1,000,000, deep or not.',
     '- `totalCount` sums per-day counts (recording_day_count) and counts rows only on the partial days at the edges of a window:',

@@ -40,10 +40,17 @@ const METRICS_TOKEN = 'soak-metrics-token';
 const NETWORKS = 10;
 const PBXS_PER_NETWORK = 5;
 const root = path.join(__dirname, '..');
-const PORTS: Record<SubgraphName | 'gateway', number> = { gateway: BASE_PORT, network: BASE_PORT + 1, storage: BASE_PORT + 2, recordings: BASE_PORT + 3, licensing: BASE_PORT + 4 };
+const PORTS: Record<SubgraphName | 'gateway', number> = {
+  gateway: BASE_PORT,
+  network: BASE_PORT + 1,
+  storage: BASE_PORT + 2,
+  recordings: BASE_PORT + 3,
+  licensing: BASE_PORT + 4,
+};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
+const pct = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 const DASHBOARD = fs.readFileSync(path.join(root, '..', 'shared', 'contract', 'operations', 'NetworkDashboard.graphql'), 'utf8');
@@ -52,16 +59,28 @@ const NETWORKS_PAGE = fs.readFileSync(path.join(root, '..', 'shared', 'contract'
 const PROVISIONING = fs.readFileSync(path.join(root, '..', 'shared', 'contract', 'operations', 'Provisioning.graphql'), 'utf8');
 const LIFECYCLE = fs.readFileSync(path.join(root, '..', 'shared', 'contract', 'operations', 'Lifecycle.graphql'), 'utf8');
 
-interface Service { name: SubgraphName | 'gateway'; child: ChildProcess; exited: boolean }
+interface Service {
+  name: SubgraphName | 'gateway';
+  child: ChildProcess;
+  exited: boolean;
+}
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-soak-'));
   const prefix = `soak_${randomBytes(3).toString('hex')}`;
-  const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   await sleep(300);
   const base = {
-    NODE_ENV: 'production', HOST: '127.0.0.1', JWT_SECRET: SECRET, METRICS_TOKEN, LOG_LEVEL: process.env.SOAK_LOG_LEVEL ?? 'info',
-    REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`, EVENT_STREAM: `${prefix}:events`, CDS_STORES: `*=file:${work}/cds/{region}`,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    JWT_SECRET: SECRET,
+    METRICS_TOKEN,
+    LOG_LEVEL: process.env.SOAK_LOG_LEVEL ?? 'info',
+    REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
+    EVENT_STREAM: `${prefix}:events`,
+    CDS_STORES: `*=file:${work}/cds/{region}`,
     PATH: process.env.PATH ?? '',
   };
   const services = new Map<string, Service>();
@@ -70,7 +89,11 @@ async function main(): Promise<void> {
     const env: Record<string, string> = { ...base, PORT: String(PORTS[name]) };
     if (name === 'gateway') for (const s of SUBGRAPH_NAMES) env[`SUBGRAPH_${s.toUpperCase()}_URL`] = `http://127.0.0.1:${PORTS[s]}/graphql`;
     else env.DATABASE_URL = `${MYSQL_URL}/${prefix}_${name}`;
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'bin/serve.ts', name], { cwd: root, env, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'bin/serve.ts', name], {
+      cwd: root,
+      env,
+      stdio: ['ignore', out, out],
+    });
     const service: Service = { name, child, exited: false };
     child.on('exit', () => (service.exited = true));
     services.set(name, service);
@@ -82,7 +105,9 @@ async function main(): Promise<void> {
       if (services.get(name)?.exited) throw new Error(`${name} exited; see ${work}/${name}.log`);
       try {
         if ((await fetch(`http://127.0.0.1:${PORTS[name]}/health`)).ok) return;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       if (Date.now() > deadline) throw new Error(`${name} did not start; see ${work}/${name}.log`);
       await sleep(200);
     }
@@ -91,11 +116,22 @@ async function main(): Promise<void> {
     const response = await fetch(`http://127.0.0.1:${PORTS[name]}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     return response.ok ? response.text() : '';
   };
-  const metric = (text: string, name: string, labels = '') => text.split('\n').filter((l) => l.startsWith(name) && l.includes(labels)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-  const memory = async () => Object.fromEntries(await Promise.all([...services.values()].filter((s) => !s.exited).map(async (s) => {
-    const text = await scrape(s.name).catch(() => '');
-    return [s.name, { rss: rssMb(s.child.pid!), heap: metric(text, 'nodejs_heap_size_used_bytes') / 1024 / 1024 }] as const;
-  })));
+  const metric = (text: string, name: string, labels = '') =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name) && l.includes(labels))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  const memory = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        [...services.values()]
+          .filter((s) => !s.exited)
+          .map(async (s) => {
+            const text = await scrape(s.name).catch(() => '');
+            return [s.name, { rss: rssMb(s.child.pid!), heap: metric(text, 'nodejs_heap_size_used_bytes') / 1024 / 1024 }] as const;
+          }),
+      ),
+    );
 
   let failure: unknown = null;
   try {
@@ -107,11 +143,15 @@ async function main(): Promise<void> {
     const admin = signToken(SECRET, { sub: 'soak-setup', role: 'admin' });
     const gql = async (token: string, query: string, variables: Record<string, unknown>, operationName?: string) => {
       const response = await fetch(gatewayUrl, {
-        method: 'POST', signal: AbortSignal.timeout(TIMEOUT_MS),
+        method: 'POST',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query, variables, operationName }),
       });
-      return (await response.json()) as { data?: Record<string, unknown> | null; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] };
+      return (await response.json()) as {
+        data?: Record<string, unknown> | null;
+        errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[];
+      };
     };
 
     // Setup: networks of PBXs to read.
@@ -125,7 +165,22 @@ async function main(): Promise<void> {
       for (let p = 0; p < PBXS_PER_NETWORK; p++) {
         const serial = `5a${n.toString(16).padStart(4, '0')}${p.toString(16).padStart(6, '0')}`;
         pbxs.push(serial);
-        const r = await gql(admin, PROVISIONING, { input: { id: serial, name: `soak-${serial}`, kind: ['CLOUD', 'VIRTUAL', 'HARDWARE'][p % 3], wmsVersion: '6.04.20230901.1', region: 'eu-central-1', customerId: 'soak-customer', networkId: id } }, 'RegisterPbx');
+        const r = await gql(
+          admin,
+          PROVISIONING,
+          {
+            input: {
+              id: serial,
+              name: `soak-${serial}`,
+              kind: ['CLOUD', 'VIRTUAL', 'HARDWARE'][p % 3],
+              wmsVersion: '6.04.20230901.1',
+              region: 'eu-central-1',
+              customerId: 'soak-customer',
+              networkId: id,
+            },
+          },
+          'RegisterPbx',
+        );
         if (r.errors) throw new Error(`setup: ${JSON.stringify(r.errors)}`);
       }
     }
@@ -134,7 +189,12 @@ async function main(): Promise<void> {
 
     // The load.
     type Kind = 'NetworkDashboard' | 'PbxDetails' | 'Networks' | 'RegisterPbx' | 'ReportWmsVersion';
-    interface Sample { at: number; ms: number; kind: Kind; outcome: 'ok' | 'partial' | 'error' | 'timeout' }
+    interface Sample {
+      at: number;
+      ms: number;
+      kind: Kind;
+      outcome: 'ok' | 'partial' | 'error' | 'timeout';
+    }
     const samples: Sample[] = [];
     const errors = new Map<string, number>();
     const unexpected: string[] = [];
@@ -154,7 +214,16 @@ async function main(): Promise<void> {
       while (Date.now() < deadline) {
         const roll = Math.random();
         const reads = 1 - WRITES;
-        const kind: Kind = roll < reads * (4 / 7) ? 'NetworkDashboard' : roll < reads * (6 / 7) ? 'PbxDetails' : roll < reads ? 'Networks' : roll < reads + WRITES * (2 / 3) ? 'RegisterPbx' : 'ReportWmsVersion';
+        const kind: Kind =
+          roll < reads * (4 / 7)
+            ? 'NetworkDashboard'
+            : roll < reads * (6 / 7)
+              ? 'PbxDetails'
+              : roll < reads
+                ? 'Networks'
+                : roll < reads + WRITES * (2 / 3)
+                  ? 'RegisterPbx'
+                  : 'ReportWmsVersion';
         const network = networks[Math.floor(Math.random() * networks.length)];
         const pbx = pbxs[Math.floor(Math.random() * pbxs.length)];
         const serial = `e5${index.toString(16).padStart(3, '0')}${(seq++).toString(16).padStart(7, '0')}`;
@@ -162,7 +231,21 @@ async function main(): Promise<void> {
           NetworkDashboard: [DASHBOARD, { networkId: network }, undefined],
           PbxDetails: [PBX_DETAILS, { pbxId: pbx }, undefined],
           Networks: [NETWORKS_PAGE, { first: 20, customerId: 'soak-customer' }, undefined],
-          RegisterPbx: [PROVISIONING, { input: { id: serial, name: `soak-${serial}`, kind: 'CLOUD', wmsVersion: '6.04.20230901.1', region: 'eu-central-1', customerId: 'soak-customer', networkId: network } }, 'RegisterPbx'],
+          RegisterPbx: [
+            PROVISIONING,
+            {
+              input: {
+                id: serial,
+                name: `soak-${serial}`,
+                kind: 'CLOUD',
+                wmsVersion: '6.04.20230901.1',
+                region: 'eu-central-1',
+                customerId: 'soak-customer',
+                networkId: network,
+              },
+            },
+            'RegisterPbx',
+          ],
           ReportWmsVersion: [LIFECYCLE, { pbxId: pbx, version: '6.04.20230901.1' }, 'ReportWmsVersion'],
         }[kind] as [string, Record<string, unknown>, string | undefined];
         const started = performance.now();
@@ -176,11 +259,14 @@ async function main(): Promise<void> {
             const owner = String(e.extensions?.subgraph ?? e.extensions?.serviceName ?? '');
             countError(`${kind} ${code}${owner ? ` (${owner})` : ''}`);
             const expected = code === 'RATE_LIMITED' || (owner === KILL && down());
-            if (!expected && unexpected.length < 20) unexpected.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${kind}: ${code} ${e.message.slice(0, 160)} path=${JSON.stringify(e.path ?? null)}`);
+            if (!expected && unexpected.length < 20)
+              unexpected.push(
+                `${((Date.now() - t0) / 1000).toFixed(1)}s ${kind}: ${code} ${e.message.slice(0, 160)} path=${JSON.stringify(e.path ?? null)}`,
+              );
             if (!expected) countError('UNEXPECTED');
           }
           if (kind === 'RegisterPbx') {
-            const id = ((result.data?.registerPbx as { pbx?: { id?: string } } | null)?.pbx?.id);
+            const id = (result.data?.registerPbx as { pbx?: { id?: string } } | null)?.pbx?.id;
             if (id) acknowledged.add(id);
             else ambiguous.add(serial);
           }
@@ -209,7 +295,9 @@ async function main(): Promise<void> {
     // Let the events settle: every consumer's lag back to 0.
     const settleStart = Date.now();
     for (;;) {
-      const lags = await Promise.all(SUBGRAPH_NAMES.map(async (s) => metric(await scrape(s), 'cds_event_lag') + metric(await scrape(s), 'cds_outbox_backlog')));
+      const lags = await Promise.all(
+        SUBGRAPH_NAMES.map(async (s) => metric(await scrape(s), 'cds_event_lag') + metric(await scrape(s), 'cds_outbox_backlog')),
+      );
       if (lags.every((n) => n === 0) || Date.now() - settleStart > 60_000) break;
       await sleep(500);
     }
@@ -226,7 +314,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < ids.length; i += 1000) {
         const slice = ids.slice(i, i + 1000);
         if (!slice.length) continue;
-        const [rows] = await connection.query(`SELECT COUNT(*) AS n FROM \`${prefix}_${db}\`.\`${table}\` WHERE \`${column}\` IN (?)`, [slice]);
+        const [rows] = await connection.query(`SELECT COUNT(*) AS n FROM \`${prefix}_${db}\`.\`${table}\` WHERE \`${column}\` IN (?)`, [
+          slice,
+        ]);
         found += Number((rows as { n: number }[])[0].n);
       }
       return found;
@@ -242,11 +332,15 @@ async function main(): Promise<void> {
 
     // Report.
     const phase = (from: number, to: number) => {
-      const sorted = samples.filter((s) => s.at >= from && s.at < to).map((s) => s.ms).sort((a, b) => a - b);
+      const sorted = samples
+        .filter((s) => s.at >= from && s.at < to)
+        .map((s) => s.ms)
+        .sort((a, b) => a - b);
       return { n: sorted.length, p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
     };
     const all = phase(0, Infinity);
-    const fmt = (p: { n: number; p50: number; p99: number; max: number }) => `${p.n} requests, p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms`;
+    const fmt = (p: { n: number; p50: number; p99: number; max: number }) =>
+      `${p.n} requests, p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms`;
     const timeouts = samples.filter((s) => s.outcome === 'timeout').length;
     const lines = [
       `clients ${CLIENTS}, ${DURATION_S} s, writes ${Math.round(WRITES * 100)}%, think time 0-${2 * THINK_MS} ms; ${KILL} killed (SIGKILL) at ${(killedAt / 1000).toFixed(1)} s, started again at ${(restartedAt / 1000).toFixed(1)} s, healthy at ${(recoveredAt / 1000).toFixed(1)} s`,
@@ -255,7 +349,10 @@ async function main(): Promise<void> {
       `while down:      ${fmt(phase(killedAt, recoveredAt))}`,
       `after recovery:  ${fmt(phase(recoveredAt, Infinity))}`,
       ...(['NetworkDashboard', 'PbxDetails', 'Networks', 'RegisterPbx', 'ReportWmsVersion'] as Kind[]).map((k) => {
-        const sorted = samples.filter((s) => s.kind === k).map((s) => s.ms).sort((a, b) => a - b);
+        const sorted = samples
+          .filter((s) => s.kind === k)
+          .map((s) => s.ms)
+          .sort((a, b) => a - b);
         return `  ${k.padEnd(17)} ${sorted.length} requests, p50 ${pct(sorted, 50).toFixed(0)} ms, p99 ${pct(sorted, 99).toFixed(0)} ms`;
       }),
       `timeouts (${TIMEOUT_MS / 1000} s): ${timeouts}`,
@@ -271,8 +368,18 @@ async function main(): Promise<void> {
         const note = name === KILL ? ' (after: the restarted process)' : '';
         return `  ${name.padEnd(10)} ${b?.rss.toFixed(0)} / ${b?.heap.toFixed(0)} -> ${a?.rss.toFixed(0)} / ${a?.heap.toFixed(0)}${b && a ? `  (RSS ${(((a.rss - b.rss) / b.rss) * 100).toFixed(0)}%, heap ${(((a.heap - b.heap) / b.heap) * 100).toFixed(0)}%)` : ''}${note}`;
       }),
-      `gateway subgraph fetches: ${gatewayMetrics.split('\n').filter((l) => l.startsWith('cds_subgraph_fetch_duration_seconds_count')).map((l) => l.replace(/cds_subgraph_fetch_duration_seconds_count|service="gateway",?/g, '')).join(', ')}`,
-      `gateway refused: ${gatewayMetrics.split('\n').filter((l) => l.startsWith('cds_refused_requests_total')).map((l) => l.replace(/cds_refused_requests_total|service="gateway",?/g, '')).join(', ') || 'none'}`,
+      `gateway subgraph fetches: ${gatewayMetrics
+        .split('\n')
+        .filter((l) => l.startsWith('cds_subgraph_fetch_duration_seconds_count'))
+        .map((l) => l.replace(/cds_subgraph_fetch_duration_seconds_count|service="gateway",?/g, ''))
+        .join(', ')}`,
+      `gateway refused: ${
+        gatewayMetrics
+          .split('\n')
+          .filter((l) => l.startsWith('cds_refused_requests_total'))
+          .map((l) => l.replace(/cds_refused_requests_total|service="gateway",?/g, ''))
+          .join(', ') || 'none'
+      }`,
       `logs: ${work}/*.log`,
     ];
     console.log(lines.join('\n'));

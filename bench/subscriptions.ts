@@ -26,7 +26,11 @@ const root = path.join(__dirname, '..');
 
 function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
@@ -48,17 +52,34 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-bench-sub-'));
   const stream = `cds-bench:${randomBytes(4).toString('hex')}:events`;
   // The driver reports for many migrations as one admin: the rate limit is not what this measures.
-  const env = { JWT_SECRET: SECRET, REDIS_URL, EVENT_STREAM: stream, RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST: '10000000', BENCH_DIR: dir, CDS_STORES: `*=file:${dir}/cds/{region}` };
+  const env = {
+    JWT_SECRET: SECRET,
+    REDIS_URL,
+    EVENT_STREAM: stream,
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    RATE_LIMIT_BURST: '10000000',
+    BENCH_DIR: dir,
+    CDS_STORES: `*=file:${dir}/cds/{region}`,
+  };
   const subgraphs = await startProcess(['bench/support/subgraphs-process.ts'], env, /^\{"urls"/);
   const { urls } = JSON.parse(subgraphs.line) as { urls: Record<string, string> };
-  const gateway = await startProcess(['bin/serve.ts', 'gateway'], {
-    ...env, PORT: '0',
-    ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, url])),
-  }, /"msg":"gateway listening"/);
+  const gateway = await startProcess(
+    ['bin/serve.ts', 'gateway'],
+    {
+      ...env,
+      PORT: '0',
+      ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, url])),
+    },
+    /"msg":"gateway listening"/,
+  );
   const gatewayUrl = (JSON.parse(gateway.line) as { url: string }).url;
   const admin = signToken(SECRET, { sub: 'bench', role: 'admin' });
   const gql = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
-    const response = await fetch(gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await response.json()) as { data: T; errors?: unknown };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
@@ -70,13 +91,33 @@ async function main(): Promise<void> {
     const runs: { pbx: string; migration: string; token: string }[] = [];
     for (let i = 0; i < MIGRATIONS; i++) {
       const pbx = `be${i.toString(16).padStart(10, '0')}`;
-      await gql('mutation ($input: RegisterPbxInput!) { registerPbx(input: $input) { pbx { id } } }', { input: { id: pbx, name: `bench-${i}`, kind: 'VIRTUAL', wmsVersion: '6.05', region: 'eu-central-1', customerId: 'bench', networkId: 'bench-net' } });
+      await gql('mutation ($input: RegisterPbxInput!) { registerPbx(input: $input) { pbx { id } } }', {
+        input: {
+          id: pbx,
+          name: `bench-${i}`,
+          kind: 'VIRTUAL',
+          wmsVersion: '6.05',
+          region: 'eu-central-1',
+          customerId: 'bench',
+          networkId: 'bench-net',
+        },
+      });
     }
     await new Promise((r) => setTimeout(r, 500));
     for (let i = 0; i < MIGRATIONS; i++) {
       const pbx = `be${i.toString(16).padStart(10, '0')}`;
-      const { activateCompanyDataStorage: { migration } } = await gql<{ activateCompanyDataStorage: { migration: { id: string } } }>('mutation ($p: ID!) { activateCompanyDataStorage(pbxId: $p) { migration { id } } }', { p: pbx });
-      const { beginMigrationRun: { runToken } } = await gql<{ beginMigrationRun: { runToken: string } }>('mutation ($id: ID!, $inv: [CategoryInventoryInput!]!) { beginMigrationRun(migrationId: $id, inventory: $inv) { runToken } }', { id: migration.id, inv: [{ category: 'BACKUPS', itemsTotal: ROUNDS, bytesTotal: ROUNDS }] });
+      const {
+        activateCompanyDataStorage: { migration },
+      } = await gql<{ activateCompanyDataStorage: { migration: { id: string } } }>(
+        'mutation ($p: ID!) { activateCompanyDataStorage(pbxId: $p) { migration { id } } }',
+        { p: pbx },
+      );
+      const {
+        beginMigrationRun: { runToken },
+      } = await gql<{ beginMigrationRun: { runToken: string } }>(
+        'mutation ($id: ID!, $inv: [CategoryInventoryInput!]!) { beginMigrationRun(migrationId: $id, inventory: $inv) { runToken } }',
+        { id: migration.id, inv: [{ category: 'BACKUPS', itemsTotal: ROUNDS, bytesTotal: ROUNDS }] },
+      );
       runs.push({ pbx, migration: migration.id, token: runToken });
     }
     const idleRss = rssMb(gateway.child.pid!);
@@ -88,28 +129,39 @@ async function main(): Promise<void> {
     const clients: WebSocket[] = [];
     let subscribed = 0;
     const wsUrl = gatewayUrl.replace(/^http/, 'ws');
-    await Promise.all(Array.from({ length: SUBSCRIBERS }, (_, i) => new Promise<void>((resolve, reject) => {
-      const token = signToken(SECRET, { sub: `dash-${i}`, role: 'partner', customers: ['bench'] });
-      const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
-      socket.on('message', (raw: Buffer) => {
-        const message = JSON.parse(raw.toString()) as { type: string; payload?: { data?: { migrationProgress: { migration: { id: string; itemsDone: number } } } } };
-        if (message.type === 'connection_ack') {
-          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { networkId: 'bench-net' } } }));
-          subscribed++;
-          resolve();
-        } else if (message.type === 'next' && message.payload?.data) {
-          const m = message.payload.data.migrationProgress.migration;
-          const key = `${m.id}:${m.itemsDone}`;
-          const list = received.get(key) ?? [];
-          list.push(performance.now());
-          received.set(key, list);
-        } else if (message.type === 'ping') socket.send('{"type":"pong"}');
-        else if (message.type === 'error') console.error('subscriber error', JSON.stringify(message));
-      });
-      socket.on('error', reject);
-      clients.push(socket);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: SUBSCRIBERS },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const token = signToken(SECRET, { sub: `dash-${i}`, role: 'partner', customers: ['bench'] });
+            const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+            socket.on('open', () =>
+              socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+            );
+            socket.on('message', (raw: Buffer) => {
+              const message = JSON.parse(raw.toString()) as {
+                type: string;
+                payload?: { data?: { migrationProgress: { migration: { id: string; itemsDone: number } } } };
+              };
+              if (message.type === 'connection_ack') {
+                socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { networkId: 'bench-net' } } }));
+                subscribed++;
+                resolve();
+              } else if (message.type === 'next' && message.payload?.data) {
+                const m = message.payload.data.migrationProgress.migration;
+                const key = `${m.id}:${m.itemsDone}`;
+                const list = received.get(key) ?? [];
+                list.push(performance.now());
+                received.set(key, list);
+              } else if (message.type === 'ping') socket.send('{"type":"pong"}');
+              else if (message.type === 'error') console.error('subscriber error', JSON.stringify(message));
+            });
+            socket.on('error', reject);
+            clients.push(socket);
+          }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 3000));
     const subscribedRss = rssMb(gateway.child.pid!);
 
@@ -118,16 +170,31 @@ async function main(): Promise<void> {
     let peakRss = subscribedRss;
     for (let round = 1; round <= ROUNDS; round++) {
       // Independent agents: each migration reports at its own moment within the round.
-      await Promise.all(runs.map(async (run, index) => {
-        await new Promise((r) => setTimeout(r, (index * GAP_MS) / runs.length));
-        const key = `${run.migration}:${round}`;
-        sent.set(key, performance.now());
-        await gql('mutation ($id: ID!, $t: String!, $items: [VerifiedItemInput!]!) { reportMigrationProgress(migrationId: $id, runToken: $t, items: $items) { itemsDone } }', {
-          id: run.migration, t: run.token, items: [{ category: 'BACKUPS', sourcePath: `backups/${round}`, objectKey: `${run.pbx}/BACKUPS/backups/${round}`, sizeBytes: 1, sha256: sha(`${run.pbx}${round}`) }],
-        });
-        // The report's transaction committed and its event was on the bus before this response.
-        published.set(key, performance.now());
-      }));
+      await Promise.all(
+        runs.map(async (run, index) => {
+          await new Promise((r) => setTimeout(r, (index * GAP_MS) / runs.length));
+          const key = `${run.migration}:${round}`;
+          sent.set(key, performance.now());
+          await gql(
+            'mutation ($id: ID!, $t: String!, $items: [VerifiedItemInput!]!) { reportMigrationProgress(migrationId: $id, runToken: $t, items: $items) { itemsDone } }',
+            {
+              id: run.migration,
+              t: run.token,
+              items: [
+                {
+                  category: 'BACKUPS',
+                  sourcePath: `backups/${round}`,
+                  objectKey: `${run.pbx}/BACKUPS/backups/${round}`,
+                  sizeBytes: 1,
+                  sha256: sha(`${run.pbx}${round}`),
+                },
+              ],
+            },
+          );
+          // The report's transaction committed and its event was on the bus before this response.
+          published.set(key, performance.now());
+        }),
+      );
       peakRss = Math.max(peakRss, rssMb(gateway.child.pid!));
     }
     await new Promise((r) => setTimeout(r, 2000));
@@ -153,16 +220,33 @@ async function main(): Promise<void> {
     endToEnd.sort((a, b) => a - b);
     mutation.sort((a, b) => a - b);
     const result = {
-      subscribers: subscribed, migrations: MIGRATIONS, rounds: ROUNDS, events: sent.size, deliveries, missing,
-      p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), max: latencies.at(-1) ?? 0,
-      e2e50: pct(endToEnd, 50), e2e99: pct(endToEnd, 99), mutation50: pct(mutation, 50), mutation99: pct(mutation, 99),
-      idleRss, subscribedRss, peakRss,
+      subscribers: subscribed,
+      migrations: MIGRATIONS,
+      rounds: ROUNDS,
+      events: sent.size,
+      deliveries,
+      missing,
+      p50: pct(latencies, 50),
+      p90: pct(latencies, 90),
+      p99: pct(latencies, 99),
+      max: latencies.at(-1) ?? 0,
+      e2e50: pct(endToEnd, 50),
+      e2e99: pct(endToEnd, 99),
+      mutation50: pct(mutation, 50),
+      mutation99: pct(mutation, 99),
+      idleRss,
+      subscribedRss,
+      peakRss,
     };
     console.log(JSON.stringify(result, null, 2));
     writeResults(result);
     for (const client of clients) client.close();
   } finally {
-    const exited = (child: ChildProcess) => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+    const exited = (child: ChildProcess) =>
+      new Promise((r) => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      });
     await Promise.all([exited(gateway.child), exited(subgraphs.child)]);
     const redis = new Redis(REDIS_URL);
     await redis.del(stream);

@@ -26,7 +26,10 @@ async function main(): Promise<void> {
   const config: Config = loadConfig();
   const log = serviceLogger(service);
   if (!config.production) log.warn(`NODE_ENV is '${config.env}': development defaults are on; set NODE_ENV=production in production`);
-  const tracing = installTracing({ serviceName: config.tracing.serviceName ?? `cds-${service}`, endpoint: config.tracing.endpoint ?? undefined });
+  const tracing = installTracing({
+    serviceName: config.tracing.serviceName ?? `cds-${service}`,
+    endpoint: config.tracing.endpoint ?? undefined,
+  });
   const verifier = createTokenVerifier(verifierOptions(config));
   // SIGTERM/SIGINT: drain, flush, close within SHUTDOWN_TIMEOUT_MS (kernel/lifecycle.ts); traces are flushed last.
   const stopOnSignal = (stop: (timeoutMs: number) => Promise<void>) =>
@@ -63,7 +66,8 @@ async function main(): Promise<void> {
     });
     return;
   }
-  const bus: EventBus = busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream, { expectedGroups: CONSUMER_GROUPS }) : new MemoryBus();
+  const bus: EventBus =
+    busConfig.kind === 'redis' ? new RedisStreamBus(busConfig.url, busConfig.stream, { expectedGroups: CONSUMER_GROUPS }) : new MemoryBus();
   if (busConfig.kind === 'memory') {
     log.warn('REDIS_URL is not set: events stay inside this process (fine only when it runs alone)');
   }

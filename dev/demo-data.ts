@@ -55,8 +55,15 @@ const NETWORKS = [
   { id: 'acme-branches', name: 'Acme Branches', customerId: 'acme' },
   { id: 'brightway-main', name: 'Brightway Main', customerId: 'brightway' },
 ];
-const pbx = (id: string, name: string, kind: PbxKind, wmsVersion: string, region: string, customerId: string, networkId: string | null): DemoPbx =>
-  ({ id, name: `${name}.wildixin.com`, kind, wmsVersion, region, customerId, networkId });
+const pbx = (
+  id: string,
+  name: string,
+  kind: PbxKind,
+  wmsVersion: string,
+  region: string,
+  customerId: string,
+  networkId: string | null,
+): DemoPbx => ({ id, name: `${name}.wildixin.com`, kind, wmsVersion, region, customerId, networkId });
 const PBXS: DemoPbx[] = [
   // Acme HQ: 7 PBXs of every kind, in several CDS states.
   pbx('22110001d072', 'acme-hq-main', CLOUD, NEW, 'eu-central-1', 'acme', 'acme-hq'),
@@ -89,7 +96,10 @@ const LEGACY_LICENSES = [
 const GB = 1_000_000_000;
 const DAY = 24 * 3600 * 1000;
 
-type Gql = (query: string, variables: Record<string, unknown>) => Promise<{ data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] }>;
+type Gql = (
+  query: string,
+  variables: Record<string, unknown>,
+) => Promise<{ data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] }>;
 
 /**
  * Loads the demo dataset on first start: provisioning goes through the
@@ -113,28 +123,65 @@ export async function seedDemoData(stack: Stack, adminToken: string): Promise<{ 
   const existing = await gql('query ($id: ID!) { customer(id: $id) { id } }', { id: CUSTOMERS[0].id });
   if (!existing.errors?.length) return { created: false };
 
-  for (const input of CUSTOMERS) await must('mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }', { input });
-  for (const input of NETWORKS) await must('mutation ($input: CreateNetworkInput!) { createNetwork(input: $input) { network { id } } }', { input });
+  for (const input of CUSTOMERS)
+    await must('mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }', { input });
+  for (const input of NETWORKS)
+    await must('mutation ($input: CreateNetworkInput!) { createNetwork(input: $input) { network { id } } }', { input });
   for (const input of PBXS) await must('mutation ($input: RegisterPbxInput!) { registerPbx(input: $input) { pbx { id } } }', { input });
-  for (const l of LEGACY_LICENSES) await must('mutation ($pbxId: ID!, $count: Int!) { setLegacyStorageLicenses(pbxId: $pbxId, count: $count) { count } }', l);
+  for (const l of LEGACY_LICENSES)
+    await must('mutation ($pbxId: ID!, $count: Int!) { setLegacyStorageLicenses(pbxId: $pbxId, count: $count) { count } }', l);
   await must('mutation ($region: String!, $addresses: [String!]!) { addStaticIpPool(region: $region, addresses: $addresses) { size } }', {
-    region: 'eu-central-1', addresses: Array.from({ length: 16 }, (_, i) => `203.0.113.${10 + i}`),
+    region: 'eu-central-1',
+    addresses: Array.from({ length: 16 }, (_, i) => `203.0.113.${10 + i}`),
   });
   await must('mutation ($region: String!, $addresses: [String!]!) { addStaticIpPool(region: $region, addresses: $addresses) { size } }', {
-    region: 'eu-west-2', addresses: Array.from({ length: 8 }, (_, i) => `198.51.100.${20 + i}`),
+    region: 'eu-west-2',
+    addresses: Array.from({ length: 8 }, (_, i) => `198.51.100.${20 + i}`),
   });
   await stack.settle();
 
   const now = Date.now();
   const migratedAt = new Date(now - 3 * DAY);
   const completed = (pbxId: string, region: string, recordings: number, recordingBytes: number, backups: number, backupBytes: number) => ({
-    pbxId, status: MigrationStatus.COMPLETED, trigger: MigrationTrigger.WMS_UPGRADE, region,
-    startedAt: new Date(migratedAt.getTime() - 3600_000), finishedAt: migratedAt,
+    pbxId,
+    status: MigrationStatus.COMPLETED,
+    trigger: MigrationTrigger.WMS_UPGRADE,
+    region,
+    startedAt: new Date(migratedAt.getTime() - 3600_000),
+    finishedAt: migratedAt,
     categories: [
-      { category: DataCategory.CALL_RECORDINGS, state: CategoryState.COMPLETED, itemsTotal: recordings, itemsDone: recordings, bytesTotal: recordingBytes, bytesDone: recordingBytes },
-      { category: DataCategory.BACKUPS, state: CategoryState.COMPLETED, itemsTotal: backups, itemsDone: backups, bytesTotal: backupBytes, bytesDone: backupBytes },
-      { category: DataCategory.VOICEMAILS, state: CategoryState.NOT_SUPPORTED_YET, itemsTotal: 42, itemsDone: 0, bytesTotal: 21_000_000, bytesDone: 0 },
-      { category: DataCategory.FAXES, state: CategoryState.NOT_SUPPORTED_YET, itemsTotal: 7, itemsDone: 0, bytesTotal: 3_500_000, bytesDone: 0 },
+      {
+        category: DataCategory.CALL_RECORDINGS,
+        state: CategoryState.COMPLETED,
+        itemsTotal: recordings,
+        itemsDone: recordings,
+        bytesTotal: recordingBytes,
+        bytesDone: recordingBytes,
+      },
+      {
+        category: DataCategory.BACKUPS,
+        state: CategoryState.COMPLETED,
+        itemsTotal: backups,
+        itemsDone: backups,
+        bytesTotal: backupBytes,
+        bytesDone: backupBytes,
+      },
+      {
+        category: DataCategory.VOICEMAILS,
+        state: CategoryState.NOT_SUPPORTED_YET,
+        itemsTotal: 42,
+        itemsDone: 0,
+        bytesTotal: 21_000_000,
+        bytesDone: 0,
+      },
+      {
+        category: DataCategory.FAXES,
+        state: CategoryState.NOT_SUPPORTED_YET,
+        itemsTotal: 7,
+        itemsDone: 0,
+        bytesTotal: 3_500_000,
+        bytesDone: 0,
+      },
     ],
   });
   const usage = (pbxId: string, recordings: number, recordingBytes: number, backups: number, backupBytes: number) => [
@@ -144,8 +191,11 @@ export async function seedDemoData(stack: Stack, adminToken: string): Promise<{ 
   const active = (pbxId: string, region: string) => ({ pbxId, state: CdsState.ACTIVE, region, activatedAt: migratedAt });
   const migrationIds = await seedStorage(stack.subgraphs.storage.runtime.db, {
     status: [
-      active('22110001d072', 'eu-central-1'), active('22110001d073', 'eu-central-1'), active('22110001d078', 'eu-central-1'),
-      active('22110003b001', 'us-east-1'), active('22110004c001', 'eu-west-2'),
+      active('22110001d072', 'eu-central-1'),
+      active('22110001d073', 'eu-central-1'),
+      active('22110001d078', 'eu-central-1'),
+      active('22110003b001', 'us-east-1'),
+      active('22110004c001', 'eu-west-2'),
       { pbxId: '22110001d074', state: CdsState.MIGRATING, region: 'eu-central-1' },
       { pbxId: '22110001d076', state: CdsState.MIGRATION_FAILED, region: 'eu-central-1' },
     ],
@@ -163,28 +213,67 @@ export async function seedDemoData(stack: Stack, adminToken: string): Promise<{ 
       completed('22110003b001', 'us-east-1', 120, 0.9 * GB, 6, 3.95 * GB),
       completed('22110004c001', 'eu-west-2', 300, 2.3 * GB, 14, 9.0 * GB),
       {
-        pbxId: '22110001d074', status: MigrationStatus.RUNNING, trigger: MigrationTrigger.WMS_UPGRADE, region: 'eu-central-1',
+        pbxId: '22110001d074',
+        status: MigrationStatus.RUNNING,
+        trigger: MigrationTrigger.WMS_UPGRADE,
+        region: 'eu-central-1',
         startedAt: new Date(now - 20 * 60_000),
         categories: [
-          { category: DataCategory.CALL_RECORDINGS, state: CategoryState.RUNNING, itemsTotal: 400, itemsDone: 170, bytesTotal: 3.2 * GB, bytesDone: 1.3 * GB },
+          {
+            category: DataCategory.CALL_RECORDINGS,
+            state: CategoryState.RUNNING,
+            itemsTotal: 400,
+            itemsDone: 170,
+            bytesTotal: 3.2 * GB,
+            bytesDone: 1.3 * GB,
+          },
           { category: DataCategory.BACKUPS, state: CategoryState.PENDING, itemsTotal: 8, itemsDone: 0, bytesTotal: 4 * GB, bytesDone: 0 },
         ],
       },
       {
-        pbxId: '22110001d076', status: MigrationStatus.FAILED, trigger: MigrationTrigger.ADMIN_SCRIPT, region: 'eu-central-1',
-        startedAt: new Date(now - 2 * DAY), finishedAt: new Date(now - 2 * DAY + 600_000),
-        error: "recordings/2024/05/call-8812.wav could not be read: permission denied",
+        pbxId: '22110001d076',
+        status: MigrationStatus.FAILED,
+        trigger: MigrationTrigger.ADMIN_SCRIPT,
+        region: 'eu-central-1',
+        startedAt: new Date(now - 2 * DAY),
+        finishedAt: new Date(now - 2 * DAY + 600_000),
+        error: 'recordings/2024/05/call-8812.wav could not be read: permission denied',
         categories: [
-          { category: DataCategory.CALL_RECORDINGS, state: CategoryState.FAILED, itemsTotal: 90, itemsDone: 41, bytesTotal: 0.7 * GB, bytesDone: 0.3 * GB },
+          {
+            category: DataCategory.CALL_RECORDINGS,
+            state: CategoryState.FAILED,
+            itemsTotal: 90,
+            itemsDone: 41,
+            bytesTotal: 0.7 * GB,
+            bytesDone: 0.3 * GB,
+          },
         ],
       },
     ],
   });
   await seedLicensing(stack.subgraphs.licensing.runtime.db, {
     holdings: [
-      { holderType: HolderType.NETWORK, holderId: 'acme-hq', tierCode: 'CDS-500', source: BundleSource.ORDERED, effectiveFrom: new Date('2024-03-01T00:00:00Z') },
-      { holderType: HolderType.PBX, holderId: '22110004c001', tierCode: 'CDS-500', source: BundleSource.ROUND_UP_TRANSITION, effectiveFrom: new Date('2024-02-01T00:00:00Z') },
-      { holderType: HolderType.PBX, holderId: '22110004c003', tierCode: 'CDS-10', source: BundleSource.ORDERED, effectiveFrom: new Date('2024-06-15T00:00:00Z') },
+      {
+        holderType: HolderType.NETWORK,
+        holderId: 'acme-hq',
+        tierCode: 'CDS-500',
+        source: BundleSource.ORDERED,
+        effectiveFrom: new Date('2024-03-01T00:00:00Z'),
+      },
+      {
+        holderType: HolderType.PBX,
+        holderId: '22110004c001',
+        tierCode: 'CDS-500',
+        source: BundleSource.ROUND_UP_TRANSITION,
+        effectiveFrom: new Date('2024-02-01T00:00:00Z'),
+      },
+      {
+        holderType: HolderType.PBX,
+        holderId: '22110004c003',
+        tierCode: 'CDS-10',
+        source: BundleSource.ORDERED,
+        effectiveFrom: new Date('2024-06-15T00:00:00Z'),
+      },
     ],
     staticIps: [
       { address: '203.0.113.10', pbxId: '22110001d072' },

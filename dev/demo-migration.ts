@@ -37,7 +37,10 @@ async function main(): Promise<number> {
   const dataDir = process.env.DATA_DIR ?? path.join(process.cwd(), '.data');
   const source = path.join(dataDir, `demo-pbx-${serial}`);
 
-  const healthy = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+  const healthy = await fetch(`${base}/health`).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (!healthy) {
     console.error(`Nothing answers at ${base}. Start the stack first, in another terminal: npm start`);
     return 1;
@@ -55,16 +58,30 @@ async function main(): Promise<number> {
       faxes: 9,
     });
     const mb = (n: number) => (n / 1e6).toFixed(1);
-    console.log(`  ${tree.recordings.length} recordings (${tree.recordings.filter((r) => r.sidecar).length} with a sidecar, ${mb(tree.recordings.reduce((n, r) => n + r.sizeBytes, 0))} MB), `
-      + `${tree.backups.length} backups (${mb(tree.backups.reduce((n, b) => n + b.sizeBytes, 0))} MB), ${tree.voicemails.items} voicemails, ${tree.faxes.items} faxes\n`);
+    console.log(
+      `  ${tree.recordings.length} recordings (${tree.recordings.filter((r) => r.sidecar).length} with a sidecar, ${mb(tree.recordings.reduce((n, r) => n + r.sizeBytes, 0))} MB), ` +
+        `${tree.backups.length} backups (${mb(tree.backups.reduce((n, b) => n + b.sizeBytes, 0))} MB), ${tree.voicemails.items} voicemails, ${tree.faxes.items} faxes\n`,
+    );
   } else {
     console.log(`Using the existing tree in ${path.relative(process.cwd(), source)}/ (--fresh generates a new one)\n`);
   }
 
   // What the PBX would hold: a token for itself, signed like the development stack's tokens.
   const token = signToken(secret, { sub: `pbx:${serial}`, role: 'pbx', pbx: serial }, 3600);
-  const command = ['-r', '@swc-node/register', path.join(__dirname, '..', 'agent', 'cli.ts'), '--pbx', serial, '--source', source, '--gateway', gateway];
-  console.log(`$ CDS_TOKEN=<pbx token> npm run cds-agent -- --pbx ${serial} --source ${path.relative(process.cwd(), source)} --gateway ${gateway}\n`);
+  const command = [
+    '-r',
+    '@swc-node/register',
+    path.join(__dirname, '..', 'agent', 'cli.ts'),
+    '--pbx',
+    serial,
+    '--source',
+    source,
+    '--gateway',
+    gateway,
+  ];
+  console.log(
+    `$ CDS_TOKEN=<pbx token> npm run cds-agent -- --pbx ${serial} --source ${path.relative(process.cwd(), source)} --gateway ${gateway}\n`,
+  );
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, command, { stdio: 'inherit', env: { ...process.env, CDS_TOKEN: token } });
     child.on('close', (c) => resolve(c ?? 1));
@@ -90,7 +107,10 @@ until their 7 days pass (then: npm run cds-agent -- --purge ...).`);
   return code;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -63,24 +63,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const buses: EventBus[] = [];
   const busFor = (): EventBus => {
     if (memoryBus) return memoryBus;
-    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: options.redis!.claimIdleMs, tailGraceMs: options.redis!.tailGraceMs });
+    const bus = new RedisStreamBus(options.redis!.url, options.redis!.stream, {
+      expectedGroups: CONSUMER_GROUPS,
+      claimIdleMs: options.redis!.claimIdleMs,
+      tailGraceMs: options.redis!.tailGraceMs,
+    });
     buses.push(bus);
     return bus;
   };
   const started: RunningSubgraph[] = [];
   try {
     for (const name of SUBGRAPH_NAMES) {
-      started.push(await startSubgraph(SUBGRAPHS[name], {
-        config,
-        port: options.gatewayPort === 0 ? 0 : options.gatewayPort + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway,
-        host: options.host ?? config.host,
-        db: databaseFor(options.db, name),
-        bus: busFor(),
-        verifier,
-        keepStatements: options.keepStatements,
-        // The recordings subgraph signs playback links with the same secret the gateway checks them with.
-        settings: { ...process.env, JWT_SECRET: options.jwtSecret },
-      }));
+      started.push(
+        await startSubgraph(SUBGRAPHS[name], {
+          config,
+          port: options.gatewayPort === 0 ? 0 : options.gatewayPort + DEFAULT_PORTS[name] - DEFAULT_PORTS.gateway,
+          host: options.host ?? config.host,
+          db: databaseFor(options.db, name),
+          bus: busFor(),
+          verifier,
+          keepStatements: options.keepStatements,
+          // The recordings subgraph signs playback links with the same secret the gateway checks them with.
+          settings: { ...process.env, JWT_SECRET: options.jwtSecret },
+        }),
+      );
     }
   } catch (error) {
     await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
@@ -92,7 +98,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     config,
     port: options.gatewayPort,
     host: options.host ?? config.host,
-    supergraphSdl: fs.readFileSync(fs.existsSync(supergraphFile) ? supergraphFile : path.join(process.cwd(), 'schema', 'supergraph.graphql'), 'utf8'),
+    supergraphSdl: fs.readFileSync(
+      fs.existsSync(supergraphFile) ? supergraphFile : path.join(process.cwd(), 'schema', 'supergraph.graphql'),
+      'utf8',
+    ),
     subgraphUrls: Object.fromEntries(started.map((s) => [s.name, s.url])),
     verifier,
     routes: options.gatewayRoutes,

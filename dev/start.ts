@@ -15,13 +15,17 @@ import { installTracing } from '../kernel/tracing';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (config.jwt.keys.kind !== 'secret') throw new Error('npm start signs its demo tokens with JWT_SECRET (HS256); unset JWT_PUBLIC_KEY and JWKS_URL');
+  if (config.jwt.keys.kind !== 'secret')
+    throw new Error('npm start signs its demo tokens with JWT_SECRET (HS256); unset JWT_PUBLIC_KEY and JWKS_URL');
   const secret = config.jwt.keys.secret;
   const dataDir = config.dataDir ?? path.join(process.cwd(), '.data');
   const adminToken = signToken(secret, { sub: 'dev-admin', role: 'admin' }, 30 * 24 * 3600);
   const demoNetworkId = DEMO_NETWORK_ID;
   const development = !config.production;
-  const tracing = installTracing({ serviceName: config.tracing.serviceName ?? 'cds-graph', endpoint: config.tracing.endpoint ?? undefined });
+  const tracing = installTracing({
+    serviceName: config.tracing.serviceName ?? 'cds-graph',
+    endpoint: config.tracing.endpoint ?? undefined,
+  });
   const stack = await startStack({
     config,
     db: { kind: 'sqlite', dir: dataDir },
@@ -29,13 +33,17 @@ async function main(): Promise<void> {
     gatewayPort: config.port ?? DEFAULT_PORTS.gateway,
     host: config.host,
     processMetrics: true,
-    gatewayRoutes: development ? [ideRoute({
-      graphqlPath: '/graphql',
-      defaultToken: adminToken,
-      defaultQuery: NETWORK_DASHBOARD_QUERY,
-      defaultVariables: JSON.stringify({ networkId: demoNetworkId }, null, 2),
-      title: 'cds-graph',
-    })] : [],
+    gatewayRoutes: development
+      ? [
+          ideRoute({
+            graphqlPath: '/graphql',
+            defaultToken: adminToken,
+            defaultQuery: NETWORK_DASHBOARD_QUERY,
+            defaultVariables: JSON.stringify({ networkId: demoNetworkId }, null, 2),
+            title: 'cds-graph',
+          }),
+        ]
+      : [],
   });
   const seeded = await seedDemoData(stack, adminToken);
   await stack.settle();
@@ -49,7 +57,9 @@ async function main(): Promise<void> {
     `  Health             ${base}/health, ${base}/ready`,
     ...(config.metrics.enabled ? [`  Metrics            ${base}/metrics (each subgraph serves its own too)`] : []),
     ...(tracing ? [`  Traces             exported over OTLP to ${config.tracing.endpoint}`] : []),
-    `  Subgraphs          ${Object.values(stack.subgraphs).map((s) => `${s.name} ${s.url}`).join(', ')}`,
+    `  Subgraphs          ${Object.values(stack.subgraphs)
+      .map((s) => `${s.name} ${s.url}`)
+      .join(', ')}`,
     '',
     ...(development
       ? [

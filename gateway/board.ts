@@ -25,7 +25,11 @@ export interface BoardOptions {
 
 /** board/dist from the sources (gateway/) or from the compiled output (dist/gateway/). */
 export function defaultBoardDist(): string {
-  const candidates = [join(__dirname, '..', 'board', 'dist'), join(__dirname, '..', '..', 'board', 'dist'), join(process.cwd(), 'board', 'dist')];
+  const candidates = [
+    join(__dirname, '..', 'board', 'dist'),
+    join(__dirname, '..', '..', 'board', 'dist'),
+    join(process.cwd(), 'board', 'dist'),
+  ];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0];
 }
 
@@ -119,7 +123,10 @@ export function boardRoute(options: BoardOptions = {}): Route {
       return true;
     }
     // Every other path below /board/ is one of the board's pages: the SPA's index.html, revalidated on every load.
-    serveStaticAsset(req, res, build.index, 'no-cache', { 'content-security-policy': contentSecurityPolicy(req.headers.host), ...PAGE_HEADERS });
+    serveStaticAsset(req, res, build.index, 'no-cache', {
+      'content-security-policy': contentSecurityPolicy(req.headers.host),
+      ...PAGE_HEADERS,
+    });
     return true;
   };
 }

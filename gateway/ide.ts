@@ -148,7 +148,8 @@ export function ideRoute(options: IdeOptions): Route {
     graphqlPath,
     defaultQuery: options.defaultQuery,
     defaultVariables: options.defaultVariables,
-    defaultHeaders: options.defaultToken === undefined ? undefined : JSON.stringify({ Authorization: `Bearer ${options.defaultToken}` }, null, 2),
+    defaultHeaders:
+      options.defaultToken === undefined ? undefined : JSON.stringify({ Authorization: `Bearer ${options.defaultToken}` }, null, 2),
   };
   const title = escapeHtml(options.title ?? 'GraphiQL');
   const page = (nonce: string) => `<!doctype html>

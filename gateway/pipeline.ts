@@ -70,7 +70,8 @@ export class Pipeline {
       formatError: (formatted, error) => {
         const shaped = toContractError(formatted, error);
         // A subgraph that could not answer is logged once per fetch by the subgraph client, not once per field.
-        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR' && !shaped.extensions.subgraph) log.error({ err: error }, 'operation failed');
+        if (shaped.extensions?.code === 'INTERNAL_SERVER_ERROR' && !shaped.extensions.subgraph)
+          log.error({ err: error }, 'operation failed');
         return shaped;
       },
       // No cache hints are set anywhere: the cache-control plugin would only cost time.

@@ -79,10 +79,7 @@ interface PlaybackLookup {
   } | null;
 }
 
-export type RangeRequest =
-  | { kind: 'whole' }
-  | { kind: 'part'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+export type RangeRequest = { kind: 'whole' } | { kind: 'part'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
  * One `bytes=` range against an object of `size` bytes (RFC 9110 §14.2):
@@ -111,7 +108,13 @@ export function parseRange(header: string | undefined, size: number): RangeReque
 /** The Authorization a request's lookup runs with, or the refusal to send. */
 type Credentials = { authorization: string } | { status: number; reason: string };
 
-async function credentialsOf(deps: PlaybackDeps, mintKey: KeyObject | null, req: IncomingMessage, url: URL, recordingId: string): Promise<Credentials> {
+async function credentialsOf(
+  deps: PlaybackDeps,
+  mintKey: KeyObject | null,
+  req: IncomingMessage,
+  url: URL,
+  recordingId: string,
+): Promise<Credentials> {
   const bearer = req.headers.authorization?.trim();
   if (bearer) {
     try {
@@ -125,14 +128,14 @@ async function credentialsOf(deps: PlaybackDeps, mintKey: KeyObject | null, req:
   if (!url.searchParams.has('sig')) {
     return { status: 401, reason: "Send Authorization: Bearer <JWT>, or use the recording's playbackUrl (a signed link)" };
   }
-  if (!deps.signedLinks || !mintKey) return { status: 401, reason: 'Signed playback links are not enabled here; send Authorization: Bearer <JWT>' };
+  if (!deps.signedLinks || !mintKey)
+    return { status: 401, reason: 'Signed playback links are not enabled here; send Authorization: Bearer <JWT>' };
   const check = verifyPlaybackGrant(deps.signedLinks.linkSecret, recordingId, url.searchParams);
   if (!check.ok) return { status: 403, reason: check.reason };
-  const token = jwt.sign(
-    { sub: `playback-link:${recordingId}`, role: 'pbx', pbx: check.grant.pbxId },
-    mintKey,
-    { algorithm: 'HS256', expiresIn: LINK_TOKEN_SECONDS },
-  );
+  const token = jwt.sign({ sub: `playback-link:${recordingId}`, role: 'pbx', pbx: check.grant.pbxId }, mintKey, {
+    algorithm: 'HS256',
+    expiresIn: LINK_TOKEN_SECONDS,
+  });
   return { authorization: `Bearer ${token}` };
 }
 
@@ -199,8 +202,12 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       return true;
     }
     if (recording.location === 'LOCAL' || !recording.objectKey) {
-      sendRestError(res, 409, `Recording '${recordingId}' is only on its PBX (LOCAL): the control plane serves recordings from CDS, `
-        + 'so it plays here once its PBX migrated it. Until then play it on the PBX.');
+      sendRestError(
+        res,
+        409,
+        `Recording '${recordingId}' is only on its PBX (LOCAL): the control plane serves recordings from CDS, ` +
+          'so it plays here once its PBX migrated it. Until then play it on the PBX.',
+      );
       return true;
     }
     const region = recording.pbx?.cds?.region;
@@ -212,7 +219,11 @@ export function playbackRoute(deps: PlaybackDeps): Route {
     // Only an object of the recording's own PBX is ever served as its audio.
     if (!recording.pbx || !isKeyOfPbx(recording.objectKey, recording.pbx.id) || !recording.sha256) {
       log.error({ recordingId, objectKey: recording.objectKey }, "object key is not under its PBX's prefix; refused");
-      sendRestError(res, 409, `The CDS file of recording '${recordingId}' cannot be served: it is not an object of the recording's own PBX`);
+      sendRestError(
+        res,
+        409,
+        `The CDS file of recording '${recordingId}' cannot be served: it is not an object of the recording's own PBX`,
+      );
       return true;
     }
 
@@ -229,7 +240,10 @@ export function playbackRoute(deps: PlaybackDeps): Route {
       }
       size = stat.sizeBytes;
       // Never bytes other than the recorded ones: the object must still hash to the recording's SHA-256.
-      if (size !== recording.sizeBytes || !(await verified.check(store, recording.objectKey, { sizeBytes: recording.sizeBytes, sha256: recording.sha256 }))) {
+      if (
+        size !== recording.sizeBytes ||
+        !(await verified.check(store, recording.objectKey, { sizeBytes: recording.sizeBytes, sha256: recording.sha256 }))
+      ) {
         log.error({ recordingId, objectKey: recording.objectKey }, 'CDS object no longer matches its SHA-256; refused');
         sendRestError(res, 409, `The CDS file of recording '${recordingId}' no longer matches its recorded SHA-256, so it is not served`);
         return true;
@@ -255,7 +269,10 @@ export function playbackRoute(deps: PlaybackDeps): Route {
     const ifRange = req.headers['if-range'];
     const range = ifRange && ifRange !== etag ? { kind: 'whole' as const } : parseRange(req.headers.range, size);
     if (range.kind === 'unsatisfiable') {
-      sendRestError(res, 416, `The range '${req.headers.range}' is outside the file (${size} bytes)`, { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes' });
+      sendRestError(res, 416, `The range '${req.headers.range}' is outside the file (${size} bytes)`, {
+        'content-range': `bytes */${size}`,
+        'accept-ranges': 'bytes',
+      });
       return true;
     }
     const part = range.kind === 'part' ? { start: range.start, end: range.end } : null;

@@ -70,7 +70,12 @@ export interface GraphQLCallResult<T> {
 }
 
 /** Runs one operation through the gateway as the caller (their Authorization header, nothing added). */
-export async function executeAsCaller<T>(deps: GatewayCallDeps, authorization: string, query: string, variables: Record<string, unknown>): Promise<GraphQLCallResult<T>> {
+export async function executeAsCaller<T>(
+  deps: GatewayCallDeps,
+  authorization: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<GraphQLCallResult<T>> {
   const response = await fetch(deps.graphqlUrl(), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', authorization },
@@ -194,7 +199,9 @@ export function recordingsRestRoute(deps: RecordingsRestDeps): Route {
       const from = wholeNumber(params, 'from', null, 253402300799);
       const to = wholeNumber(params, 'to', null, 253402300799);
       variables = {
-        pbx, offset, first,
+        pbx,
+        offset,
+        first,
         from: from === null ? null : new Date(from * 1000).toISOString(),
         to: to === null ? null : new Date(to * 1000).toISOString(),
         personal: mayReadPersonalData(caller),
@@ -228,8 +235,9 @@ export function recordingsRestRoute(deps: RecordingsRestDeps): Route {
      * redacts the same way instead of failing the call.
      */
     const errors = result.errors ?? [];
-    const personalRefusals = errors.filter((e) => e.extensions?.code === 'FORBIDDEN'
-      && PERSONAL_FIELDS.includes(e.path?.at(-1) as (typeof PERSONAL_FIELDS)[number]));
+    const personalRefusals = errors.filter(
+      (e) => e.extensions?.code === 'FORBIDDEN' && PERSONAL_FIELDS.includes(e.path?.at(-1) as (typeof PERSONAL_FIELDS)[number]),
+    );
     const otherErrors = errors.filter((e) => !personalRefusals.includes(e));
     if (otherErrors.length) {
       const error = otherErrors[0];
@@ -250,16 +258,21 @@ export function recordingsRestRoute(deps: RecordingsRestDeps): Route {
       start: unixSeconds(node.startedAt)!,
       duration: node.durationSeconds,
       size: node.sizeBytes,
-      caller: redacted ? null : node.caller ?? null,
-      callee: redacted ? null : node.callee ?? null,
+      caller: redacted ? null : (node.caller ?? null),
+      callee: redacted ? null : (node.callee ?? null),
       location: node.location,
       localCopyExpires: unixSeconds(node.localCopyExpiresAt),
       sha256: node.sha256,
     }));
-    sendJson(res, 200, {
-      type: 'result',
-      result: { total: page.totalCount, records, ...(redacted ? { redacted: [...PERSONAL_FIELDS] } : {}) },
-    }, { 'cache-control': 'no-store' });
+    sendJson(
+      res,
+      200,
+      {
+        type: 'result',
+        result: { total: page.totalCount, records, ...(redacted ? { redacted: [...PERSONAL_FIELDS] } : {}) },
+      },
+      { 'cache-control': 'no-store' },
+    );
     return true;
   };
 }

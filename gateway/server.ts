@@ -91,10 +91,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const plugins: GatewayPlugin[] = [
     { name: 'describeOperations', ...describeOperations() },
     useLogging(log),
-    useMetrics(metrics, config.metrics, { subscriptions: () => engine?.subscriberCount ?? 0, websockets: () => websocket?.connections() ?? 0 }),
+    useMetrics(metrics, config.metrics, {
+      subscriptions: () => engine?.subscriberCount ?? 0,
+      websockets: () => websocket?.connections() ?? 0,
+    }),
     useTracing(),
     useLimits(config.graphql.limits),
-    useRateLimit({ perMinute: config.rateLimit.perMinute, burst: config.rateLimit.burst, perRole: config.rateLimit.perRole, redisUrl: config.redisUrl, ...options.rateLimit }),
+    useRateLimit({
+      perMinute: config.rateLimit.perMinute,
+      burst: config.rateLimit.burst,
+      perRole: config.rateLimit.perRole,
+      redisUrl: config.redisUrl,
+      ...options.rateLimit,
+    }),
     ...(options.plugins ?? []),
   ];
   const observability = assemblePlugins(plugins);
@@ -103,13 +112,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     supergraphSdl: options.supergraphSdl,
     // Each subgraph fetch forwards the caller's own bearer token; subgraphs verify it themselves.
     // The observers (request id, traceparent, metrics) see every fetch, deduplicated ones too.
-    buildService: ({ name, url }) => new SubgraphClient({
-      name,
-      url: options.subgraphUrls[name as SubgraphName] ?? url!,
-      pools,
-      timeoutMs: timeouts[name as SubgraphName] ?? config.subgraphTimeoutsMs.network,
-      plugins: [observeFetches(plugins), ...(options.inflightDedup === false ? [] : [useInflightDedup()])],
-    }),
+    buildService: ({ name, url }) =>
+      new SubgraphClient({
+        name,
+        url: options.subgraphUrls[name as SubgraphName] ?? url!,
+        pools,
+        timeoutMs: timeouts[name as SubgraphName] ?? config.subgraphTimeoutsMs.network,
+        plugins: [observeFetches(plugins), ...(options.inflightDedup === false ? [] : [useInflightDedup()])],
+      }),
   });
   const apiSchema = Supergraph.build(options.supergraphSdl).apiSchema().toGraphQLJSSchema();
   const pipeline = new Pipeline({
@@ -122,22 +132,32 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const server = pipeline.server;
   await server.start();
-  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({ identity: await options.verifier.verify(req.headers.authorization), transport: 'http' });
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => ({
+    identity: await options.verifier.verify(req.headers.authorization),
+    transport: 'http',
+  });
 
   // Subscriptions: served here, since @apollo/gateway executes none (docs/subscriptions.md). The engine's own
   // queries (authorising a subscription, building a payload for an event) run through the pipeline as the subscriber.
   const engineQuery = async (query: string, variables: Record<string, unknown>, identity: Identity) =>
     pipeline.execute({ query, variables }, { identity, transport: 'subscription-event' });
-  engine = options.bus ? new SubscriptionEngine({ schema: apiSchema, execute: engineQuery, bus: options.bus, coalesceMs: options.coalesceMs }) : null;
+  engine = options.bus
+    ? new SubscriptionEngine({ schema: apiSchema, execute: engineQuery, bus: options.bus, coalesceMs: options.coalesceMs })
+    : null;
   await engine?.start();
-  const caps = new SubscriptionCaps({ perConnection: config.websocket.maxSubscriptionsPerConnection, perCaller: config.websocket.maxSubscriptionsPerCaller });
+  const caps = new SubscriptionCaps({
+    perConnection: config.websocket.maxSubscriptionsPerConnection,
+    perCaller: config.websocket.maxSubscriptionsPerCaller,
+  });
 
   // Ready when every subgraph is (its database and bus answer) and the bus answers.
   const readiness = new Readiness({
-    ...Object.fromEntries([...Supergraph.build(options.supergraphSdl).subgraphs()].map((subgraph) => {
-      const url = options.subgraphUrls[subgraph.name as SubgraphName] ?? subgraph.url;
-      return [`subgraph:${subgraph.name}`, httpReady(url.replace(/\/graphql\/?$/, '') + '/ready')];
-    })),
+    ...Object.fromEntries(
+      [...Supergraph.build(options.supergraphSdl).subgraphs()].map((subgraph) => {
+        const url = options.subgraphUrls[subgraph.name as SubgraphName] ?? subgraph.url;
+        return [`subgraph:${subgraph.name}`, httpReady(url.replace(/\/graphql\/?$/, '') + '/ready')];
+      }),
+    ),
     ...(options.bus ? { bus: () => options.bus!.ping() } : {}),
   });
 
@@ -147,27 +167,53 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const ownStores = options.cdsStores ? null : RegionStores.fromEnv();
   const cdsStores = options.cdsStores ?? ownStores!;
 
-  const http = await listen(options.port, [
-    healthRoute(readiness),
-    ...observability.routes,
-    corsRoute(config.http.corsOrigins),
-    ...(options.routes ?? []),
-    ...(options.board === false ? [] : [boardRoute(options.board)]),
-    recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
-    playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
-    // Uploads run through the same pipeline as every operation (the caller's identity, limits, the one rate limit).
-    uploadRoute({ verifier: options.verifier, admit: (identity) => pipeline.onRequest({ query: '' }, { identity, transport: 'http' }), stores: cdsStores, grantSecret: options.uploadGrantSecret ?? null }),
-    ...(engine ? [sseRoute('/graphql/stream', { schema: apiSchema, pipeline, engine, verifier: options.verifier, caps, maxBodyBytes: config.http.maxBodyBytes })] : []),
-    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
-  ], options.host ?? config.host, observability.hooks);
+  const http = await listen(
+    options.port,
+    [
+      healthRoute(readiness),
+      ...observability.routes,
+      corsRoute(config.http.corsOrigins),
+      ...(options.routes ?? []),
+      ...(options.board === false ? [] : [boardRoute(options.board)]),
+      recordingsRestRoute({ graphqlUrl, verifier: options.verifier }),
+      playbackRoute({ graphqlUrl, verifier: options.verifier, stores: cdsStores, signedLinks: options.playbackLinks ?? null }),
+      // Uploads run through the same pipeline as every operation (the caller's identity, limits, the one rate limit).
+      uploadRoute({
+        verifier: options.verifier,
+        admit: (identity) => pipeline.onRequest({ query: '' }, { identity, transport: 'http' }),
+        stores: cdsStores,
+        grantSecret: options.uploadGrantSecret ?? null,
+      }),
+      ...(engine
+        ? [
+            sseRoute('/graphql/stream', {
+              schema: apiSchema,
+              pipeline,
+              engine,
+              verifier: options.verifier,
+              caps,
+              maxBodyBytes: config.http.maxBodyBytes,
+            }),
+          ]
+        : []),
+      apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: pipeline.admitHttp }),
+    ],
+    options.host ?? config.host,
+    observability.hooks,
+  );
   observability.listening(http.server);
   selfGraphqlUrl = `${http.url}/graphql`;
-  websocket = engine ? attachWebSocket(http.server, '/graphql', {
-    pipeline, engine, verifier: options.verifier, caps,
-    maxPayloadBytes: config.websocket.maxPayloadBytes,
-    keepAliveMs: config.websocket.keepAliveMs,
-    maxBufferedBytes: config.websocket.maxBufferedBytes,
-  }) : null;
+  websocket = engine
+    ? attachWebSocket(http.server, '/graphql', {
+        pipeline,
+        engine,
+        verifier: options.verifier,
+        caps,
+        maxPayloadBytes: config.websocket.maxPayloadBytes,
+        keepAliveMs: config.websocket.keepAliveMs,
+        maxBufferedBytes: config.websocket.maxBufferedBytes,
+      })
+    : null;
   let stopping: Promise<void> | null = null;
   return {
     url: `${http.url}/graphql`,

@@ -58,7 +58,13 @@ function acceptsGzip(req: IncomingMessage): boolean {
 }
 
 /** Answers GET/HEAD with the asset (304 when the client holds this version), gzipped when the client takes it. */
-export function serveStaticAsset(req: IncomingMessage, res: ServerResponse, asset: StaticAsset, cacheControl = IMMUTABLE, extraHeaders: Record<string, string> = {}): void {
+export function serveStaticAsset(
+  req: IncomingMessage,
+  res: ServerResponse,
+  asset: StaticAsset,
+  cacheControl = IMMUTABLE,
+  extraHeaders: Record<string, string> = {},
+): void {
   const headers: Record<string, string | number> = {
     'content-type': asset.type,
     'cache-control': cacheControl,

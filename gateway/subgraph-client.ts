@@ -70,7 +70,9 @@ export function useInflightDedup(): SubgraphFetchPlugin {
       if (running) return running;
       const sent = next(fetch);
       inflight.set(key, sent);
-      const done = () => { inflight.delete(key); };
+      const done = () => {
+        inflight.delete(key);
+      };
       sent.then(done, done);
       return sent;
     };
@@ -140,7 +142,10 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
     const url = new URL(options.url);
     this.path = `${url.pathname}${url.search}`;
     this.pool = options.pools.for(url.origin);
-    this.send = (options.plugins ?? []).reduceRight<SubgraphSend>((next, plugin) => plugin(next), (fetch) => this.http(fetch));
+    this.send = (options.plugins ?? []).reduceRight<SubgraphSend>(
+      (next, plugin) => plugin(next),
+      (fetch) => this.http(fetch),
+    );
   }
 
   /**
@@ -164,13 +169,24 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
     const { request } = options;
     if (!request.query) throw new Error(`Missing query for subgraph '${this.name}'`);
     const identity = (options.context as CallerContext | undefined)?.identity;
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
-    const reply = await this.send({ subgraph: this.name, body, authorization: identity?.authorization, operation: operationTypeOf(request.query) });
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
+    const reply = await this.send({
+      subgraph: this.name,
+      body,
+      authorization: identity?.authorization,
+      operation: operationTypeOf(request.query),
+    });
     const json = reply.contentType.startsWith('application/json') || reply.contentType.startsWith('application/graphql-response+json');
     if (reply.status < 200 || reply.status > 299) throw this.errorFrom(reply, json);
     if (!json) throw new Error(`Subgraph '${this.name}' answered ${reply.contentType || 'no content type'}, not JSON`);
     const parsed = JSON.parse(reply.text) as GatewayResponse | null;
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`Subgraph '${this.name}' answered JSON that is not an object`);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error(`Subgraph '${this.name}' answered JSON that is not an object`);
     return parsed;
   }
 
@@ -179,7 +195,13 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
     const headers: Record<string, string> = { ...fetch.headers, 'content-type': 'application/json', accept: 'application/json' };
     if (fetch.authorization) headers.authorization = fetch.authorization;
     // The timeout covers the answer's headers and body; on expiry the request is aborted and its connection freed.
-    const response = await this.pool.request({ path: this.path, method: 'POST', headers, body: fetch.body, signal: AbortSignal.timeout(this.timeoutMs) });
+    const response = await this.pool.request({
+      path: this.path,
+      method: 'POST',
+      headers,
+      body: fetch.body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
     const contentType = response.headers['content-type'];
     return {
       status: response.statusCode,
@@ -198,7 +220,11 @@ export class SubgraphClient implements GraphQLDataSource<CallerContext & Record<
   private errorFrom(reply: SubgraphReply, json: boolean): GraphQLError {
     let body: unknown = reply.text;
     if (json) {
-      try { body = JSON.parse(reply.text); } catch { /* keep the text */ }
+      try {
+        body = JSON.parse(reply.text);
+      } catch {
+        /* keep the text */
+      }
     }
     const first = (body as { errors?: { message?: unknown; extensions?: { code?: unknown } }[] } | null)?.errors?.[0];
     if (typeof first?.message === 'string' && typeof first.extensions?.code === 'string') {

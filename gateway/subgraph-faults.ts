@@ -21,9 +21,22 @@ export type FailureReason = 'TIMEOUT' | 'UNAVAILABLE' | 'FAILED';
 
 /** What went wrong, in the words a client gets. */
 export function classify(error: unknown): FailureReason {
-  for (let e = error as { name?: string; code?: string; type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { name?: string; code?: string; type?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.name === 'TimeoutError' || e.type === 'aborted' || e.name === 'AbortError') return 'TIMEOUT';
-    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'UND_ERR_SOCKET' || e.type === 'system') return 'UNAVAILABLE';
+    if (
+      e.code === 'ECONNREFUSED' ||
+      e.code === 'ECONNRESET' ||
+      e.code === 'EPIPE' ||
+      e.code === 'ENOTFOUND' ||
+      e.code === 'EHOSTUNREACH' ||
+      e.code === 'UND_ERR_SOCKET' ||
+      e.type === 'system'
+    )
+      return 'UNAVAILABLE';
   }
   return 'FAILED';
 }
@@ -39,9 +52,12 @@ export function failedFetchResponse(
   timeoutMs: number,
   options: GraphQLDataSourceProcessOptions,
 ): { errors: GraphQLError[] } {
-  const message = reason === 'TIMEOUT' ? `The ${subgraph} subgraph did not answer within ${timeoutMs} ms`
-    : reason === 'UNAVAILABLE' ? `The ${subgraph} subgraph is unavailable`
-      : `The ${subgraph} subgraph failed to answer`;
+  const message =
+    reason === 'TIMEOUT'
+      ? `The ${subgraph} subgraph did not answer within ${timeoutMs} ms`
+      : reason === 'UNAVAILABLE'
+        ? `The ${subgraph} subgraph is unavailable`
+        : `The ${subgraph} subgraph failed to answer`;
   const error = (path: (string | number)[] | undefined) => subgraphUnavailable(message, subgraph, reason, path);
   const document = documentOf(options);
   const operation = document?.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);

@@ -65,13 +65,15 @@ export function uploadRoute(deps: UploadDeps): Route {
   const used = new UsedGrants();
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     if (url.pathname !== UPLOAD_PATH) return false;
-    if (req.method !== 'POST') return refuse(res, 405, `${req.method} is not supported here; POST the objects of your upload grants`, { allow: 'POST' });
+    if (req.method !== 'POST')
+      return refuse(res, 405, `${req.method} is not supported here; POST the objects of your upload grants`, { allow: 'POST' });
     let identity: Identity;
     try {
       identity = await deps.verifier.verify(req.headers.authorization);
       await deps.admit(identity);
     } catch (error) {
-      if (error instanceof DomainError) return refuse(res, httpStatusOf(error.code), error.message, error.code === 'RATE_LIMITED' ? { 'retry-after': '2' } : {});
+      if (error instanceof DomainError)
+        return refuse(res, httpStatusOf(error.code), error.message, error.code === 'RATE_LIMITED' ? { 'retry-after': '2' } : {});
       throw error;
     }
     if (!deps.grantSecret) return refuse(res, 503, 'Uploads into CDS are not configured here (no UPLOAD_GRANT_SECRET)');
@@ -85,14 +87,20 @@ export function uploadRoute(deps: UploadDeps): Route {
     const expired = new Set<number>();
     try {
       const manifestLength = (await body.exactly(4)).readUInt32BE(0);
-      if (manifestLength === 0 || manifestLength > MAX_MANIFEST_BYTES) return refuse(res, 400, `The manifest must be 1 to ${MAX_MANIFEST_BYTES} bytes`);
+      if (manifestLength === 0 || manifestLength > MAX_MANIFEST_BYTES)
+        return refuse(res, 400, `The manifest must be 1 to ${MAX_MANIFEST_BYTES} bytes`);
       let tokens: unknown;
       try {
         tokens = (JSON.parse((await body.exactly(manifestLength)).toString('utf8')) as { grants?: unknown }).grants;
       } catch {
         return refuse(res, 400, 'The manifest is not JSON of the form {"grants": ["<grant>", ...]}');
       }
-      if (!Array.isArray(tokens) || !tokens.length || tokens.length > MAX_GRANTS_PER_REQUEST || !tokens.every((t) => typeof t === 'string')) {
+      if (
+        !Array.isArray(tokens) ||
+        !tokens.length ||
+        tokens.length > MAX_GRANTS_PER_REQUEST ||
+        !tokens.every((t) => typeof t === 'string')
+      ) {
         return refuse(res, 400, `The manifest must list 1 to ${MAX_GRANTS_PER_REQUEST} grants`);
       }
       grants = [];
@@ -109,9 +117,14 @@ export function uploadRoute(deps: UploadDeps): Route {
       }
       const expected = 4 + manifestLength + grants.reduce((n, g) => n + g.sizeBytes, 0);
       if (declaredLength > expected) {
-        return refuse(res, 413, `The body is ${declaredLength} bytes; the grants declare ${expected} (manifest included): more than declared is never stored`);
+        return refuse(
+          res,
+          413,
+          `The body is ${declaredLength} bytes; the grants declare ${expected} (manifest included): more than declared is never stored`,
+        );
       }
-      if (declaredLength < expected) return refuse(res, 400, `The body is ${declaredLength} bytes; the grants declare ${expected} (manifest included)`);
+      if (declaredLength < expected)
+        return refuse(res, 400, `The body is ${declaredLength} bytes; the grants declare ${expected} (manifest included)`);
     } catch (error) {
       if (error instanceof BodyEnded) return refuse(res, 400, 'The body ended before the manifest did');
       throw error;
@@ -133,7 +146,10 @@ export function uploadRoute(deps: UploadDeps): Route {
         }
         const store = deps.stores.forRegion(grant.region);
         if (!(store instanceof DirectoryStore)) {
-          await skip('NOT_A_GATEWAY_UPLOAD', `Region ${grant.region} keeps CDS in ${store.location}: upload with the presigned request of a new grant`);
+          await skip(
+            'NOT_A_GATEWAY_UPLOAD',
+            `Region ${grant.region} keeps CDS in ${store.location}: upload with the presigned request of a new grant`,
+          );
           continue;
         }
         if (!used.take(grant.id, grant.expiresAt)) {
@@ -146,10 +162,18 @@ export function uploadRoute(deps: UploadDeps): Route {
           const staged = await store.stage(grant.key, bytes, { sizeBytes: grant.sizeBytes, sha256: grant.sha256 });
           // Made durable while the next object is read: fsyncs of many small objects overlap instead of queueing.
           if (committing.size >= COMMITS_AT_ONCE) await Promise.race(committing);
-          const commit: Promise<void> = staged.commit().then(
-            (placed) => { results[slot] = { objectKey: grant.key, status: placed === 'stored' ? 'STORED' : 'ALREADY_STORED' }; },
-            (error: unknown) => { used.release(grant.id); failure ??= error; },
-          ).finally(() => committing.delete(commit));
+          const commit: Promise<void> = staged
+            .commit()
+            .then(
+              (placed) => {
+                results[slot] = { objectKey: grant.key, status: placed === 'stored' ? 'STORED' : 'ALREADY_STORED' };
+              },
+              (error: unknown) => {
+                used.release(grant.id);
+                failure ??= error;
+              },
+            )
+            .finally(() => committing.delete(commit));
           committing.add(commit);
         } catch (error) {
           used.release(grant.id); // nothing was stored: the same grant may try again
@@ -162,7 +186,8 @@ export function uploadRoute(deps: UploadDeps): Route {
       if (failure) throw failure;
     } catch (error) {
       await Promise.all(committing);
-      if (error instanceof BodyEnded) return refuse(res, 400, 'The body ended before the declared bytes did; what arrived completely was stored');
+      if (error instanceof BodyEnded)
+        return refuse(res, 400, 'The body ended before the declared bytes did; what arrived completely was stored');
       throw error;
     }
     const refused = results.find((r) => OUTCOME_STATUS[r.status]);

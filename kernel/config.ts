@@ -141,26 +141,56 @@ export const ENV = {
   ),
   MIGRATION_LEASE_SECONDS: int(1, 86_400).default(30).describe('storage: how long an agent run holds a migration without reporting'),
   UPLOAD_GRANT_SECRET: optionalString().describe('storage, gateway: the secret upload grants are signed with (default: `JWT_SECRET`)'),
-  UPLOAD_GRANT_SECONDS: int(1, 86_400).default(900).describe('storage: how long an upload grant is good for (large files get 1 s per MB on top)'),
-  UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000).default(67_108_864).describe('storage: files from this size on go up to S3 in presigned multipart uploads, in parts of this size'),
+  UPLOAD_GRANT_SECONDS: int(1, 86_400)
+    .default(900)
+    .describe('storage: how long an upload grant is good for (large files get 1 s per MB on top)'),
+  UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000)
+    .default(67_108_864)
+    .describe('storage: files from this size on go up to S3 in presigned multipart uploads, in parts of this size'),
   PLAYBACK_URL_SECRET: optionalString().describe('recordings, gateway: the secret of signed playback links (default: `JWT_SECRET`)'),
   GATEWAY_PUBLIC_URL: url(['http://', 'https://']).describe('recordings: the public base of playback links'),
-  SUBGRAPH_TIMEOUT_MS: int(1, 3_600_000).default(10_000).describe('gateway: how long it waits for a subgraph before answering without that subgraph\'s fields (docs/partial-answers.md)'),
+  SUBGRAPH_TIMEOUT_MS: int(1, 3_600_000)
+    .default(10_000)
+    .describe("gateway: how long it waits for a subgraph before answering without that subgraph's fields (docs/partial-answers.md)"),
   SUBGRAPH_NETWORK_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the network subgraph'),
   SUBGRAPH_STORAGE_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the storage subgraph'),
   SUBGRAPH_RECORDINGS_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the recordings subgraph'),
   SUBGRAPH_LICENSING_TIMEOUT_MS: int(1, 3_600_000).optional().describe('gateway: `SUBGRAPH_TIMEOUT_MS` for the licensing subgraph'),
-  SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000).describe('on SIGTERM/SIGINT: how long a service drains requests and subscriptions, flushes its outbox and closes its databases before it exits anyway (docs/operations.md)'),
-  EVENT_RELAY_INTERVAL_MS: int(10, 3_600_000).default(1_000).describe('subgraphs: how often the outbox relay sends what a bus outage left behind (docs/events.md)'),
-  EVENT_MAINTENANCE_MS: int(10, 86_400_000).default(5_000).describe('subgraphs: how often the relay re-sends what the bus lost, prunes acknowledged outbox rows and trims the stream'),
-  INBOX_RETENTION_HOURS: int(0, 100_000).default(168).describe('subgraphs: how long the ids of applied events are kept to skip redeliveries'),
-  LOG_SQL_ERRORS: flag().describe('log each failed SQL statement\'s text (never its parameters) at warn instead of debug'),
-  LOG_LEVEL: z.preprocess((v) => (typeof v === 'string' ? unset(v.trim().toLowerCase()) : v), z.enum(LOG_LEVELS).optional()).describe('`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`: the level of the JSON log lines on stdout (default `info`; `warn` under jest)'),
-  METRICS: flag().describe('serve Prometheus metrics at `/metrics` on every service (default: on, except in production without `METRICS_TOKEN`)'),
-  METRICS_TOKEN: optionalString().describe('when set, `/metrics` answers only `Authorization: Bearer <token>` (needed for /metrics in production)'),
-  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http://', 'https://']).describe('export traces over OTLP/HTTP to this collector (`/v1/traces` is appended); no traces are made when unset'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http://', 'https://']).describe('the full OTLP/HTTP traces URL, instead of `OTEL_EXPORTER_OTLP_ENDPOINT`'),
-  OTEL_SERVICE_NAME: optionalString().describe('the `service.name` of exported spans (default `cds-<service>`, `cds-graph` for `npm start`)'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000)
+    .default(10_000)
+    .describe(
+      'on SIGTERM/SIGINT: how long a service drains requests and subscriptions, flushes its outbox and closes its databases before it exits anyway (docs/operations.md)',
+    ),
+  EVENT_RELAY_INTERVAL_MS: int(10, 3_600_000)
+    .default(1_000)
+    .describe('subgraphs: how often the outbox relay sends what a bus outage left behind (docs/events.md)'),
+  EVENT_MAINTENANCE_MS: int(10, 86_400_000)
+    .default(5_000)
+    .describe('subgraphs: how often the relay re-sends what the bus lost, prunes acknowledged outbox rows and trims the stream'),
+  INBOX_RETENTION_HOURS: int(0, 100_000)
+    .default(168)
+    .describe('subgraphs: how long the ids of applied events are kept to skip redeliveries'),
+  LOG_SQL_ERRORS: flag().describe("log each failed SQL statement's text (never its parameters) at warn instead of debug"),
+  LOG_LEVEL: z
+    .preprocess((v) => (typeof v === 'string' ? unset(v.trim().toLowerCase()) : v), z.enum(LOG_LEVELS).optional())
+    .describe(
+      '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`: the level of the JSON log lines on stdout (default `info`; `warn` under jest)',
+    ),
+  METRICS: flag().describe(
+    'serve Prometheus metrics at `/metrics` on every service (default: on, except in production without `METRICS_TOKEN`)',
+  ),
+  METRICS_TOKEN: optionalString().describe(
+    'when set, `/metrics` answers only `Authorization: Bearer <token>` (needed for /metrics in production)',
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http://', 'https://']).describe(
+    'export traces over OTLP/HTTP to this collector (`/v1/traces` is appended); no traces are made when unset',
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http://', 'https://']).describe(
+    'the full OTLP/HTTP traces URL, instead of `OTEL_EXPORTER_OTLP_ENDPOINT`',
+  ),
+  OTEL_SERVICE_NAME: optionalString().describe(
+    'the `service.name` of exported spans (default `cds-<service>`, `cds-graph` for `npm start`)',
+  ),
 } as const;
 
 export type EnvName = keyof typeof ENV;
@@ -334,10 +364,17 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       licensing: env.SUBGRAPH_LICENSING_TIMEOUT_MS ?? env.SUBGRAPH_TIMEOUT_MS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    events: { relayIntervalMs: env.EVENT_RELAY_INTERVAL_MS, maintenanceMs: env.EVENT_MAINTENANCE_MS, inboxRetentionMs: env.INBOX_RETENTION_HOURS * 3_600_000 },
+    events: {
+      relayIntervalMs: env.EVENT_RELAY_INTERVAL_MS,
+      maintenanceMs: env.EVENT_MAINTENANCE_MS,
+      inboxRetentionMs: env.INBOX_RETENTION_HOURS * 3_600_000,
+    },
     log: { level: logLevelOf(env.LOG_LEVEL, env.NODE_ENV) },
     metrics: { enabled: env.METRICS ?? (Boolean(env.METRICS_TOKEN) || !production), token: env.METRICS_TOKEN },
-    tracing: { endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null, serviceName: env.OTEL_SERVICE_NAME ?? null },
+    tracing: {
+      endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+      serviceName: env.OTEL_SERVICE_NAME ?? null,
+    },
   };
 }
 

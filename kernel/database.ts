@@ -14,7 +14,10 @@ const log = componentLogger('sql');
 export class SqlCounter implements Logger {
   count = 0;
   readonly statements: string[] = [];
-  constructor(private readonly keep = false, private readonly logErrors = false) {}
+  constructor(
+    private readonly keep = false,
+    private readonly logErrors = false,
+  ) {}
   logQuery(query: string): void {
     // Transaction bookkeeping is not a data access; counting it would only add noise.
     if (/^(START TRANSACTION|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)/i.test(query)) return;
@@ -25,7 +28,10 @@ export class SqlCounter implements Logger {
   }
   logQueryError(error: string | Error, query: string): void {
     // The statement's parameters are never logged (personal data); its text at debug, or warn with LOG_SQL_ERRORS.
-    log[this.logErrors ? 'warn' : 'debug']({ err: error instanceof Error ? error : new Error(String(error)), statement: query.slice(0, 2000) }, 'SQL statement failed');
+    log[this.logErrors ? 'warn' : 'debug'](
+      { err: error instanceof Error ? error : new Error(String(error)), statement: query.slice(0, 2000) },
+      'SQL statement failed',
+    );
   }
   logQuerySlow(): void {}
   logSchemaBuild(): void {}

@@ -45,19 +45,32 @@ export const DIRECTORY_ENTITIES = [DirectoryPbx, DirectoryNetwork];
 export class CreateDirectoryTables1700000000001 implements MigrationInterface {
   name = 'CreateDirectoryTables1700000000001';
   async up(q: QueryRunner): Promise<void> {
-    await q.createTable(new Table({
-      name: 'directory_pbx',
-      columns: [
-        col.id('id'), col.string('name', 253), col.string('kind', 16), col.string('wmsVersion', 64), col.string('region', 32),
-        col.string('customerId', 64), col.string('networkId', 64, true), col.int('revision'),
-      ],
-      indices: [{ name: 'IX_directory_pbx_network', columnNames: ['networkId'] }, { name: 'IX_directory_pbx_customer', columnNames: ['customerId'] }],
-    }));
-    await q.createTable(new Table({
-      name: 'directory_network',
-      columns: [col.id('id'), col.string('name', 200), col.string('customerId', 64)],
-      indices: [{ name: 'IX_directory_network_customer', columnNames: ['customerId'] }],
-    }));
+    await q.createTable(
+      new Table({
+        name: 'directory_pbx',
+        columns: [
+          col.id('id'),
+          col.string('name', 253),
+          col.string('kind', 16),
+          col.string('wmsVersion', 64),
+          col.string('region', 32),
+          col.string('customerId', 64),
+          col.string('networkId', 64, true),
+          col.int('revision'),
+        ],
+        indices: [
+          { name: 'IX_directory_pbx_network', columnNames: ['networkId'] },
+          { name: 'IX_directory_pbx_customer', columnNames: ['customerId'] },
+        ],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'directory_network',
+        columns: [col.id('id'), col.string('name', 200), col.string('customerId', 64)],
+        indices: [{ name: 'IX_directory_network_customer', columnNames: ['customerId'] }],
+      }),
+    );
   }
   async down(q: QueryRunner): Promise<void> {
     await q.dropTable('directory_network');
@@ -65,19 +78,34 @@ export class CreateDirectoryTables1700000000001 implements MigrationInterface {
   }
 }
 
-export const pbxOwnership = (pbx: Pick<DirectoryPbx, 'id' | 'customerId' | 'networkId'>): Ownership =>
-  ({ customerId: pbx.customerId, networkId: pbx.networkId, pbxId: pbx.id });
-export const networkOwnership = (network: Pick<DirectoryNetwork, 'id' | 'customerId'>): Ownership =>
-  ({ customerId: network.customerId, networkId: network.id, pbxId: null });
+export const pbxOwnership = (pbx: Pick<DirectoryPbx, 'id' | 'customerId' | 'networkId'>): Ownership => ({
+  customerId: pbx.customerId,
+  networkId: pbx.networkId,
+  pbxId: pbx.id,
+});
+export const networkOwnership = (network: Pick<DirectoryNetwork, 'id' | 'customerId'>): Ownership => ({
+  customerId: network.customerId,
+  networkId: network.id,
+  pbxId: null,
+});
 
 /** Upserts a snapshot unless the replica already holds a newer one (events may arrive twice or late). */
 async function applyPbxSnapshot(em: EntityManager, pbx: PbxSnapshot): Promise<void> {
   const current = await em.findOneBy(DirectoryPbx, { id: pbx.id });
   if (current && current.revision >= pbx.revision) return;
-  await em.save(DirectoryPbx, em.create(DirectoryPbx, {
-    id: pbx.id, name: pbx.name, kind: pbx.kind, wmsVersion: pbx.wmsVersion, region: pbx.region,
-    customerId: pbx.customerId, networkId: pbx.networkId, revision: pbx.revision,
-  }));
+  await em.save(
+    DirectoryPbx,
+    em.create(DirectoryPbx, {
+      id: pbx.id,
+      name: pbx.name,
+      kind: pbx.kind,
+      wmsVersion: pbx.wmsVersion,
+      region: pbx.region,
+      customerId: pbx.customerId,
+      networkId: pbx.networkId,
+      revision: pbx.revision,
+    }),
+  );
 }
 
 /** The event appliers that keep the replica; a subgraph merges them with its own. */
@@ -98,8 +126,14 @@ export function directoryAppliers(): Record<string, EventApplier> {
 export function createDirectoryLoaders(db: DataSource) {
   const pbxs = db.getRepository(DirectoryPbx);
   return {
-    pbx: keyedLoader<string, DirectoryPbx>((ids) => selectRows(db, DirectoryPbx, { whereIn: ['id', ids] }), (p) => p.id),
-    network: keyedLoader<string, DirectoryNetwork>((ids) => selectRows(db, DirectoryNetwork, { whereIn: ['id', ids] }), (n) => n.id),
+    pbx: keyedLoader<string, DirectoryPbx>(
+      (ids) => selectRows(db, DirectoryPbx, { whereIn: ['id', ids] }),
+      (p) => p.id,
+    ),
+    network: keyedLoader<string, DirectoryNetwork>(
+      (ids) => selectRows(db, DirectoryNetwork, { whereIn: ['id', ids] }),
+      (n) => n.id,
+    ),
     pbxsOfNetwork: groupedLoader<string, DirectoryPbx>(
       (ids) => selectRows(db, DirectoryPbx, { whereIn: ['networkId', ids], orderBy: [['id', 'ASC']] }),
       (p) => p.networkId ?? '',
@@ -118,7 +152,9 @@ export class Directory {
   constructor(private readonly consumption: () => Consumption | null) {}
 
   async catchUp(): Promise<void> {
-    await this.consumption()?.caughtUp(3000).catch((error) => log.warn({ err: error }, 'directory catch-up timed out'));
+    await this.consumption()
+      ?.caughtUp(3000)
+      .catch((error) => log.warn({ err: error }, 'directory catch-up timed out'));
   }
 
   async requirePbx(loaders: DirectoryLoaders, id: string): Promise<DirectoryPbx> {

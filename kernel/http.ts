@@ -80,7 +80,11 @@ export interface ApolloRouteOptions<C> {
 /** The operation fields of a request: the JSON body of a POST, the search parameters of a GET. */
 function rawRequestOf(method: string, body: unknown, search: URLSearchParams): RawGraphQLRequest | null {
   if (method === 'GET') {
-    return { query: search.get('query') ?? undefined, operationName: search.get('operationName') ?? undefined, variables: search.get('variables') ?? undefined };
+    return {
+      query: search.get('query') ?? undefined,
+      operationName: search.get('operationName') ?? undefined,
+      variables: search.get('variables') ?? undefined,
+    };
   }
   return body && typeof body === 'object' && !Array.isArray(body) ? (body as RawGraphQLRequest) : null;
 }
@@ -92,7 +96,10 @@ function sendRefusal(req: IncomingMessage, res: ServerResponse, error: GraphQLEr
   const wantsGraphQLResponse = /application\/graphql-response\+json/i.test(req.headers.accept ?? '');
   if (status === 400 && acceptsOnlyLegacyJson(req.headers.accept)) status = 200;
   const body = JSON.stringify({ errors: [toContractError(error.toJSON(), error)] });
-  res.writeHead(status, { 'content-type': `${wantsGraphQLResponse ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': `${wantsGraphQLResponse ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`,
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -143,7 +150,12 @@ export function apolloRoute<C extends BaseContext>(
     let status = response.status ?? 200;
     // GraphQL-over-HTTP: a client that accepts only application/json gets 200 for a request error
     // (it reads `errors`); application/graphql-response+json clients (and those who name neither) get 400.
-    if (status === 400 && acceptsOnlyLegacyJson(req.headers.accept) && String(response.headers.get('content-type') ?? '').startsWith('application/json')) status = 200;
+    if (
+      status === 400 &&
+      acceptsOnlyLegacyJson(req.headers.accept) &&
+      String(response.headers.get('content-type') ?? '').startsWith('application/json')
+    )
+      status = 200;
     res.statusCode = status;
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
@@ -249,7 +261,10 @@ export async function listen(port: number, routes: Route[], host = '127.0.0.1', 
     });
     // While draining, a keep-alive connection is closed after the answer it is getting.
     if (draining) res.setHeader('connection', 'close');
-    const run = hooks.reduceRight<() => Promise<void>>((next, hook) => () => hook(req, res, next), () => handle(req, res));
+    const run = hooks.reduceRight<() => Promise<void>>(
+      (next, hook) => () => hook(req, res, next),
+      () => handle(req, res),
+    );
     run().catch((error) => {
       log.error({ err: error }, 'request hook failed');
       if (!res.headersSent) sendJson(res, 500, graphqlError('Internal server error', 'INTERNAL_SERVER_ERROR'));
@@ -261,10 +276,11 @@ export async function listen(port: number, routes: Route[], host = '127.0.0.1', 
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;
-  const closed = () => new Promise<void>((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-  });
+  const closed = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
   return {
     server,
     port: actual,

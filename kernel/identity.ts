@@ -88,7 +88,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       let claims: JWTPayload;
       try {
         // Overloads of jwtVerify differ only in the key's type.
-        claims = (typeof key === 'function' ? await jwtVerify(match[1], key, verifyOptions) : await jwtVerify(match[1], key, verifyOptions)).payload;
+        claims = (typeof key === 'function' ? await jwtVerify(match[1], key, verifyOptions) : await jwtVerify(match[1], key, verifyOptions))
+          .payload;
       } catch (error) {
         throw unauthenticated(refusalOf(error));
       }
@@ -106,7 +107,8 @@ function refusalOf(error: unknown): string {
     if (error.claim === 'aud') return 'The token is not meant for this service (aud)';
     if (error.claim === 'sub') return 'The token has no subject (sub)';
   }
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'The token cannot be checked right now (key set unavailable)';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid)
+    return 'The token cannot be checked right now (key set unavailable)';
   return 'The token is not valid';
 }
 

@@ -24,9 +24,27 @@ export type { Logger, LogLevel };
 
 /** Paths pino replaces by `[redacted]` wherever they appear in a logged object (one level deep for `*`). */
 export const REDACTED_PATHS = [
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
-  'cookie', '*.cookie', 'token', '*.token', 'password', '*.password', 'secret', '*.secret',
-  'variables', '*.variables', 'caller', '*.caller', 'callee', '*.callee', 'connectionParams', '*.connectionParams',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'cookie',
+  '*.cookie',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'variables',
+  '*.variables',
+  'caller',
+  '*.caller',
+  'callee',
+  '*.callee',
+  'connectionParams',
+  '*.connectionParams',
 ];
 
 /**
@@ -106,7 +124,12 @@ export function captureLogs(level: LogLevel = 'trace'): CapturedLogs {
   setLogLevel(level);
   return {
     text: () => chunks.join(''),
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     restore() {
       sink.target = previous;
       setLogLevel(previousLevel as LogLevel);

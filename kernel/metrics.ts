@@ -20,7 +20,10 @@ export class ServiceMetrics {
   readonly refused: Counter<'reason'>;
   private readonly operations = new Set<string>();
 
-  constructor(readonly service: string, options: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    readonly service: string,
+    options: { defaultMetrics?: boolean } = {},
+  ) {
     this.registry.setDefaultLabels({ service });
     this.requests = new Histogram({
       name: 'cds_graphql_request_duration_seconds',
@@ -49,17 +52,30 @@ export class ServiceMetrics {
   }
 
   counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
-    return (this.registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] });
+    return (
+      (this.registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [this.registry] })
+    );
   }
 
   histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {
-    return (this.registry.getSingleMetric(name) as Histogram<L> | undefined) ?? new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+    return (
+      (this.registry.getSingleMetric(name) as Histogram<L> | undefined) ??
+      new Histogram({ name, help, labelNames, buckets, registers: [this.registry] })
+    );
   }
 
   /** A gauge whose value is read at scrape time (`read` returns one value, or one per label set). */
-  gauge<L extends string>(name: string, help: string, read: () => Promise<number | [Partial<Record<L, string>>, number][]> | number | [Partial<Record<L, string>>, number][], labelNames: readonly L[] = []): Gauge<L> {
+  gauge<L extends string>(
+    name: string,
+    help: string,
+    read: () => Promise<number | [Partial<Record<L, string>>, number][]> | number | [Partial<Record<L, string>>, number][],
+    labelNames: readonly L[] = [],
+  ): Gauge<L> {
     return new Gauge<L>({
-      name, help, labelNames, registers: [this.registry],
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
       async collect() {
         const value = await read();
         this.reset();

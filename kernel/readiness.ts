@@ -38,25 +38,27 @@ export class Readiness {
   }
 
   async report(): Promise<ReadinessReport> {
-    const entries = await Promise.all(Object.entries(this.checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
-      const started = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          check(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-          }),
-        ]);
-        return [name, { ok: true, ms: Date.now() - started }];
-      } catch (error) {
-        const result: CheckResult = { ok: false, ms: Date.now() - started };
-        if (this.showErrors) result.error = String((error as Error)?.message ?? error).slice(0, 200);
-        return [name, result];
-      } finally {
-        clearTimeout(timer);
-      }
-    }));
+    const entries = await Promise.all(
+      Object.entries(this.checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
+        const started = Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            check(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+            }),
+          ]);
+          return [name, { ok: true, ms: Date.now() - started }];
+        } catch (error) {
+          const result: CheckResult = { ok: false, ms: Date.now() - started };
+          if (this.showErrors) result.error = String((error as Error)?.message ?? error).slice(0, 200);
+          return [name, result];
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
     const checks = Object.fromEntries(entries);
     const ok = entries.every(([, result]) => result.ok);
     return { status: this.draining ? 'shutting down' : ok ? 'ready' : 'not ready', checks };
@@ -64,8 +66,10 @@ export class Readiness {
 }
 
 /** A check that another service's /ready answers 200. */
-export const httpReady = (url: string, timeoutMs = 2_000): ReadinessCheck => async () => {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  await response.body?.cancel();
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-};
+export const httpReady =
+  (url: string, timeoutMs = 2_000): ReadinessCheck =>
+  async () => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  };

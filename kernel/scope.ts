@@ -1,10 +1,7 @@
 import { canAct, canSee, describeScopeRefusal, Identity, Ownership } from './identity';
 
 /** What a list query must be narrowed to for the caller; `null` means everything. */
-export type ListFilter =
-  | null
-  | { customers: readonly string[] }
-  | { pbxId: string; networkId: string | null; customerId: string | null };
+export type ListFilter = null | { customers: readonly string[] } | { pbxId: string; networkId: string | null; customerId: string | null };
 
 /**
  * The caller's scope within one request: answers "may I see / act on this?"

@@ -1,6 +1,11 @@
 import { IncomingMessage } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
@@ -15,7 +20,15 @@ import { Directory, DIRECTORY_ENTITIES, CreateDirectoryTables1700000000001, dire
 import { toContractError } from './errors';
 import { checkDocumentSize, checkVariables, limitRules, parseOptionsFor } from './graphql/limits';
 import { Consumption, EventBus } from './events/envelope';
-import { EVENT_MIGRATIONS, EVENT_ENTITIES, EventApplier, combineAppliers, idempotentApplier, OutboxRelay, recordEvent } from './events/outbox';
+import {
+  EVENT_MIGRATIONS,
+  EVENT_ENTITIES,
+  EventApplier,
+  combineAppliers,
+  idempotentApplier,
+  OutboxRelay,
+  recordEvent,
+} from './events/outbox';
 import { healthRoute, apolloRoute, listen, RunningHttpServer } from './http';
 import { Identity, TokenVerifier } from './identity';
 import { Readiness } from './readiness';
@@ -106,7 +119,10 @@ export function buildSubgraph(definition: AnyDefinition): Promise<GraphQLSchema>
       });
       const resolvers = createResolversMap(typeGraphQLSchema) as GraphQLResolverMap<unknown>;
       for (const [typeName, resolveReference] of Object.entries(definition.references)) {
-        resolvers[typeName] = { ...(resolvers[typeName] as object), __resolveReference: resolveReference } as GraphQLResolverMap<unknown>[string];
+        resolvers[typeName] = {
+          ...(resolvers[typeName] as object),
+          __resolveReference: resolveReference,
+        } as GraphQLResolverMap<unknown>[string];
       }
       return buildSubgraphSchema({
         typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphQLSchema)}\n${definition.extraSdl ?? ''}`),
@@ -166,9 +182,19 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   traceStatements(db);
   let consumption: Consumption | null = null;
   const settings = options.settings ?? process.env;
-  const relay = new OutboxRelay(db, options.bus, { intervalMs: config.events.relayIntervalMs, maintenanceMs: config.events.maintenanceMs, inboxRetentionMs: config.events.inboxRetentionMs });
+  const relay = new OutboxRelay(db, options.bus, {
+    intervalMs: config.events.relayIntervalMs,
+    maintenanceMs: config.events.maintenanceMs,
+    inboxRetentionMs: config.events.inboxRetentionMs,
+  });
   const runtime: SubgraphRuntime = {
-    name: definition.name, db, bus: options.bus, relay, counter, log, metrics,
+    name: definition.name,
+    db,
+    bus: options.bus,
+    relay,
+    counter,
+    log,
+    metrics,
     directory: new Directory(() => consumption),
     settings,
     async transact(work) {
@@ -178,7 +204,9 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         relay.flush().catch((error) => log.warn({ err: error }, 'outbox flush failed; will retry')),
-        new Promise((resolve) => { timer = setTimeout(resolve, PUBLISH_WAIT_MS); }),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, PUBLISH_WAIT_MS);
+        }),
       ]);
       clearTimeout(timer);
       return result;
@@ -189,15 +217,24 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
   // The directory learns of a PBX before the subgraph's own appliers react to the same event.
   const appliers = combineAppliers(definition.usesDirectory ? directoryAppliers() : {}, definition.eventAppliers?.(services) ?? {});
   if (Object.keys(appliers).length) {
-    consumption = await options.bus.consume(definition.name, idempotentApplier(db, definition.name, appliers, () => relay.flush()), {
-      // A poison event is set aside only while the database answers: an outage makes events wait, never lose them.
-      healthy: () => db.query('SELECT 1'),
-    });
+    consumption = await options.bus.consume(
+      definition.name,
+      idempotentApplier(db, definition.name, appliers, () => relay.flush()),
+      {
+        // A poison event is set aside only while the database answers: an outage makes events wait, never lose them.
+        healthy: () => db.query('SELECT 1'),
+      },
+    );
   }
   relay.start();
   await relay.flush();
   metrics.gauge('cds_outbox_backlog', 'Events written to the outbox and not yet published to the bus', () => relay.backlog());
-  metrics.gauge('cds_event_lag', 'Events published and not yet handled by this subgraph, by consumer group', async () => (consumption ? [[{ consumer: definition.name }, await consumption.lag()]] : []), ['consumer']);
+  metrics.gauge(
+    'cds_event_lag',
+    'Events published and not yet handled by this subgraph, by consumer group',
+    async () => (consumption ? [[{ consumer: definition.name }, await consumption.lag()]] : []),
+    ['consumer'],
+  );
   const observability = assemblePlugins([
     useLogging(log),
     useMetrics(metrics, config.metrics),
@@ -225,7 +262,13 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
       return shaped;
     },
     // No per-field instrumentation: no cache hints are set (cache control), traces and usage go elsewhere.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), ApolloServerPluginUsageReportingDisabled(), ...observability.apollo],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ...observability.apollo,
+    ],
     // Shutdown is ours (kernel/lifecycle.ts): Apollo's handler would end the process before the outbox and database are closed.
     stopOnTerminationSignals: false,
   });
@@ -238,14 +281,22 @@ export async function startSubgraph<S, L>(definition: SubgraphDefinition<S, L>, 
     database: () => db.query('SELECT 1'),
     bus: () => options.bus.ping(),
   });
-  const httpServer = await listen(options.port, [
-    healthRoute(readiness),
-    ...observability.routes,
-    apolloRoute(server, '/graphql', context, { maxBodyBytes: config.http.maxBodyBytes, admit: (raw) => {
-      if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
-      checkVariables(raw.variables, limits);
-    } }),
-  ], options.host ?? config.host, observability.hooks);
+  const httpServer = await listen(
+    options.port,
+    [
+      healthRoute(readiness),
+      ...observability.routes,
+      apolloRoute(server, '/graphql', context, {
+        maxBodyBytes: config.http.maxBodyBytes,
+        admit: (raw) => {
+          if (typeof raw.query === 'string') checkDocumentSize(raw.query, limits);
+          checkVariables(raw.variables, limits);
+        },
+      }),
+    ],
+    options.host ?? config.host,
+    observability.hooks,
+  );
   observability.listening(httpServer.server);
 
   let stopping: Promise<void> | null = null;

@@ -66,7 +66,10 @@ export function installTracing(options: TracingOptions): TracingHandle | null {
   if (!processors.length) return null;
   // The API's globals outlive a module registry (jest runs several files in one worker): start clean.
   resetGlobals();
-  const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'service.name': options.serviceName }), spanProcessors: processors });
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.serviceName }),
+    spanProcessors: processors,
+  });
   provider.register(); // AsyncLocalStorage context, W3C trace context + baggage propagation
   installed = provider;
   return {
@@ -114,16 +117,20 @@ export function traceStatements(db: DataSource): void {
     runner.query = ((sql: string, parameters?: unknown[], structured?: boolean) => {
       if (!installed || !trace.getSpan(context.active())) return query(sql, parameters, structured);
       const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
-      return tracer().startActiveSpan(`SQL ${verb}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation': verb, 'db.statement': sql.slice(0, 2000) } }, async (span) => {
-        try {
-          const result = await query(sql, parameters, structured);
-          endSpan(span);
-          return result;
-        } catch (error) {
-          endSpan(span, error);
-          throw error;
-        }
-      });
+      return tracer().startActiveSpan(
+        `SQL ${verb}`,
+        { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation': verb, 'db.statement': sql.slice(0, 2000) } },
+        async (span) => {
+          try {
+            const result = await query(sql, parameters, structured);
+            endSpan(span);
+            return result;
+          } catch (error) {
+            endSpan(span, error);
+            throw error;
+          }
+        },
+      );
     }) as QueryRunner['query'];
     return runner;
   };

@@ -11,9 +11,15 @@ const jestArgs = process.argv.slice(2);
 
 function reachable(host, port) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1000 }, () => { socket.end(); resolve(true); });
+    const socket = net.connect({ host, port, timeout: 1000 }, () => {
+      socket.end();
+      resolve(true);
+    });
     socket.on('error', () => resolve(false));
-    socket.on('timeout', () => { socket.destroy(); resolve(false); });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -23,7 +29,9 @@ function reachable(host, port) {
     if (!(await reachable('127.0.0.1', 3306))) missing.push('MariaDB/MySQL on 127.0.0.1:3306 (root, no password)');
     if (!(await reachable('127.0.0.1', 6379))) missing.push('Redis on 127.0.0.1:6379');
     if (missing.length) {
-      console.error(`The MariaDB pass needs ${missing.join(' and ')}.\nStart them (see README), or run only the embedded pass: TEST_DB=sqlite npm test`);
+      console.error(
+        `The MariaDB pass needs ${missing.join(' and ')}.\nStart them (see README), or run only the embedded pass: TEST_DB=sqlite npm test`,
+      );
       process.exit(1);
     }
   }
@@ -35,10 +43,14 @@ function reachable(host, port) {
   for (const db of passes) {
     console.log(`\n=== tests on ${db === 'mysql' ? 'MariaDB + Redis Streams' : 'embedded SQLite + in-process bus'} ===`);
     const report = path.join(os.tmpdir(), `cds-graph-jest-${process.pid}-${db}.json`);
-    const run = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--runInBand', '--json', `--outputFile=${report}`, ...jestArgs], {
-      stdio: 'inherit',
-      env: { ...process.env, TEST_DB: db },
-    });
+    const run = spawnSync(
+      process.execPath,
+      [require.resolve('jest/bin/jest'), '--runInBand', '--json', `--outputFile=${report}`, ...jestArgs],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, TEST_DB: db },
+      },
+    );
     if (run.status !== 0) failed = true;
     try {
       const results = JSON.parse(fs.readFileSync(report, 'utf8'));

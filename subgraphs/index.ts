@@ -18,5 +18,6 @@ export const SUBGRAPHS: Record<SubgraphName, SubgraphDefinition<any, any>> = {
  * The consumer group of every subgraph that applies events: the stream is
  * trimmed, and outbox rows pruned, only below what all of them acknowledged.
  */
-export const CONSUMER_GROUPS: readonly SubgraphName[] = (Object.keys(SUBGRAPHS) as SubgraphName[])
-  .filter((name) => SUBGRAPHS[name].usesDirectory || SUBGRAPHS[name].eventAppliers);
+export const CONSUMER_GROUPS: readonly SubgraphName[] = (Object.keys(SUBGRAPHS) as SubgraphName[]).filter(
+  (name) => SUBGRAPHS[name].usesDirectory || SUBGRAPHS[name].eventAppliers,
+);

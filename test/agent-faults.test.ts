@@ -4,7 +4,17 @@ import { generateSampleTree, SampleTree, writeLargeFile } from '../agent/sample-
 import { DirectoryStore } from '../kernel/objectstore/directory-store';
 import { objectKeyFor } from '../kernel/objectstore/store';
 import {
-  AgentStack, cdsObjects, fingerprint, listFiles, pbxView, registerAgentPbx, runAgent, sha256, startAgent, startAgentStack, waitFor,
+  AgentStack,
+  cdsObjects,
+  fingerprint,
+  listFiles,
+  pbxView,
+  registerAgentPbx,
+  runAgent,
+  sha256,
+  startAgent,
+  startAgentStack,
+  waitFor,
 } from './agent-harness';
 
 /**
@@ -30,11 +40,13 @@ const identity = (file: string) => {
   return `${st.ino}:${st.mtimeMs}`;
 };
 /** CDS chooses keys: derived from the PBX, the category, the path and the content (objectKeyFor). */
-const keyOf = (pbxId: string, category: string, dir: string, sourcePath: string) => objectKeyFor(pbxId, category, sourcePath, sha256(path.join(dir, sourcePath)));
-const expectedKeys = (pbxId: string, tree: SampleTree, dir: string) => [
-  ...tree.recordings.map((r) => keyOf(pbxId, 'CALL_RECORDINGS', dir, r.sourcePath)),
-  ...tree.backups.map((b) => keyOf(pbxId, 'BACKUPS', dir, b.sourcePath)),
-].sort();
+const keyOf = (pbxId: string, category: string, dir: string, sourcePath: string) =>
+  objectKeyFor(pbxId, category, sourcePath, sha256(path.join(dir, sourcePath)));
+const expectedKeys = (pbxId: string, tree: SampleTree, dir: string) =>
+  [
+    ...tree.recordings.map((r) => keyOf(pbxId, 'CALL_RECORDINGS', dir, r.sourcePath)),
+    ...tree.backups.map((b) => keyOf(pbxId, 'BACKUPS', dir, b.sourcePath)),
+  ].sort();
 const storedKeys = (pbxId: string) => listFiles(path.join(s.storeRoot(), pbxId)).map((k) => `${pbxId}/${k}`);
 
 /** Checks the end state of a completed migration: every file once in the store, checksums and counts equal. */
@@ -53,7 +65,8 @@ async function expectCompleted(pbxId: string, dir: string, tree: SampleTree) {
     expect(sha256(objectFile(o.objectKey))).toBe(local);
   }
   const recordings = await s.stack.ok<{ pbx: { recordings: { totalCount: number } } }>(
-    `query($id: ID!) { pbx(id: $id) { recordings(first: 1) { totalCount } } }`, { id: pbxId },
+    `query($id: ID!) { pbx(id: $id) { recordings(first: 1) { totalCount } } }`,
+    { id: pbxId },
   );
   expect(recordings.pbx.recordings.totalCount).toBe(tree.recordings.length);
 }
@@ -63,7 +76,12 @@ describe('killed with SIGKILL mid-run and started again', () => {
     const pbxId = 'a7f000000001';
     await registerAgentPbx(s, pbxId, 'VIRTUAL');
     const dir = path.join(s.tmp, 'killed');
-    const tree = await generateSampleTree(dir, { recordings: 2000, recordingBytes: { min: 2_000, max: 6_000 }, backups: { count: 2, bytes: 100_000 }, faxes: 3 });
+    const tree = await generateSampleTree(dir, {
+      recordings: 2000,
+      recordingBytes: { min: 2_000, max: 6_000 },
+      backups: { count: 2, bytes: 100_000 },
+      faxes: 3,
+    });
     const before = fingerprint(dir);
 
     const first = startAgent(s, pbxId, dir, { extra: ['--batch-size', '100'] });
@@ -248,7 +266,9 @@ describe('two agents for the same PBX at once', () => {
 
     const [sameTree, elsewhere] = await Promise.all([runAgent(s, pbxId, dir), runAgent(s, pbxId, otherDir)]);
     expect(sameTree.code).toBe(1);
-    expect(sameTree.stderr.trim()).toBe(`cds-agent: another cds-agent (pid ${first.child.pid}) is already migrating PBX ${pbxId} from ${dir}`);
+    expect(sameTree.stderr.trim()).toBe(
+      `cds-agent: another cds-agent (pid ${first.child.pid}) is already migrating PBX ${pbxId} from ${dir}`,
+    );
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr.trim().split('\n')).toHaveLength(1);
     expect(elsewhere.stderr).toMatch(/Another agent is migrating PBX a7f000000004/);

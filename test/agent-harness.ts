@@ -79,21 +79,41 @@ export function startAgent(
   sourceDir: string,
   options: { extra?: string[]; prefix?: string[]; preload?: string[]; env?: Record<string, string> } = {},
 ): StartedAgent {
-  const nodeArgs = ['-r', '@swc-node/register', ...(options.preload ?? []).flatMap((p) => ['-r', p]), 'agent/cli.ts',
-    '--pbx', pbxId, '--source', sourceDir, '--gateway', s.stack.gatewayUrl, ...(options.extra ?? [])];
+  const nodeArgs = [
+    '-r',
+    '@swc-node/register',
+    ...(options.preload ?? []).flatMap((p) => ['-r', p]),
+    'agent/cli.ts',
+    '--pbx',
+    pbxId,
+    '--source',
+    sourceDir,
+    '--gateway',
+    s.stack.gatewayUrl,
+    ...(options.extra ?? []),
+  ];
   const [command, args] = options.prefix?.length
     ? [options.prefix[0], [...options.prefix.slice(1), process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs];
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     // The agent holds only its token: no store configuration reaches it (a CDS_STORES it would read points nowhere usable).
-    env: { ...process.env, CDS_TOKEN: tokens.pbx(pbxId), CDS_STORES: '*=file:/nonexistent/cds-agent-must-not-read-this/{region}', ...(options.env ?? {}) },
+    env: {
+      ...process.env,
+      CDS_TOKEN: tokens.pbx(pbxId),
+      CDS_STORES: '*=file:/nonexistent/cds-agent-must-not-read-this/{region}',
+      ...(options.env ?? {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const done = new Promise<AgentRun>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
@@ -127,21 +147,56 @@ export function listFiles(root: string, skip: string[] = []): string[] {
 
 /** Path, size and checksum of every file under a tree: a fingerprint to prove nothing changed. */
 export function fingerprint(root: string, skip: string[] = ['.cds-agent']): Map<string, string> {
-  return new Map(listFiles(root, skip).map((p) => {
-    const abs = path.join(root, p);
-    return [p, `${statSync(abs).size}:${sha256(abs)}`];
-  }));
+  return new Map(
+    listFiles(root, skip).map((p) => {
+      const abs = path.join(root, p);
+      return [p, `${statSync(abs).size}:${sha256(abs)}`];
+    }),
+  );
 }
 
 export const MIGRATION_QUERY = /* GraphQL */ `
   query AgentTestPbx($pbxId: ID!) {
     pbx(id: $pbxId) {
-      cds { state region usedBytes usageByCategory { category usedBytes itemCount } }
-      currentMigration { id status itemsDone itemsTotal }
-      migrations { id status trigger percent itemsDone itemsTotal bytesDone bytesTotal error finishedAt
-        categories { category state itemsTotal itemsDone bytesTotal bytesDone } }
+      cds {
+        state
+        region
+        usedBytes
+        usageByCategory {
+          category
+          usedBytes
+          itemCount
+        }
+      }
+      currentMigration {
+        id
+        status
+        itemsDone
+        itemsTotal
+      }
+      migrations {
+        id
+        status
+        trigger
+        percent
+        itemsDone
+        itemsTotal
+        bytesDone
+        bytesTotal
+        error
+        finishedAt
+        categories {
+          category
+          state
+          itemsTotal
+          itemsDone
+          bytesTotal
+          bytesDone
+        }
+      }
     }
-  }`;
+  }
+`;
 
 export interface MigrationView {
   id: string;
@@ -158,7 +213,12 @@ export interface MigrationView {
 }
 
 export interface PbxView {
-  cds: { state: string; region: string | null; usedBytes: number; usageByCategory: { category: string; usedBytes: number; itemCount: number }[] };
+  cds: {
+    state: string;
+    region: string | null;
+    usedBytes: number;
+    usageByCategory: { category: string; usedBytes: number; itemCount: number }[];
+  };
   currentMigration: { id: string; status: string; itemsDone: number; itemsTotal: number } | null;
   migrations: MigrationView[];
 }
@@ -170,10 +230,25 @@ export async function pbxView(s: AgentStack, pbxId: string): Promise<PbxView> {
 
 export const CDS_OBJECTS_QUERY = /* GraphQL */ `
   query AgentTestObjects($pbxId: ID!, $afterSeq: Int) {
-    cdsObjects(pbxId: $pbxId, afterSeq: $afterSeq, first: 5000) { seq category sourcePath objectKey sizeBytes sha256 }
-  }`;
+    cdsObjects(pbxId: $pbxId, afterSeq: $afterSeq, first: 5000) {
+      seq
+      category
+      sourcePath
+      objectKey
+      sizeBytes
+      sha256
+    }
+  }
+`;
 
-export interface CdsObjectView { seq: number; category: string; sourcePath: string; objectKey: string; sizeBytes: number; sha256: string }
+export interface CdsObjectView {
+  seq: number;
+  category: string;
+  sourcePath: string;
+  objectKey: string;
+  sizeBytes: number;
+  sha256: string;
+}
 
 export async function cdsObjects(s: AgentStack, pbxId: string): Promise<CdsObjectView[]> {
   const all: CdsObjectView[] = [];

@@ -14,7 +14,10 @@ import { AgentStack, cdsObjects, pbxView, registerAgentPbx, runAgent, sha256, st
  */
 jest.setTimeout(240_000);
 
-interface S3rverInstance { run(): Promise<{ port: number }>; close(): Promise<void> }
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
 // s3rver ships no type declarations; the shape above is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('@20minutes/s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
@@ -27,7 +30,13 @@ let store: S3Store;
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'cds-agent-s3-'));
-  s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: path.join(tmp, 's3rver'), configureBuckets: [{ name: 'cds-euc1' }] });
+  s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: path.join(tmp, 's3rver'),
+    configureBuckets: [{ name: 'cds-euc1' }],
+  });
   const { port } = await s3rver.run();
   const endpoint = `http://127.0.0.1:${port}`;
   s = await startAgentStack({
@@ -35,7 +44,14 @@ beforeAll(async () => {
     UPLOAD_MULTIPART_MIN_BYTES: String(6 * 1024 * 1024),
     MIGRATION_LEASE_SECONDS: '3',
   });
-  store = new S3Store({ bucket: 'cds-euc1', prefix: 'objects', endpoint, region: 'eu-central-1', forcePathStyle: true, credentials: CREDENTIALS });
+  store = new S3Store({
+    bucket: 'cds-euc1',
+    prefix: 'objects',
+    endpoint,
+    region: 'eu-central-1',
+    forcePathStyle: true,
+    credentials: CREDENTIALS,
+  });
 });
 afterAll(async () => {
   await store?.close();
@@ -59,7 +75,11 @@ describe('S3 store', () => {
     const pbxId = 'c30000000001';
     await registerAgentPbx(s, pbxId, 'VIRTUAL');
     const dir = path.join(tmp, 'tree');
-    const tree = await generateSampleTree(dir, { recordings: 150, recordingBytes: { min: 2_000, max: 6_000 }, backups: { count: 1, bytes: 50_000 } });
+    const tree = await generateSampleTree(dir, {
+      recordings: 150,
+      recordingBytes: { min: 2_000, max: 6_000 },
+      backups: { count: 1, bytes: 50_000 },
+    });
     await writeLargeFile(path.join(dir, 'backups', 'big.tar'), 13 * 1024 * 1024);
     const total = tree.recordings.length + tree.backups.length + 1;
 

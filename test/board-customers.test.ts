@@ -10,7 +10,13 @@ const LIST = `query ($first: Int, $after: String, $nameContains: String) {
   customers(first: $first, after: $after, nameContains: $nameContains) {
     totalCount pageInfo { hasNextPage endCursor } edges { node { id name } } } }`;
 
-type List = { customers: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; name: string } }[] } };
+type List = {
+  customers: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: { id: string; name: string } }[];
+  };
+};
 
 describe('customers', () => {
   let stack: TestStack;
@@ -56,7 +62,9 @@ describe('customers', () => {
     expect(ids(await stack.ok<List>(LIST, { first: 50, nameContains: '100%' }))).toEqual(['cu-2']);
     expect(ids(await stack.ok<List>(LIST, { first: 50, nameContains: 'a_l' }))).toEqual(['cu-3']);
     // networks' filter shares the same literal, portable LIKE (kernel/sql-like.ts)
-    const networks = await stack.ok<{ networks: { edges: { node: { id: string } }[] } }>(`{ networks(first: 10, filter: { nameContains: "50%" }) { edges { node { id } } } }`);
+    const networks = await stack.ok<{ networks: { edges: { node: { id: string } }[] } }>(
+      `{ networks(first: 10, filter: { nameContains: "50%" }) { edges { node { id } } } }`,
+    );
     expect(networks.networks.edges.map((e) => e.node.id)).toEqual(['net-a']);
     expect((await stack.gql(LIST, { first: 501 })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await stack.gql(LIST, { first: 2, after: 'bogus' })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

@@ -11,14 +11,17 @@ import { CONTRACT_DIR } from './support/operations';
  * gateway's public API schema, and each that shares a contract operation's
  * name asks for at least what the contract asks (the board shows the contract's data).
  */
-const api = Supergraph.build(fs.readFileSync(path.join(__dirname, '..', 'schema', 'supergraph.graphql'), 'utf8')).apiSchema().toGraphQLJSSchema();
+const api = Supergraph.build(fs.readFileSync(path.join(__dirname, '..', 'schema', 'supergraph.graphql'), 'utf8'))
+  .apiSchema()
+  .toGraphQLJSSchema();
 const operations = boardOperations();
 
 function contractOperationNamed(name: string): string | null {
   for (const file of fs.readdirSync(CONTRACT_DIR).filter((f) => f.endsWith('.graphql'))) {
     const document = parse(fs.readFileSync(path.join(CONTRACT_DIR, file), 'utf8'));
     for (const definition of document.definitions) {
-      if (definition.kind === Kind.OPERATION_DEFINITION && definition.name?.value === name) return fs.readFileSync(path.join(CONTRACT_DIR, file), 'utf8');
+      if (definition.kind === Kind.OPERATION_DEFINITION && definition.name?.value === name)
+        return fs.readFileSync(path.join(CONTRACT_DIR, file), 'utf8');
     }
   }
   return null;

@@ -16,7 +16,10 @@ describe('the /board route', () => {
   beforeAll(async () => {
     dist = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-board-dist-'));
     fs.mkdirSync(path.join(dist, 'assets'));
-    fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>CDS board</title><script type="module" src="/board/assets/index-abc123.js"></script>');
+    fs.writeFileSync(
+      path.join(dist, 'index.html'),
+      '<!doctype html><title>CDS board</title><script type="module" src="/board/assets/index-abc123.js"></script>',
+    );
     fs.writeFileSync(path.join(dist, 'assets', 'index-abc123.js'), js);
     fs.writeFileSync(path.join(dist, 'assets', 'index-def456.css'), 'body{}');
     server = await listen(0, [boardRoute({ distDir: dist })], '127.0.0.1');
@@ -35,17 +38,20 @@ describe('the /board route', () => {
     expect(response.headers.get('location')).toBe('/board/?x=1');
   });
 
-  it.each(['/board/', '/board/customers', '/board/networks/acme-hq', '/board/pbxs/22110001d072'])('serves the page at %s, revalidated, with a CSP', async (page) => {
-    const response = await fetch(`${server.url}${page}`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(response.headers.get('cache-control')).toBe('no-cache');
-    const csp = response.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain("script-src 'self'");
-    expect(csp).toMatch(/connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:/);
-    expect(response.headers.get('x-frame-options')).toBe('DENY');
-    expect(await response.text()).toContain('<title>CDS board</title>');
-  });
+  it.each(['/board/', '/board/customers', '/board/networks/acme-hq', '/board/pbxs/22110001d072'])(
+    'serves the page at %s, revalidated, with a CSP',
+    async (page) => {
+      const response = await fetch(`${server.url}${page}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toMatch(/connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:/);
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(await response.text()).toContain('<title>CDS board</title>');
+    },
+  );
 
   it('serves hashed assets with their content type, immutable caching, gzip and ETags', async () => {
     const response = await fetch(`${server.url}/board/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } });
@@ -104,7 +110,9 @@ describe('the IDE route on the shared static assets', () => {
     for (const asset of assets) {
       const response = await fetch(`${server.url}${asset}`);
       expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toBe(asset.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8');
+      expect(response.headers.get('content-type')).toBe(
+        asset.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
+      );
       expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect((await fetch(`${server.url}${asset}`, { headers: { 'if-none-match': response.headers.get('etag')! } })).status).toBe(304);
     }

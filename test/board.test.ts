@@ -87,7 +87,8 @@ describeBrowser('the CDS board in a browser', () => {
     page.on('requestfailed', (request) => {
       // An <audio> element dropping its stream when the test moves on is not a failure.
       // A request the page itself abandons on navigating away (ERR_ABORTED) is not a failure either.
-      if (request.resourceType() !== 'media' && request.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+      if (request.resourceType() !== 'media' && request.failure()?.errorText !== 'net::ERR_ABORTED')
+        problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
     });
     return { context, page };
   }
@@ -150,7 +151,8 @@ describeBrowser('the CDS board in a browser', () => {
     const { context, page } = await open();
     await signIn(page, tokens.admin());
     await page.getByRole('heading', { name: 'Customers', level: 1 }).waitFor();
-    for (const name of ['Acme Logistics', 'Brightway Clinics', 'Cobalt Legal']) await page.getByRole('heading', { name: new RegExp(name) }).waitFor();
+    for (const name of ['Acme Logistics', 'Brightway Clinics', 'Cobalt Legal'])
+      await page.getByRole('heading', { name: new RegExp(name) }).waitFor();
     await expect(page.getByRole('list', { name: 'Customers' }).locator(':scope > li').count()).resolves.toBe(3);
     await page.getByRole('link', { name: 'cobalt-court.wildixin.com' }).waitFor();
     expect(await page.evaluate('Object.keys(window.sessionStorage)')).toEqual(['cds-board:token']);
@@ -192,12 +194,28 @@ describeBrowser('the CDS board in a browser', () => {
 
     // The PBX's own activation script (the CDS agent, `npm run cds-agent`, with the PBX's token) takes the migration and copies its files.
     const source = path.join(storeDir, 'pbx-source');
-    await generateSampleTree(source, { recordings: 60, recordingsPerFolder: 30, backups: { count: 3, bytes: 1_000_000 }, voicemails: 5, faxes: 2 });
-    const started = startAgent({ stack, tmp: storeDir, stores: `*=file:${storeDir}/{region}`, storeRoot: (region = 'eu-central-1') => path.join(storeDir, region), stop: async () => undefined }, VM, source);
+    await generateSampleTree(source, {
+      recordings: 60,
+      recordingsPerFolder: 30,
+      backups: { count: 3, bytes: 1_000_000 },
+      voicemails: 5,
+      faxes: 2,
+    });
+    const started = startAgent(
+      {
+        stack,
+        tmp: storeDir,
+        stores: `*=file:${storeDir}/{region}`,
+        storeRoot: (region = 'eu-central-1') => path.join(storeDir, region),
+        stop: async () => undefined,
+      },
+      VM,
+      source,
+    );
     // While it runs, the bar moves (the README's picture is taken then, when the run is slow enough to catch it mid-way).
     const midway = async () => {
       for (;;) {
-        const shown = (await page.evaluate('window.boardBarValues') as string[]).map(Number);
+        const shown = ((await page.evaluate('window.boardBarValues')) as string[]).map(Number);
         if (shown.some((v) => v > 0 && v < 100)) return true;
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -212,7 +230,7 @@ describeBrowser('the CDS board in a browser', () => {
     await page.getByTestId(`cds-state-${VM}`).getByText('Active').waitFor();
     await expect(progressOf(page, 'acme-hq-vm1.wildixin.com').textContent()).resolves.toBe('100%');
     expect(await page.evaluate('window.boardMarker')).toBe(1);
-    const values = (await page.evaluate('window.boardBarValues') as string[]).map(Number);
+    const values = ((await page.evaluate('window.boardBarValues')) as string[]).map(Number);
     expect(values[values.length - 1]).toBe(100);
     expect(values).toEqual([...values].sort((x, y) => x - y)); // it only moves forward
 
@@ -227,7 +245,10 @@ describeBrowser('the CDS board in a browser', () => {
 
     // Its recordings are in CDS now: one plays in the browser, straight from its signed playbackUrl.
     await page.getByText('60 recordings · page 1').waitFor();
-    await page.getByRole('button', { name: /^Play the recording/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Play the recording/ })
+      .first()
+      .click();
     const audio = page.locator('table.recordings-table audio');
     await audio.waitFor();
     expect(await audio.getAttribute('src')).toMatch(/^\/api\/v1\/pbx\/recordings\/[^/]+\/audio\?/);
@@ -251,7 +272,9 @@ describeBrowser('the CDS board in a browser', () => {
     await expect(page.locator(`tr[data-pbx="${VM}"] td[data-label="Static IP"]`).textContent()).resolves.toBe('Cloud PBXs only');
     await page.getByRole('button', { name: 'Release the static IP of acme-hq-support.wildixin.com' }).click();
     await page.getByRole('button', { name: 'Assign a static IP to acme-hq-support.wildixin.com' }).waitFor();
-    expect((await stack.ok<{ pbx: { staticIp: null } }>(`query { pbx(id: "${SUPPORT}") { staticIp { address } } }`)).pbx.staticIp).toBeNull();
+    expect(
+      (await stack.ok<{ pbx: { staticIp: null } }>(`query { pbx(id: "${SUPPORT}") { staticIp { address } } }`)).pbx.staticIp,
+    ).toBeNull();
     await context.close();
   });
 
@@ -260,8 +283,12 @@ describeBrowser('the CDS board in a browser', () => {
     await signIn(page, tokens.admin());
     await page.goto(`${base}/board/networks/acme-hq`);
     const form = page.getByRole('form', { name: 'Order a bundle' });
-    await expect(form.locator('[data-tier="CDS-10"]').textContent()).resolves.toMatch(/not allowed here: CDS-10 is for standalone PBXs only/);
-    await expect(form.locator('[data-tier="CDS-50"]').textContent()).resolves.toMatch(/not allowed here: CDS-50 is for networks of at most 5 PBXs; this one has 7/);
+    await expect(form.locator('[data-tier="CDS-10"]').textContent()).resolves.toMatch(
+      /not allowed here: CDS-10 is for standalone PBXs only/,
+    );
+    await expect(form.locator('[data-tier="CDS-50"]').textContent()).resolves.toMatch(
+      /not allowed here: CDS-50 is for networks of at most 5 PBXs; this one has 7/,
+    );
     // What the contract answers to the same order (a refused mutation changes nothing, so asking is harmless).
     const refusal = await stack.gql(ORDER, { networkId: 'acme-hq', code: 'CDS-50' });
     expect(refusal.errors?.[0].extensions?.code).toBe('CONFLICT');
@@ -295,10 +322,13 @@ describeBrowser('the CDS board in a browser', () => {
 
     // The date filter: the newest recording's day holds at least that recording, and a day in the future none.
     const newest = await stack.ok<{ pbx: { recordings: { edges: { node: { startedAt: string } }[] } } }>(
-      `query { pbx(id: "${MAIN}") { recordings(first: 1) { edges { node { startedAt } } } } }`);
+      `query { pbx(id: "${MAIN}") { recordings(first: 1) { edges { node { startedAt } } } } }`,
+    );
     const day = newest.pbx.recordings.edges[0].node.startedAt.slice(0, 10);
-    const expected = await stack.ok<{ pbx: { recordings: { totalCount: number } } }>(`query ($from: DateTime, $to: DateTime) { pbx(id: "${MAIN}") { recordings(filter: { from: $from, to: $to }) { totalCount } } }`,
-      { from: `${day}T00:00:00.000Z`, to: new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString() });
+    const expected = await stack.ok<{ pbx: { recordings: { totalCount: number } } }>(
+      `query ($from: DateTime, $to: DateTime) { pbx(id: "${MAIN}") { recordings(filter: { from: $from, to: $to }) { totalCount } } }`,
+      { from: `${day}T00:00:00.000Z`, to: new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString() },
+    );
     await page.getByLabel('From', { exact: true }).fill(day);
     await page.getByLabel('To', { exact: true }).fill(day);
     await page.getByRole('button', { name: 'Filter' }).click();
@@ -373,7 +403,9 @@ describeBrowser('the CDS board in a browser', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Tab');
-    const focused = await page.evaluate(`({ tag: document.activeElement.tagName, outline: getComputedStyle(document.activeElement).outlineStyle })`) as { tag: string; outline: string };
+    const focused = (await page.evaluate(
+      `({ tag: document.activeElement.tagName, outline: getComputedStyle(document.activeElement).outlineStyle })`,
+    )) as { tag: string; outline: string };
     expect(focused.tag).toBe('A');
     expect(focused.outline).not.toBe('none');
     await context.close();

@@ -30,19 +30,32 @@ describe('NetworkDashboard', () => {
 
   it('shows the network, its PBXs, bundle, static IPs and storage in one request', async () => {
     const { network } = await stack.ok<{ network: Record<string, unknown> & { pbxs: Record<string, unknown>[] } }>(
-      contractDocument('NetworkDashboard.graphql'), { networkId: 'small-net' }, tokens.partner(['small-co']));
+      contractDocument('NetworkDashboard.graphql'),
+      { networkId: 'small-net' },
+      tokens.partner(['small-co']),
+    );
     expect(network).toMatchObject({
       id: 'small-net',
       customer: { id: 'small-co' },
       pbxCount: 5,
-      bundle: { tier: { code: 'DEFAULT', storageBytes: 5_000_000_000, analyticsRetentionMonths: 3, staticIpAllowance: 0 }, source: 'DEFAULT', needsUpgrade: false },
+      bundle: {
+        tier: { code: 'DEFAULT', storageBytes: 5_000_000_000, analyticsRetentionMonths: 3, staticIpAllowance: 0 },
+        source: 'DEFAULT',
+        needsUpgrade: false,
+      },
       analyticsRetentionMonths: 3,
       staticIpUsage: { allowance: 0, assigned: 0, available: 0 },
       storage: { usedBytes: 0, capacityBytes: 5_000_000_000, usageRatio: 0 },
     });
     expect(network.pbxs).toHaveLength(5);
     for (const pbx of network.pbxs) {
-      expect(pbx).toMatchObject({ wmsVersion: '6.04.20230901.1', region: 'eu-central-1', cds: { state: 'NOT_ACTIVATED', usedBytes: 0 }, currentMigration: null, staticIp: null });
+      expect(pbx).toMatchObject({
+        wmsVersion: '6.04.20230901.1',
+        region: 'eu-central-1',
+        cds: { state: 'NOT_ACTIVATED', usedBytes: 0 },
+        currentMigration: null,
+        staticIp: null,
+      });
     }
     expect(new Set(network.pbxs.map((p) => p.kind))).toEqual(new Set(['CLOUD', 'VIRTUAL', 'HARDWARE']));
   });

@@ -11,7 +11,14 @@ import { OwnRedis } from './support/redis-server';
  * consumer group is created again; the stream is trimmed only below what every
  * expected group acknowledged. The same for the Redis bus and the embedded one.
  */
-const event = (type: string): EventEnvelope => ({ id: randomUUID(), type, key: 'k', source: 'test', occurredAt: new Date().toISOString(), payload: {} });
+const event = (type: string): EventEnvelope => ({
+  id: randomUUID(),
+  type,
+  key: 'k',
+  source: 'test',
+  occurredAt: new Date().toISOString(),
+  payload: {},
+});
 
 async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -28,7 +35,10 @@ beforeAll(async () => {
 afterAll(() => redis?.down());
 
 const kinds: [string, (groups: string[]) => EventBus][] = [
-  ['redis', (groups) => new RedisStreamBus(redis.url, `bus-test:${randomUUID()}`, { claimIdleMs: 150, expectedGroups: groups, tailGraceMs: 0 })],
+  [
+    'redis',
+    (groups) => new RedisStreamBus(redis.url, `bus-test:${randomUUID()}`, { claimIdleMs: 150, expectedGroups: groups, tailGraceMs: 0 }),
+  ],
   ['memory', (groups) => new MemoryBus(20, groups)],
 ];
 
@@ -40,13 +50,17 @@ describe.each(kinds)('%s bus', (_kind, makeBus) => {
     bus = makeBus(['g']);
     const seen: string[] = [];
     let attempts = 0;
-    const consumption = await bus.consume('g', async (e) => {
-      if (e.type === 'Poison') {
-        attempts++;
-        throw new Error('cannot apply this');
-      }
-      seen.push(e.type);
-    }, { maxAttempts: 3 });
+    const consumption = await bus.consume(
+      'g',
+      async (e) => {
+        if (e.type === 'Poison') {
+          attempts++;
+          throw new Error('cannot apply this');
+        }
+        seen.push(e.type);
+      },
+      { maxAttempts: 3 },
+    );
     await bus.publish([event('A'), event('Poison'), event('B')]);
     await until(() => bus.stats.deadLettered === 1, 'the poison event to be set aside');
     expect(seen).toEqual(['A', 'B']);
@@ -67,11 +81,20 @@ describe.each(kinds)('%s bus', (_kind, makeBus) => {
     let databaseUp = false;
     let applied = 0;
     let attempts = 0;
-    const consumption = await bus.consume('g', async () => {
-      attempts++;
-      if (!databaseUp) throw new Error('database unreachable');
-      applied++;
-    }, { maxAttempts: 2, healthy: async () => { if (!databaseUp) throw new Error('down'); } });
+    const consumption = await bus.consume(
+      'g',
+      async () => {
+        attempts++;
+        if (!databaseUp) throw new Error('database unreachable');
+        applied++;
+      },
+      {
+        maxAttempts: 2,
+        healthy: async () => {
+          if (!databaseUp) throw new Error('down');
+        },
+      },
+    );
     await bus.publish([event('A')]);
     await until(() => attempts >= 4, 'several attempts');
     expect(bus.stats.deadLettered).toBe(0);
@@ -135,10 +158,16 @@ describe('redis bus, Redis-specific faults', () => {
     try {
       await bus.publish([event('A'), event('B')]);
       let block = true;
-      const consumption = await bus.consume('g', async (e) => { if (e.type === 'C' && block) throw new Error('not yet'); }, { maxAttempts: 1000 });
+      const consumption = await bus.consume(
+        'g',
+        async (e) => {
+          if (e.type === 'C' && block) throw new Error('not yet');
+        },
+        { maxAttempts: 1000 },
+      );
       await consumption.caughtUp(5_000);
       await bus.publish([event('C'), event('D')]);
-      await until(async () => Number((await admin.xinfo('GROUPS', stream) as unknown[][])[0][5]) === 1, 'C pending');
+      await until(async () => Number(((await admin.xinfo('GROUPS', stream)) as unknown[][])[0][5]) === 1, 'C pending');
       await bus.trim((await bus.acknowledgedBelow())!);
       // A and B are gone; C (pending) and D stay.
       expect(await admin.xlen(stream)).toBe(2);

@@ -16,7 +16,6 @@ import { createCustomer, createNetwork, registerPbx, serial } from './support/fi
 import { startTestStack, TEST_SECRET, TestStack, tokens } from './support/harness';
 import { OwnRedis } from './support/redis-server';
 
-
 const ACTIVATE = contractOperation('Lifecycle.graphql', 'ActivateCds');
 const BEGIN = `mutation ($id: ID!, $inventory: [CategoryInventoryInput!]!) { beginMigrationRun(migrationId: $id, inventory: $inventory) { runToken } }`;
 const REPORT_ITEMS = `mutation ($pbx: ID!, $id: ID!, $token: String!, $items: [VerifiedItemInput!]!, $recordings: [MigratedRecordingInput!]!) {
@@ -69,7 +68,13 @@ describe('events heal', () => {
     stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, tailGraceMs: 0, env: { EVENT_MAINTENANCE_MS: '200' } });
     await createCustomer(stack, 'heal-co');
     await createNetwork(stack, 'heal-co', 'heal-net');
-    await registerPbx(stack, { id: vm, customerId: 'heal-co', networkId: 'heal-net', kind: PbxKind.VIRTUAL, wmsVersion: '6.05.20231120.1' });
+    await registerPbx(stack, {
+      id: vm,
+      customerId: 'heal-co',
+      networkId: 'heal-net',
+      kind: PbxKind.VIRTUAL,
+      wmsVersion: '6.05.20231120.1',
+    });
     await stack.settle();
   }, 60_000);
   afterAll(async () => {
@@ -82,16 +87,37 @@ describe('events heal', () => {
   });
 
   it('delivers and applies every event exactly once through a consumer outage and an empty Redis restart', async () => {
-    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: vm }, tokens.pbx(vm));
+    const {
+      activateCompanyDataStorage: { migration },
+    } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: vm }, tokens.pbx(vm));
     const inventory = [{ category: 'CALL_RECORDINGS', itemsTotal: 2, bytesTotal: 300 }];
-    const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(vm));
-    const files = [['recordings/a.wav', 100], ['recordings/b.wav', 200]] as const;
-    await stack.ok(REPORT_ITEMS, {
-      pbx: vm, id: migration.id, token: runToken,
-      // Stored in CDS under the keys CDS chooses (it verifies every reported object).
-      items: files.map(([path, size]) => ({ category: 'CALL_RECORDINGS', sourcePath: path, ...store(path, size) })),
-      recordings: files.map(([path, size]) => ({ sourcePath: path, callId: path, startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, caller: '+100', callee: '+200', ...store(path, size) })),
-    }, tokens.pbx(vm));
+    const {
+      beginMigrationRun: { runToken },
+    } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(vm));
+    const files = [
+      ['recordings/a.wav', 100],
+      ['recordings/b.wav', 200],
+    ] as const;
+    await stack.ok(
+      REPORT_ITEMS,
+      {
+        pbx: vm,
+        id: migration.id,
+        token: runToken,
+        // Stored in CDS under the keys CDS chooses (it verifies every reported object).
+        items: files.map(([path, size]) => ({ category: 'CALL_RECORDINGS', sourcePath: path, ...store(path, size) })),
+        recordings: files.map(([path, size]) => ({
+          sourcePath: path,
+          callId: path,
+          startedAt: '2024-05-01T10:00:00Z',
+          durationSeconds: 30,
+          caller: '+100',
+          callee: '+200',
+          ...store(path, size),
+        })),
+      },
+      tokens.pbx(vm),
+    );
     await stack.settle();
 
     // The recordings subgraph goes down (a consumer down for a while).
@@ -99,25 +125,49 @@ describe('events heal', () => {
     await stack.subgraphs.recordings.stop();
 
     // The migration completes: MigrationCompleted waits in the stream for recordings.
-    const done = await stack.ok<{ completeMigration: { status: string; finishedAt: string } }>(COMPLETE, { id: migration.id, token: runToken }, tokens.pbx(vm));
+    const done = await stack.ok<{ completeMigration: { status: string; finishedAt: string } }>(
+      COMPLETE,
+      { id: migration.id, token: runToken },
+      tokens.pbx(vm),
+    );
     expect(done.completeMigration.status).toBe('COMPLETED');
     const storage = stack.subgraphs.storage.runtime;
-    await until(async () => (await storage.db.getRepository(OutboxEvent).findOneBy({ type: 'MigrationCompleted' }))?.publishedAt != null, 'MigrationCompleted to be published');
+    await until(
+      async () => (await storage.db.getRepository(OutboxEvent).findOneBy({ type: 'MigrationCompleted' }))?.publishedAt != null,
+      'MigrationCompleted to be published',
+    );
 
     // Redis dies with everything it held.
     await redis.down();
     // A mutation while the bus is down: the change is made, the answer says so (never data: null without an error).
-    const registered = await stack.gql<{ registerPbx: { pbx: { id: string } } }>(`mutation ($input: RegisterPbxInput!) { registerPbx(input: $input) { pbx { id } } }`, {
-      input: { id: late, name: 'late.wildixin.com', kind: 'CLOUD', wmsVersion: '6.04.20230901.1', region: 'eu-central-1', customerId: 'heal-co', networkId: 'heal-net' },
-    });
+    const registered = await stack.gql<{ registerPbx: { pbx: { id: string } } }>(
+      `mutation ($input: RegisterPbxInput!) { registerPbx(input: $input) { pbx { id } } }`,
+      {
+        input: {
+          id: late,
+          name: 'late.wildixin.com',
+          kind: 'CLOUD',
+          wmsVersion: '6.04.20230901.1',
+          region: 'eu-central-1',
+          customerId: 'heal-co',
+          networkId: 'heal-net',
+        },
+      },
+    );
     expect(registered.errors).toBeUndefined();
     expect(registered.data?.registerPbx.pbx.id).toBe(late);
     await redis.up(); // empty: no stream, no groups, no epoch
 
     // The subgraph that was down comes back (same database, same port).
     recordings = await startSubgraph(SUBGRAPHS.recordings, {
-      port: recordingsPort, host: '127.0.0.1', db: databaseFor(stack.db, 'recordings'),
-      bus: (recordingsBus = new RedisStreamBus(redis.url, stack.redis!.stream, { expectedGroups: CONSUMER_GROUPS, claimIdleMs: 500, tailGraceMs: 0 })),
+      port: recordingsPort,
+      host: '127.0.0.1',
+      db: databaseFor(stack.db, 'recordings'),
+      bus: (recordingsBus = new RedisStreamBus(redis.url, stack.redis!.stream, {
+        expectedGroups: CONSUMER_GROUPS,
+        claimIdleMs: 500,
+        tailGraceMs: 0,
+      })),
       verifier: createTokenVerifier({ secret: TEST_SECRET }),
       settings: { ...process.env, JWT_SECRET: TEST_SECRET },
       config: testConfig({ EVENT_MAINTENANCE_MS: '200' }),
@@ -125,19 +175,38 @@ describe('events heal', () => {
 
     // Everything arrives: rule 5 in recordings, the late PBX in every replica, usage in licensing.
     await until(async () => {
-      const page = await stack.ok<{ pbx: { recordings: { edges: { node: { location: string } }[] } } }>(RECORDINGS, { id: vm }, tokens.pbx(vm));
+      const page = await stack.ok<{ pbx: { recordings: { edges: { node: { location: string } }[] } } }>(
+        RECORDINGS,
+        { id: vm },
+        tokens.pbx(vm),
+      );
       return page.pbx.recordings.edges.length === 2 && page.pbx.recordings.edges.every((e) => e.node.location === 'CDS_WITH_LOCAL_COPY');
     }, 'recordings to get their CDS copy (MigrationCompleted)');
     await until(async () => {
       const pbx = await stack.gql<{ pbx: { cds: { state: string }; staticIpUsage: unknown; recordings: unknown } }>(
-        `query ($id: ID!) { pbx(id: $id) { cds { state } staticIpUsage { allowance } recordings { totalCount } } }`, { id: late });
-      return !pbx.errors && pbx.data?.pbx.cds.state === 'NOT_ACTIVATED' && pbx.data.pbx.staticIpUsage !== null && pbx.data.pbx.recordings !== null;
+        `query ($id: ID!) { pbx(id: $id) { cds { state } staticIpUsage { allowance } recordings { totalCount } } }`,
+        { id: late },
+      );
+      return (
+        !pbx.errors &&
+        pbx.data?.pbx.cds.state === 'NOT_ACTIVATED' &&
+        pbx.data.pbx.staticIpUsage !== null &&
+        pbx.data.pbx.recordings !== null
+      );
     }, 'the PBX registered while Redis was down to reach every replica');
-    await until(async () => (await stack.ok<{ network: { storage: { usedBytes: number } } }>(`{ network(id: "heal-net") { storage { usedBytes } } }`)).network.storage.usedBytes === 300,
-      'usage to reach licensing');
+    await until(
+      async () =>
+        (await stack.ok<{ network: { storage: { usedBytes: number } } }>(`{ network(id: "heal-net") { storage { usedBytes } } }`)).network
+          .storage.usedBytes === 300,
+      'usage to reach licensing',
+    );
 
     // Exactly once: every event a consumer applies is in its inbox once, and its effect is there once.
-    const page = await stack.ok<{ pbx: { recordings: { edges: { node: { localCopyExpiresAt: string } }[] } } }>(RECORDINGS, { id: vm }, tokens.pbx(vm));
+    const page = await stack.ok<{ pbx: { recordings: { edges: { node: { localCopyExpiresAt: string } }[] } } }>(
+      RECORDINGS,
+      { id: vm },
+      tokens.pbx(vm),
+    );
     for (const { node } of page.pbx.recordings.edges) {
       expect(Date.parse(node.localCopyExpiresAt) - Date.parse(done.completeMigration.finishedAt)).toBe(7 * 24 * 3600 * 1000);
     }
@@ -145,7 +214,12 @@ describe('events heal', () => {
     expect(new Set(inbox.map((row) => row.eventId)).size).toBe(inbox.length);
 
     // Nothing is left behind: each outbox is pruned and the stream trimmed once every group acknowledged.
-    const runtimes = [...Object.values(stack.subgraphs).filter((s) => s.name !== 'recordings').map((s) => s.runtime), recordings.runtime];
+    const runtimes = [
+      ...Object.values(stack.subgraphs)
+        .filter((s) => s.name !== 'recordings')
+        .map((s) => s.runtime),
+      recordings.runtime,
+    ];
     await until(async () => {
       for (const runtime of runtimes) if ((await runtime.db.getRepository(OutboxEvent).count()) > 0) return false;
       return true;

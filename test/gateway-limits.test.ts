@@ -4,7 +4,9 @@ import { startTestStack, TestStack, tokens } from './support/harness';
 /** Operations beyond the limits are refused with QUERY_TOO_COMPLEX; malformed ones with BAD_USER_INPUT; IDE introspection works. */
 describe('gateway limits and error shapes', () => {
   let stack: TestStack;
-  beforeAll(async () => { stack = await startTestStack(); });
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
   afterAll(() => stack?.stop());
 
   it('answers introspection (what the IDE sends)', async () => {
@@ -31,9 +33,13 @@ describe('gateway limits and error shapes', () => {
   });
 
   it('refuses a malformed custom scalar in variables with BAD_USER_INPUT', async () => {
-    const result = await stack.gql('query ($asOf: DateTime!) { bundleTiers { code } storageAlert(id: "NETWORK:x") { raisedAt } } ', { asOf: 'not-a-date' });
+    const result = await stack.gql('query ($asOf: DateTime!) { bundleTiers { code } storageAlert(id: "NETWORK:x") { raisedAt } } ', {
+      asOf: 'not-a-date',
+    });
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const mutation = await stack.gql('mutation ($asOf: DateTime!) { runLegacyLicenseTransition(asOf: $asOf, dryRun: true) { changed } }', { asOf: 'yesterday' });
+    const mutation = await stack.gql('mutation ($asOf: DateTime!) { runLegacyLicenseTransition(asOf: $asOf, dryRun: true) { changed } }', {
+      asOf: 'yesterday',
+    });
     expect(mutation.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 

@@ -6,7 +6,13 @@ import { startTestStack, TestStack } from './support/harness';
 
 const GB = 1_000_000_000;
 
-interface Storage { usedBytes: number; capacityBytes: number; usageRatio: number; alertActive: boolean; alertRaisedAt: string | null }
+interface Storage {
+  usedBytes: number;
+  capacityBytes: number;
+  usageRatio: number;
+  alertActive: boolean;
+  alertRaisedAt: string | null;
+}
 type Raised = EventPayloads['StorageUsageAlertRaised'];
 
 /**
@@ -30,20 +36,28 @@ describe('storage usage alert', () => {
   };
   const STORAGE = 'usedBytes capacityBytes usageRatio alertActive alertRaisedAt';
   const networkStorage = async (id: string) =>
-    (await stack.ok<{ network: { storage: Storage } }>(`query ($id: ID!) { network(id: $id) { storage { ${STORAGE} } } }`, { id })).network.storage;
+    (await stack.ok<{ network: { storage: Storage } }>(`query ($id: ID!) { network(id: $id) { storage { ${STORAGE} } } }`, { id })).network
+      .storage;
   const pbxStorage = async (id: string) =>
-    (await stack.ok<{ pbx: { holderStorage: Storage } }>(`query ($id: ID!) { pbx(id: $id) { holderStorage { ${STORAGE} } } }`, { id })).pbx.holderStorage;
+    (await stack.ok<{ pbx: { holderStorage: Storage } }>(`query ($id: ID!) { pbx(id: $id) { holderStorage { ${STORAGE} } } }`, { id })).pbx
+      .holderStorage;
   /** What licensing published (its outbox), for one holder. */
   const raised = async (holderId: string): Promise<Raised[]> => {
     await stack.subgraphs.licensing.runtime.relay.flush();
-    const rows = await stack.subgraphs.licensing.runtime.db.getRepository(OutboxEvent).find({ where: { type: 'StorageUsageAlertRaised' }, order: { seq: 'ASC' } });
+    const rows = await stack.subgraphs.licensing.runtime.db
+      .getRepository(OutboxEvent)
+      .find({ where: { type: 'StorageUsageAlertRaised' }, order: { seq: 'ASC' } });
     // Committed with the change that raised it, then sent on by the relay.
     expect(rows.filter((row) => row.publishedAt === null)).toEqual([]);
     return rows.map((row) => (JSON.parse(row.payload) as { payload: Raised }).payload).filter((p) => p.holderId === holderId);
   };
-  const order = (vars: { networkId?: string; pbxId?: string; code: string }) => stack.ok(contractOperation('Licensing.graphql', 'OrderBundle'), vars);
+  const order = (vars: { networkId?: string; pbxId?: string; code: string }) =>
+    stack.ok(contractOperation('Licensing.graphql', 'OrderBundle'), vars);
   const moveTo = async (pbxId: string, networkId: string | null) => {
-    await stack.ok(`mutation ($pbxId: ID!, $networkId: ID) { assignPbxToNetwork(pbxId: $pbxId, networkId: $networkId) { pbx { id } } }`, { pbxId, networkId });
+    await stack.ok(`mutation ($pbxId: ID!, $networkId: ID) { assignPbxToNetwork(pbxId: $pbxId, networkId: $networkId) { pbx { id } } }`, {
+      pbxId,
+      networkId,
+    });
     await stack.settle();
   };
 
@@ -62,7 +76,13 @@ describe('storage usage alert', () => {
 
   test('below 95% of the capacity nothing is raised', async () => {
     await announce(a, 4 * GB);
-    expect(await networkStorage(net)).toEqual({ usedBytes: 4 * GB, capacityBytes: 5 * GB, usageRatio: 0.8, alertActive: false, alertRaisedAt: null });
+    expect(await networkStorage(net)).toEqual({
+      usedBytes: 4 * GB,
+      capacityBytes: 5 * GB,
+      usageRatio: 0.8,
+      alertActive: false,
+      alertRaisedAt: null,
+    });
     expect(await raised(net)).toEqual([]);
   });
 
@@ -72,9 +92,17 @@ describe('storage usage alert', () => {
     const storage = await networkStorage(net);
     expect(storage).toMatchObject({ usedBytes: 4.75 * GB, usageRatio: 0.95, alertActive: true });
     expect(Date.parse(storage.alertRaisedAt!)).toBeGreaterThanOrEqual(before - 1000);
-    expect(await raised(net)).toEqual([{
-      holderType: 'NETWORK', holderId: net, customerId: 'al-co', usedBytes: 4.75 * GB, capacityBytes: 5 * GB, usageRatio: 0.95, raisedAt: storage.alertRaisedAt,
-    }]);
+    expect(await raised(net)).toEqual([
+      {
+        holderType: 'NETWORK',
+        holderId: net,
+        customerId: 'al-co',
+        usedBytes: 4.75 * GB,
+        capacityBytes: 5 * GB,
+        usageRatio: 0.95,
+        raisedAt: storage.alertRaisedAt,
+      },
+    ]);
     // The network's PBXs see their holder's alert.
     expect(await pbxStorage(a)).toEqual(storage);
   });
@@ -109,7 +137,15 @@ describe('storage usage alert', () => {
     expect(await pbxStorage(standalone)).toMatchObject({ usedBytes: 9.7 * GB, capacityBytes: 50 * GB, alertActive: false });
     await order({ pbxId: standalone, code: 'CDS-10' });
     expect(await pbxStorage(standalone)).toMatchObject({ capacityBytes: 10 * GB, usageRatio: 0.97, alertActive: true });
-    expect(await raised(standalone)).toEqual([expect.objectContaining({ holderType: 'PBX', holderId: standalone, customerId: 'al-co', usedBytes: 9.7 * GB, capacityBytes: 10 * GB })]);
+    expect(await raised(standalone)).toEqual([
+      expect.objectContaining({
+        holderType: 'PBX',
+        holderId: standalone,
+        customerId: 'al-co',
+        usedBytes: 9.7 * GB,
+        capacityBytes: 10 * GB,
+      }),
+    ]);
     expect(await raised(net)).toHaveLength(2);
   });
 

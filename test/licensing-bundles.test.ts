@@ -5,8 +5,18 @@ import { GraphQLResult, startTestStack, TestStack, tokens } from './support/harn
 
 const GB = 1_000_000_000;
 
-interface Bundle { tier: { code: string }; source: string; effectiveFrom: string | null; needsUpgrade: boolean }
-interface Usage { allowance: number; assigned: number; available: number; overAllowance: boolean }
+interface Bundle {
+  tier: { code: string };
+  source: string;
+  effectiveFrom: string | null;
+  needsUpgrade: boolean;
+}
+interface Usage {
+  allowance: number;
+  assigned: number;
+  available: number;
+  overAllowance: boolean;
+}
 
 /**
  * Ordering bundles (DOMAIN.md rules 6 and 7) through the gateway, and what
@@ -25,19 +35,45 @@ describe('orderBundle', () => {
     stack.gql<{ orderBundle: { bundle: Bundle } }>(orderDoc, vars, token);
   const codeOf = (result: GraphQLResult<unknown>) => result.errors?.[0]?.extensions?.code;
   const messageOf = (result: GraphQLResult<unknown>) => result.errors?.[0]?.message ?? '';
-  const holdings = () => stack.subgraphs.licensing.runtime.db.getRepository(BundleHolding).find({ order: { holderType: 'ASC', holderId: 'ASC' } });
+  const holdings = () =>
+    stack.subgraphs.licensing.runtime.db.getRepository(BundleHolding).find({ order: { holderType: 'ASC', holderId: 'ASC' } });
   const HOLDER_QUERY = `query ($id: ID!) { pbx(id: $id) {
     bundle { tier { code } source needsUpgrade } analyticsRetentionMonths staticIp { address }
     staticIpUsage { allowance assigned available overAllowance } holderStorage { capacityBytes }
   } }`;
-  const pbxHolder = (id: string) => stack.ok<{ pbx: { bundle: Bundle; analyticsRetentionMonths: number; staticIp: { address: string } | null; staticIpUsage: Usage; holderStorage: { capacityBytes: number } } }>(HOLDER_QUERY, { id }).then((d) => d.pbx);
+  const pbxHolder = (id: string) =>
+    stack
+      .ok<{
+        pbx: {
+          bundle: Bundle;
+          analyticsRetentionMonths: number;
+          staticIp: { address: string } | null;
+          staticIpUsage: Usage;
+          holderStorage: { capacityBytes: number };
+        };
+      }>(HOLDER_QUERY, { id })
+      .then((d) => d.pbx);
   const NETWORK_QUERY = `query ($id: ID!) { network(id: $id) {
     pbxCount bundle { tier { code } source needsUpgrade } analyticsRetentionMonths
     staticIpUsage { allowance assigned available overAllowance } storage { capacityBytes }
   } }`;
-  const network = (id: string) => stack.ok<{ network: { pbxCount: number; bundle: Bundle; analyticsRetentionMonths: number; staticIpUsage: Usage; storage: { capacityBytes: number } } }>(NETWORK_QUERY, { id }).then((d) => d.network);
+  const network = (id: string) =>
+    stack
+      .ok<{
+        network: {
+          pbxCount: number;
+          bundle: Bundle;
+          analyticsRetentionMonths: number;
+          staticIpUsage: Usage;
+          storage: { capacityBytes: number };
+        };
+      }>(NETWORK_QUERY, { id })
+      .then((d) => d.network);
   const moveTo = async (pbxId: string, networkId: string | null) => {
-    await stack.ok(`mutation ($pbxId: ID!, $networkId: ID) { assignPbxToNetwork(pbxId: $pbxId, networkId: $networkId) { pbx { id } } }`, { pbxId, networkId });
+    await stack.ok(`mutation ($pbxId: ID!, $networkId: ID) { assignPbxToNetwork(pbxId: $pbxId, networkId: $networkId) { pbx { id } } }`, {
+      pbxId,
+      networkId,
+    });
     await stack.settle();
   };
 
@@ -68,8 +104,10 @@ describe('orderBundle', () => {
       storage: { capacityBytes: 50 * GB },
     });
     expect(await pbxHolder(serial(2, 'b1'))).toMatchObject({
-      bundle: { tier: { code: 'CDS-50' }, source: 'ORDERED' }, analyticsRetentionMonths: 60,
-      staticIpUsage: { allowance: 5 }, holderStorage: { capacityBytes: 50 * GB },
+      bundle: { tier: { code: 'CDS-50' }, source: 'ORDERED' },
+      analyticsRetentionMonths: 60,
+      staticIpUsage: { allowance: 5 },
+      holderStorage: { capacityBytes: 50 * GB },
     });
   });
 
@@ -77,12 +115,17 @@ describe('orderBundle', () => {
     const result = await order({ pbxId: standalone.toUpperCase(), code: 'cds-10' });
     expect(result.data?.orderBundle.bundle).toMatchObject({ tier: { code: 'CDS-10' }, source: 'ORDERED', needsUpgrade: false });
     expect(await pbxHolder(standalone)).toMatchObject({
-      bundle: { tier: { code: 'CDS-10' } }, analyticsRetentionMonths: 12,
-      staticIpUsage: { allowance: 1, assigned: 0, available: 1 }, holderStorage: { capacityBytes: 10 * GB },
+      bundle: { tier: { code: 'CDS-10' } },
+      analyticsRetentionMonths: 12,
+      staticIpUsage: { allowance: 1, assigned: 0, available: 1 },
+      holderStorage: { capacityBytes: 10 * GB },
     });
-    const { customer } = await stack.ok<{ customer: { standalonePbxs: { id: string; bundle: { tier: { code: string }; source: string } }[] } }>(
-      contractDocument('StandalonePbxs.graphql'), { customerId: 'ob-co' });
-    expect(customer.standalonePbxs).toEqual([expect.objectContaining({ id: standalone, bundle: { tier: { code: 'CDS-10' }, source: 'ORDERED' } })]);
+    const { customer } = await stack.ok<{
+      customer: { standalonePbxs: { id: string; bundle: { tier: { code: string }; source: string } }[] };
+    }>(contractDocument('StandalonePbxs.graphql'), { customerId: 'ob-co' });
+    expect(customer.standalonePbxs).toEqual([
+      expect.objectContaining({ id: standalone, bundle: { tier: { code: 'CDS-10' }, source: 'ORDERED' } }),
+    ]);
   });
 
   test('refusals say why and change nothing', async () => {
@@ -91,7 +134,10 @@ describe('orderBundle', () => {
       [{ networkId: small, code: 'CDS-10' }, /^Bundle not ordered: CDS-10 is for standalone PBXs only; network 'ob-small'/],
       [{ networkId: big, code: 'CDS-50' }, /^Bundle not ordered: CDS-50 is for networks of at most 5 PBXs; network 'ob-big' has 6/],
       [{ networkId: small, code: 'DEFAULT' }, /DEFAULT is what a holder has without a bundle; it cannot be ordered/],
-      [{ pbxId: serial(1, 'b1'), code: 'CDS-500' }, /PBX '.+' is in network 'ob-small', which holds the bundle all its PBXs share; order the bundle for network 'ob-small' instead/],
+      [
+        { pbxId: serial(1, 'b1'), code: 'CDS-500' },
+        /PBX '.+' is in network 'ob-small', which holds the bundle all its PBXs share; order the bundle for network 'ob-small' instead/,
+      ],
     ];
     for (const [vars, message] of conflicts) {
       const refused = await order(vars);
@@ -126,7 +172,11 @@ describe('orderBundle', () => {
     expect((await holdings()).filter((h) => h.holderId === small)).toEqual([held]);
     const bigger = await order({ networkId: big, code: 'CDS-500' });
     expect(bigger.data?.orderBundle.bundle).toMatchObject({ tier: { code: 'CDS-500' }, source: 'ORDERED', needsUpgrade: false });
-    expect(await network(big)).toMatchObject({ analyticsRetentionMonths: 120, staticIpUsage: { allowance: 6 }, storage: { capacityBytes: 500 * GB } });
+    expect(await network(big)).toMatchObject({
+      analyticsRetentionMonths: 120,
+      staticIpUsage: { allowance: 6 },
+      storage: { capacityBytes: 500 * GB },
+    });
   });
 
   test('a CDS-50 network that grows past 5 PBXs keeps working and needs an upgrade; ordering CDS-500 settles it', async () => {
@@ -136,10 +186,17 @@ describe('orderBundle', () => {
     expect((await order({ networkId: 'ob-grow', code: 'CDS-50' })).data?.orderBundle.bundle.needsUpgrade).toBe(false);
     await registerPbx(stack, { id: serial(6, 'b5'), customerId: 'ob-co', networkId: 'ob-grow' });
     await stack.settle();
-    expect(await network('ob-grow')).toMatchObject({ pbxCount: 6, bundle: { tier: { code: 'CDS-50' }, needsUpgrade: true }, staticIpUsage: { allowance: 5 } });
+    expect(await network('ob-grow')).toMatchObject({
+      pbxCount: 6,
+      bundle: { tier: { code: 'CDS-50' }, needsUpgrade: true },
+      staticIpUsage: { allowance: 5 },
+    });
     // Re-ordering CDS-50 for the 6-PBX network is refused; CDS-500 is the upgrade.
     expect(codeOf(await order({ networkId: 'ob-grow', code: 'CDS-50' }))).toBe('CONFLICT');
-    expect((await order({ networkId: 'ob-grow', code: 'CDS-500' })).data?.orderBundle.bundle).toMatchObject({ tier: { code: 'CDS-500' }, needsUpgrade: false });
+    expect((await order({ networkId: 'ob-grow', code: 'CDS-500' })).data?.orderBundle.bundle).toMatchObject({
+      tier: { code: 'CDS-500' },
+      needsUpgrade: false,
+    });
   });
 
   test('a PBX that joins a network takes its bundle at once; leaving, it gets its own back; its static IP stays, flagged over the allowance', async () => {
@@ -147,12 +204,16 @@ describe('orderBundle', () => {
     await registerPbx(stack, { id: serial(1, 'b6'), customerId: 'ob-co', networkId: 'ob-plain' });
     await stack.ok(provisioning.addStaticIpPool(), { region: 'eu-central-1', addresses: ['198.51.100.77'] });
     await stack.settle();
-    const assigned = await stack.ok<{ assignStaticIp: { staticIp: { address: string } } }>(contractOperation('Licensing.graphql', 'AssignStaticIp'), { pbxId: standalone });
+    const assigned = await stack.ok<{ assignStaticIp: { staticIp: { address: string } } }>(
+      contractOperation('Licensing.graphql', 'AssignStaticIp'),
+      { pbxId: standalone },
+    );
     expect(assigned.assignStaticIp.staticIp.address).toBe('198.51.100.77');
 
     await moveTo(standalone, 'ob-plain');
     expect(await pbxHolder(standalone)).toEqual({
-      bundle: { tier: { code: 'DEFAULT' }, source: 'DEFAULT', needsUpgrade: false }, analyticsRetentionMonths: 3,
+      bundle: { tier: { code: 'DEFAULT' }, source: 'DEFAULT', needsUpgrade: false },
+      analyticsRetentionMonths: 3,
       staticIp: { address: '198.51.100.77' },
       staticIpUsage: { allowance: 0, assigned: 1, available: 0, overAllowance: true },
       holderStorage: { capacityBytes: 5 * GB },
@@ -164,7 +225,8 @@ describe('orderBundle', () => {
 
     await moveTo(standalone, null);
     expect(await pbxHolder(standalone)).toEqual({
-      bundle: { tier: { code: 'CDS-10' }, source: 'ORDERED', needsUpgrade: false }, analyticsRetentionMonths: 12,
+      bundle: { tier: { code: 'CDS-10' }, source: 'ORDERED', needsUpgrade: false },
+      analyticsRetentionMonths: 12,
       staticIp: { address: '198.51.100.77' },
       staticIpUsage: { allowance: 1, assigned: 1, available: 0, overAllowance: false },
       holderStorage: { capacityBytes: 10 * GB },

@@ -5,9 +5,17 @@ import { createCustomer, createNetwork, networkOf, registerPbx, serial } from '.
 import { contractDocument, contractOperation, provisioning } from './support/operations';
 import { GraphQLResult, startTestStack, TestStack, tokens } from './support/harness';
 
-interface Usage { allowance: number; assigned: number; available: number }
-interface Assigned { assignStaticIp: { staticIp: { address: string; assignedAt: string }; usage: Usage } }
-interface Released { releaseStaticIp: { released: boolean; usage: Usage } }
+interface Usage {
+  allowance: number;
+  assigned: number;
+  available: number;
+}
+interface Assigned {
+  assignStaticIp: { staticIp: { address: string; assignedAt: string }; usage: Usage };
+}
+interface Released {
+  releaseStaticIp: { released: boolean; usage: Usage };
+}
 
 /**
  * Static IPs (DOMAIN.md rule 8) through the gateway: cloud PBXs only, one per
@@ -23,16 +31,20 @@ describe('static IPs', () => {
   const standalone = serial(1, 'f2');
   const otherCustomers = serial(1, 'f3');
 
-  const assign = (pbxId: string, token = tokens.admin()) => stack.gql<Assigned>(contractOperation('Licensing.graphql', 'AssignStaticIp'), { pbxId }, token);
-  const release = (pbxId: string, token = tokens.admin()) => stack.gql<Released>(contractOperation('Licensing.graphql', 'ReleaseStaticIp'), { pbxId }, token);
-  const order = (vars: { networkId?: string; pbxId?: string; code: string }) => stack.ok(contractOperation('Licensing.graphql', 'OrderBundle'), vars);
+  const assign = (pbxId: string, token = tokens.admin()) =>
+    stack.gql<Assigned>(contractOperation('Licensing.graphql', 'AssignStaticIp'), { pbxId }, token);
+  const release = (pbxId: string, token = tokens.admin()) =>
+    stack.gql<Released>(contractOperation('Licensing.graphql', 'ReleaseStaticIp'), { pbxId }, token);
+  const order = (vars: { networkId?: string; pbxId?: string; code: string }) =>
+    stack.ok(contractOperation('Licensing.graphql', 'OrderBundle'), vars);
   const addPool = (region: string, addresses: string[]) => stack.ok(provisioning.addStaticIpPool(), { region, addresses });
   const addresses = () => stack.subgraphs.licensing.runtime.db.getRepository(StaticIpAddress).find({ order: { address: 'ASC' } });
   const assignedTo = async (pbxIds: string[]) => (await addresses()).filter((a) => a.pbxId && pbxIds.includes(a.pbxId));
   const codeOf = (result: GraphQLResult<unknown>) => result.errors?.[0]?.extensions?.code;
   const messageOf = (result: GraphQLResult<unknown>) => result.errors?.[0]?.message ?? '';
   const dashboardUsage = async (networkId: string) =>
-    (await stack.ok<{ network: { staticIpUsage: Usage } }>(contractDocument('NetworkDashboard.graphql'), { networkId })).network.staticIpUsage;
+    (await stack.ok<{ network: { staticIpUsage: Usage } }>(contractDocument('NetworkDashboard.graphql'), { networkId })).network
+      .staticIpUsage;
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -41,7 +53,10 @@ describe('static IPs', () => {
     await createCustomer(stack, 'ip-other');
     await registerPbx(stack, { id: otherCustomers, customerId: 'ip-other' });
     await order({ networkId: net, code: 'CDS-50' });
-    await addPool('eu-central-1', Array.from({ length: 20 }, (_, i) => `198.18.0.${i + 1}`));
+    await addPool(
+      'eu-central-1',
+      Array.from({ length: 20 }, (_, i) => `198.18.0.${i + 1}`),
+    );
     await stack.settle();
   }, 120_000);
   afterAll(() => stack?.stop());
@@ -78,7 +93,7 @@ describe('static IPs', () => {
     expect(await assignedTo([virtual, hardware])).toEqual([]);
   });
 
-  test("a standalone PBX on DEFAULT has no allowance; with CDS-10 it has one", async () => {
+  test('a standalone PBX on DEFAULT has no allowance; with CDS-10 it has one', async () => {
     const refused = await assign(standalone);
     expect(codeOf(refused)).toBe('CONFLICT');
     expect(messageOf(refused)).toBe(
@@ -88,7 +103,10 @@ describe('static IPs', () => {
     await order({ pbxId: standalone, code: 'CDS-10' });
     const granted = await assign(standalone);
     expect(granted.data?.assignStaticIp.usage).toEqual({ allowance: 1, assigned: 1, available: 0 });
-    const { pbx } = await stack.ok<{ pbx: { staticIpUsage: Usage } }>(`query ($id: ID!) { pbx(id: $id) { staticIpUsage { allowance assigned available } } }`, { id: standalone });
+    const { pbx } = await stack.ok<{ pbx: { staticIpUsage: Usage } }>(
+      `query ($id: ID!) { pbx(id: $id) { staticIpUsage { allowance assigned available } } }`,
+      { id: standalone },
+    );
     expect(pbx.staticIpUsage).toEqual({ allowance: 1, assigned: 1, available: 0 });
   });
 
@@ -97,10 +115,13 @@ describe('static IPs', () => {
     const first = await release(standalone);
     expect(first.data?.releaseStaticIp).toEqual({ released: true, usage: { allowance: 1, assigned: 0, available: 1 } });
     expect((await addresses()).find((a) => a.address === held.address)).toMatchObject({ pbxId: null, assignedAt: null });
-    expect((await release(standalone)).data?.releaseStaticIp).toEqual({ released: false, usage: { allowance: 1, assigned: 0, available: 1 } });
+    expect((await release(standalone)).data?.releaseStaticIp).toEqual({
+      released: false,
+      usage: { allowance: 1, assigned: 0, available: 1 },
+    });
   });
 
-  test('admins and the customer\'s partner assign; other partners, analysts and PBXs are refused', async () => {
+  test("admins and the customer's partner assign; other partners, analysts and PBXs are refused", async () => {
     expect((await assign(standalone, tokens.partner(['ip-co']))).errors).toBeUndefined();
     expect((await release(standalone, tokens.partner(['ip-co']))).data?.releaseStaticIp.released).toBe(true);
     for (const token of [tokens.partner(['ip-other']), tokens.analyst(), tokens.pbx(standalone)]) {
@@ -112,7 +133,7 @@ describe('static IPs', () => {
     expect(await assignedTo([cloud])).toHaveLength(1);
   });
 
-  test("an empty pool is refused with a CONFLICT that says so; a region without a pool too", async () => {
+  test('an empty pool is refused with a CONFLICT that says so; a region without a pool too', async () => {
     await createCustomer(stack, 'pool-co');
     const [first, second, elsewhere] = [serial(1, 'f4'), serial(2, 'f4'), serial(3, 'f4')];
     await registerPbx(stack, { id: first, customerId: 'pool-co', region: 'sa-east-1' });
@@ -139,14 +160,22 @@ describe('static IPs', () => {
     await createCustomer(stack, 'conc-co');
     await createNetwork(stack, 'conc-co', 'conc-net');
     const pbxs = Array.from({ length: 50 }, (_, i) => serial(i + 1, 'f5'));
-    for (const pbxId of pbxs.slice(0, 5)) await registerPbx(stack, { id: pbxId, customerId: 'conc-co', networkId: 'conc-net', region: 'eu-west-2', kind: PbxKind.CLOUD });
+    for (const pbxId of pbxs.slice(0, 5))
+      await registerPbx(stack, { id: pbxId, customerId: 'conc-co', networkId: 'conc-net', region: 'eu-west-2', kind: PbxKind.CLOUD });
     await stack.settle();
     await order({ networkId: 'conc-net', code: 'CDS-50' });
-    for (const pbxId of pbxs.slice(5)) await registerPbx(stack, { id: pbxId, customerId: 'conc-co', networkId: 'conc-net', region: 'eu-west-2', kind: PbxKind.CLOUD });
-    await addPool('eu-west-2', Array.from({ length: 60 }, (_, i) => `198.19.1.${i + 1}`));
+    for (const pbxId of pbxs.slice(5))
+      await registerPbx(stack, { id: pbxId, customerId: 'conc-co', networkId: 'conc-net', region: 'eu-west-2', kind: PbxKind.CLOUD });
+    await addPool(
+      'eu-west-2',
+      Array.from({ length: 60 }, (_, i) => `198.19.1.${i + 1}`),
+    );
     await stack.settle();
     expect(await stack.subgraphs.licensing.runtime.db.getRepository(DirectoryPbx).countBy({ networkId: 'conc-net' })).toBe(50);
-    const { network } = await stack.ok<{ network: { bundle: { needsUpgrade: boolean }; staticIpUsage: Usage } }>(contractDocument('NetworkDashboard.graphql'), { networkId: 'conc-net' });
+    const { network } = await stack.ok<{ network: { bundle: { needsUpgrade: boolean }; staticIpUsage: Usage } }>(
+      contractDocument('NetworkDashboard.graphql'),
+      { networkId: 'conc-net' },
+    );
     expect(network.bundle.needsUpgrade).toBe(true);
     expect(network.staticIpUsage).toEqual({ allowance: 5, assigned: 0, available: 5 });
 
@@ -157,7 +186,9 @@ describe('static IPs', () => {
     expect(refused).toHaveLength(45);
     for (const r of refused) {
       expect(codeOf(r)).toBe('CONFLICT');
-      expect(messageOf(r)).toMatch(/the static-IP allowance is used up \(network 'conc-net' holds CDS-50, which allows 5 PBXs with a static IP; 5 have one\)/);
+      expect(messageOf(r)).toMatch(
+        /the static-IP allowance is used up \(network 'conc-net' holds CDS-50, which allows 5 PBXs with a static IP; 5 have one\)/,
+      );
     }
     const held = await assignedTo(pbxs);
     expect(held).toHaveLength(5);

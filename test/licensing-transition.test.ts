@@ -4,10 +4,18 @@ import { contractDocument, contractOperation, provisioning } from './support/ope
 import { GraphQLResult, startTestStack, TestStack, tokens } from './support/harness';
 
 interface Decision {
-  customerId: string; networkId: string | null; pbxId: string | null; pbxCount: number;
-  legacyLicenses: number; code: string; rule: string; applied: boolean;
+  customerId: string;
+  networkId: string | null;
+  pbxId: string | null;
+  pbxCount: number;
+  legacyLicenses: number;
+  code: string;
+  rule: string;
+  applied: boolean;
 }
-interface Report { runLegacyLicenseTransition: { dryRun: boolean; changed: number; decisions: Decision[] } }
+interface Report {
+  runLegacyLicenseTransition: { dryRun: boolean; changed: number; decisions: Decision[] };
+}
 
 const AS_OF = '2024-02-01T00:00:00.000Z';
 
@@ -28,16 +36,28 @@ describe('runLegacyLicenseTransition', () => {
   const run = (asOf: string, dryRun: boolean, token = tokens.admin()) =>
     stack.gql<Report>(contractOperation('Licensing.graphql', 'RunLegacyTransition'), { asOf, dryRun }, token);
   const codeOf = (result: GraphQLResult<unknown>) => result.errors?.[0]?.extensions?.code;
-  const holdings = () => stack.subgraphs.licensing.runtime.db.getRepository(BundleHolding).find({ order: { holderType: 'ASC', holderId: 'ASC' } });
+  const holdings = () =>
+    stack.subgraphs.licensing.runtime.db.getRepository(BundleHolding).find({ order: { holderType: 'ASC', holderId: 'ASC' } });
   const licences = (pbxId: string, count: number) => stack.ok(provisioning.setLegacyLicenses(), { pbxId, count });
   const byHolder = (decisions: Decision[]) => new Map(decisions.map((d) => [d.networkId ?? d.pbxId, d]));
   const bundleOf = async (pbxId: string) =>
-    (await stack.ok<{ pbx: { bundle: { tier: { code: string }; source: string; effectiveFrom: string | null } } }>(contractDocument('PbxDetails.graphql'), { pbxId })).pbx.bundle;
+    (
+      await stack.ok<{ pbx: { bundle: { tier: { code: string }; source: string; effectiveFrom: string | null } } }>(
+        contractDocument('PbxDetails.graphql'),
+        { pbxId },
+      )
+    ).pbx.bundle;
 
   beforeAll(async () => {
     stack = await startTestStack();
     await createCustomer(stack, 'lt-co');
-    const sizes: [string, number, string][] = [[networks.one, 1, 'c1'], [networks.five, 5, 'c2'], [networks.six, 6, 'c3'], [networks.unlicensed, 2, 'c4'], [networks.ordered, 2, 'c5']];
+    const sizes: [string, number, string][] = [
+      [networks.one, 1, 'c1'],
+      [networks.five, 5, 'c2'],
+      [networks.six, 6, 'c3'],
+      [networks.unlicensed, 2, 'c4'],
+      [networks.ordered, 2, 'c5'],
+    ];
     for (const [id, size, prefix] of sizes) {
       await createNetwork(stack, 'lt-co', id);
       for (let i = 1; i <= size; i++) await registerPbx(stack, { id: pbx(i, prefix), customerId: 'lt-co', networkId: id });
@@ -60,10 +80,37 @@ describe('runLegacyLicenseTransition', () => {
   afterAll(() => stack?.stop());
 
   const expected = (applied: boolean): Record<string, Partial<Decision>> => ({
-    [networks.one]: { customerId: 'lt-co', pbxId: null, pbxCount: 1, legacyLicenses: 2, code: 'CDS-50', rule: 'network of 1 PBX with licences (1-5 PBXs) -> CDS-50', applied },
-    [networks.five]: { pbxCount: 5, legacyLicenses: 1, code: 'CDS-50', rule: 'network of 5 PBXs with licences (1-5 PBXs) -> CDS-50', applied },
-    [networks.six]: { pbxCount: 6, legacyLicenses: 4, code: 'CDS-500', rule: 'network of 6 PBXs with licences (6 or more PBXs) -> CDS-500', applied },
-    [sa.one]: { networkId: null, pbxCount: 1, legacyLicenses: 1, code: 'CDS-50', rule: 'standalone PBX with 1 licence (1-4 licences) -> CDS-50', applied },
+    [networks.one]: {
+      customerId: 'lt-co',
+      pbxId: null,
+      pbxCount: 1,
+      legacyLicenses: 2,
+      code: 'CDS-50',
+      rule: 'network of 1 PBX with licences (1-5 PBXs) -> CDS-50',
+      applied,
+    },
+    [networks.five]: {
+      pbxCount: 5,
+      legacyLicenses: 1,
+      code: 'CDS-50',
+      rule: 'network of 5 PBXs with licences (1-5 PBXs) -> CDS-50',
+      applied,
+    },
+    [networks.six]: {
+      pbxCount: 6,
+      legacyLicenses: 4,
+      code: 'CDS-500',
+      rule: 'network of 6 PBXs with licences (6 or more PBXs) -> CDS-500',
+      applied,
+    },
+    [sa.one]: {
+      networkId: null,
+      pbxCount: 1,
+      legacyLicenses: 1,
+      code: 'CDS-50',
+      rule: 'standalone PBX with 1 licence (1-4 licences) -> CDS-50',
+      applied,
+    },
     [sa.four]: { legacyLicenses: 4, code: 'CDS-50', rule: 'standalone PBX with 4 licences (1-4 licences) -> CDS-50', applied },
     [sa.five]: { legacyLicenses: 5, code: 'CDS-500', rule: 'standalone PBX with 5 licences (5 or more licences) -> CDS-500', applied },
   });
@@ -86,12 +133,27 @@ describe('runLegacyLicenseTransition', () => {
     expect(report).toMatchObject({ dryRun: true, changed: 0 });
     const decisions = byHolder(report.decisions);
     for (const [holder, decision] of Object.entries(expected(true))) expect(decisions.get(holder)).toMatchObject(decision);
-    expect(decisions.get(sa.zero)).toMatchObject({ legacyLicenses: 0, code: 'DEFAULT', applied: false, rule: expect.stringMatching(/^no legacy storage licences -> DEFAULT 5 GB/) });
-    expect(decisions.get(networks.ordered)).toMatchObject({
-      pbxCount: 2, legacyLicenses: 3, code: 'CDS-50', applied: false,
-      rule: expect.stringMatching(/-> CDS-50; not applied: it ordered CDS-500 on \d{4}-\d\d-\d\d, and a holder that ordered a bundle keeps it$/),
+    expect(decisions.get(sa.zero)).toMatchObject({
+      legacyLicenses: 0,
+      code: 'DEFAULT',
+      applied: false,
+      rule: expect.stringMatching(/^no legacy storage licences -> DEFAULT 5 GB/),
     });
-    expect(decisions.get(sa.ordered)).toMatchObject({ legacyLicenses: 7, code: 'CDS-500', applied: false, rule: expect.stringMatching(/it ordered CDS-10/) });
+    expect(decisions.get(networks.ordered)).toMatchObject({
+      pbxCount: 2,
+      legacyLicenses: 3,
+      code: 'CDS-50',
+      applied: false,
+      rule: expect.stringMatching(
+        /-> CDS-50; not applied: it ordered CDS-500 on \d{4}-\d\d-\d\d, and a holder that ordered a bundle keeps it$/,
+      ),
+    });
+    expect(decisions.get(sa.ordered)).toMatchObject({
+      legacyLicenses: 7,
+      code: 'CDS-500',
+      applied: false,
+      rule: expect.stringMatching(/it ordered CDS-10/),
+    });
     // Holders without any licence row are not transitioned, so not reported.
     expect(decisions.has(networks.unlicensed)).toBe(false);
     expect(decisions.has(sa.none)).toBe(false);
@@ -108,7 +170,12 @@ describe('runLegacyLicenseTransition', () => {
     const decisions = byHolder(report.decisions);
     for (const [holder, decision] of Object.entries(expected(true))) expect(decisions.get(holder)).toMatchObject(decision);
 
-    expect(await bundleOf(pbx(5, 'c2'))).toEqual({ tier: { code: 'CDS-50', storageBytes: 50e9 }, source: 'ROUND_UP_TRANSITION', effectiveFrom: AS_OF, needsUpgrade: false });
+    expect(await bundleOf(pbx(5, 'c2'))).toEqual({
+      tier: { code: 'CDS-50', storageBytes: 50e9 },
+      source: 'ROUND_UP_TRANSITION',
+      effectiveFrom: AS_OF,
+      needsUpgrade: false,
+    });
     expect(await bundleOf(pbx(2, 'c3'))).toMatchObject({ tier: { code: 'CDS-500' }, source: 'ROUND_UP_TRANSITION' });
     expect(await bundleOf(sa.five)).toMatchObject({ tier: { code: 'CDS-500' }, source: 'ROUND_UP_TRANSITION', effectiveFrom: AS_OF });
     expect(await bundleOf(sa.four)).toMatchObject({ tier: { code: 'CDS-50' }, source: 'ROUND_UP_TRANSITION' });
@@ -126,7 +193,9 @@ describe('runLegacyLicenseTransition', () => {
       const report = (await run(AS_OF, dryRun)).data!.runLegacyLicenseTransition;
       expect(report.changed).toBe(0);
       expect(report.decisions.filter((d) => d.applied)).toEqual([]);
-      expect(byHolder(report.decisions).get(networks.five)?.rule).toBe('network of 5 PBXs with licences (1-5 PBXs) -> CDS-50; not applied: it already holds CDS-50 by the transition since 2024-02-01');
+      expect(byHolder(report.decisions).get(networks.five)?.rule).toBe(
+        'network of 5 PBXs with licences (1-5 PBXs) -> CDS-50; not applied: it already holds CDS-50 by the transition since 2024-02-01',
+      );
     }
     expect(await holdings()).toEqual(before);
   });
@@ -137,6 +206,10 @@ describe('runLegacyLicenseTransition', () => {
     const report = (await run('2024-03-01T00:00:00.000Z', false)).data!.runLegacyLicenseTransition;
     expect(report.changed).toBe(1);
     expect(byHolder(report.decisions).get(networks.five)).toMatchObject({ pbxCount: 6, code: 'CDS-500', applied: true });
-    expect(await bundleOf(pbx(1, 'c2'))).toMatchObject({ tier: { code: 'CDS-500' }, source: 'ROUND_UP_TRANSITION', effectiveFrom: '2024-03-01T00:00:00.000Z' });
+    expect(await bundleOf(pbx(1, 'c2'))).toMatchObject({
+      tier: { code: 'CDS-500' },
+      source: 'ROUND_UP_TRANSITION',
+      effectiveFrom: '2024-03-01T00:00:00.000Z',
+    });
   });
 });

@@ -11,7 +11,12 @@ import { postGraphQL, startTestStack, TestStack, tokens } from './support/harnes
 const GB = 1_000_000_000;
 
 interface NetworkLicensing {
-  bundle: { tier: { code: string; storageBytes: number; analyticsRetentionMonths: number; staticIpAllowance: number | null }; source: string; effectiveFrom: string | null; needsUpgrade: boolean };
+  bundle: {
+    tier: { code: string; storageBytes: number; analyticsRetentionMonths: number; staticIpAllowance: number | null };
+    source: string;
+    effectiveFrom: string | null;
+    needsUpgrade: boolean;
+  };
   analyticsRetentionMonths: number;
   staticIpUsage: { allowance: number; assigned: number; available: number };
   storage: { usedBytes: number; capacityBytes: number; usageRatio: number };
@@ -33,8 +38,15 @@ describe('licensing', () => {
   const dashboard = (networkId: string, token = tokens.admin()) =>
     stack.ok<{ network: NetworkLicensing }>(contractDocument('NetworkDashboard.graphql'), { networkId }, token).then((d) => d.network);
   const pbxDetails = (pbxId: string, token = tokens.admin()) =>
-    stack.ok<{ pbx: { bundle: { tier: { code: string; storageBytes: number }; source: string; effectiveFrom: string | null; needsUpgrade: boolean }; analyticsRetentionMonths: number; staticIp: { address: string } | null } }>(
-      contractDocument('PbxDetails.graphql'), { pbxId }, token).then((d) => d.pbx);
+    stack
+      .ok<{
+        pbx: {
+          bundle: { tier: { code: string; storageBytes: number }; source: string; effectiveFrom: string | null; needsUpgrade: boolean };
+          analyticsRetentionMonths: number;
+          staticIp: { address: string } | null;
+        };
+      }>(contractDocument('PbxDetails.graphql'), { pbxId }, token)
+      .then((d) => d.pbx);
   const licensingDb = () => stack.subgraphs.licensing.runtime.db;
 
   beforeAll(async () => {
@@ -50,24 +62,68 @@ describe('licensing', () => {
   test('bundleTiers lists the catalogue of rule 7, DEFAULT first, smallest to largest', async () => {
     const { bundleTiers } = await stack.ok<{ bundleTiers: unknown[] }>(contractDocument('BundleCatalog.graphql'), {}, tokens.analyst());
     expect(bundleTiers).toEqual([
-      { code: 'DEFAULT', storageBytes: 5 * GB, analyticsRetentionMonths: 3, staticIpAllowance: 0, standaloneOnly: false, maxNetworkPbxs: null },
-      { code: 'CDS-10', storageBytes: 10 * GB, analyticsRetentionMonths: 12, staticIpAllowance: 1, standaloneOnly: true, maxNetworkPbxs: null },
-      { code: 'CDS-50', storageBytes: 50 * GB, analyticsRetentionMonths: 60, staticIpAllowance: 5, standaloneOnly: false, maxNetworkPbxs: 5 },
-      { code: 'CDS-500', storageBytes: 500 * GB, analyticsRetentionMonths: 120, staticIpAllowance: null, standaloneOnly: false, maxNetworkPbxs: null },
-      { code: 'CDS-5000', storageBytes: 5000 * GB, analyticsRetentionMonths: 120, staticIpAllowance: null, standaloneOnly: false, maxNetworkPbxs: null },
+      {
+        code: 'DEFAULT',
+        storageBytes: 5 * GB,
+        analyticsRetentionMonths: 3,
+        staticIpAllowance: 0,
+        standaloneOnly: false,
+        maxNetworkPbxs: null,
+      },
+      {
+        code: 'CDS-10',
+        storageBytes: 10 * GB,
+        analyticsRetentionMonths: 12,
+        staticIpAllowance: 1,
+        standaloneOnly: true,
+        maxNetworkPbxs: null,
+      },
+      {
+        code: 'CDS-50',
+        storageBytes: 50 * GB,
+        analyticsRetentionMonths: 60,
+        staticIpAllowance: 5,
+        standaloneOnly: false,
+        maxNetworkPbxs: 5,
+      },
+      {
+        code: 'CDS-500',
+        storageBytes: 500 * GB,
+        analyticsRetentionMonths: 120,
+        staticIpAllowance: null,
+        standaloneOnly: false,
+        maxNetworkPbxs: null,
+      },
+      {
+        code: 'CDS-5000',
+        storageBytes: 5000 * GB,
+        analyticsRetentionMonths: 120,
+        staticIpAllowance: null,
+        standaloneOnly: false,
+        maxNetworkPbxs: null,
+      },
     ]);
   });
 
   test('a holder without a bundle holds DEFAULT: 5 GB, 3 months, no static IPs', async () => {
     const network = await dashboard(net);
     expect(network).toMatchObject({
-      bundle: { tier: { code: 'DEFAULT', storageBytes: 5 * GB, analyticsRetentionMonths: 3, staticIpAllowance: 0 }, source: 'DEFAULT', effectiveFrom: null, needsUpgrade: false },
+      bundle: {
+        tier: { code: 'DEFAULT', storageBytes: 5 * GB, analyticsRetentionMonths: 3, staticIpAllowance: 0 },
+        source: 'DEFAULT',
+        effectiveFrom: null,
+        needsUpgrade: false,
+      },
       analyticsRetentionMonths: 3,
       staticIpUsage: { allowance: 0, assigned: 0, available: 0 },
       storage: { usedBytes: 0, capacityBytes: 5 * GB, usageRatio: 0 },
     });
     const pbx = await pbxDetails(standalone);
-    expect(pbx).toMatchObject({ bundle: { tier: { code: 'DEFAULT' }, source: 'DEFAULT', effectiveFrom: null, needsUpgrade: false }, analyticsRetentionMonths: 3, staticIp: null });
+    expect(pbx).toMatchObject({
+      bundle: { tier: { code: 'DEFAULT' }, source: 'DEFAULT', effectiveFrom: null, needsUpgrade: false },
+      analyticsRetentionMonths: 3,
+      staticIp: null,
+    });
   });
 
   test("a network's PBXs share its bundle; a standalone PBX holds its own", async () => {
@@ -80,17 +136,31 @@ describe('licensing', () => {
     });
     const network = await dashboard(net);
     expect(network).toMatchObject({
-      bundle: { tier: { code: 'CDS-50', storageBytes: 50 * GB, staticIpAllowance: 5 }, source: 'ORDERED', effectiveFrom: since.toISOString(), needsUpgrade: false },
+      bundle: {
+        tier: { code: 'CDS-50', storageBytes: 50 * GB, staticIpAllowance: 5 },
+        source: 'ORDERED',
+        effectiveFrom: since.toISOString(),
+        needsUpgrade: false,
+      },
       analyticsRetentionMonths: 60,
       staticIpUsage: { allowance: 5, assigned: 0, available: 5 },
       storage: { capacityBytes: 50 * GB },
     });
-    expect(await pbxDetails(netPbx(2))).toMatchObject({ bundle: { tier: { code: 'CDS-50' }, source: 'ORDERED' }, analyticsRetentionMonths: 60 });
-    expect(await pbxDetails(standalone)).toMatchObject({ bundle: { tier: { code: 'CDS-10' }, source: 'ROUND_UP_TRANSITION' }, analyticsRetentionMonths: 12 });
+    expect(await pbxDetails(netPbx(2))).toMatchObject({
+      bundle: { tier: { code: 'CDS-50' }, source: 'ORDERED' },
+      analyticsRetentionMonths: 60,
+    });
+    expect(await pbxDetails(standalone)).toMatchObject({
+      bundle: { tier: { code: 'CDS-10' }, source: 'ROUND_UP_TRANSITION' },
+      analyticsRetentionMonths: 12,
+    });
 
-    const { customer } = await stack.ok<{ customer: { standalonePbxs: { id: string; bundle: { tier: { code: string }; source: string } }[] } }>(
-      contractDocument('StandalonePbxs.graphql'), { customerId: 'lic-co' }, tokens.partner(['lic-co']));
-    expect(customer.standalonePbxs).toEqual([expect.objectContaining({ id: standalone, bundle: { tier: { code: 'CDS-10' }, source: 'ROUND_UP_TRANSITION' } })]);
+    const { customer } = await stack.ok<{
+      customer: { standalonePbxs: { id: string; bundle: { tier: { code: string }; source: string } }[] };
+    }>(contractDocument('StandalonePbxs.graphql'), { customerId: 'lic-co' }, tokens.partner(['lic-co']));
+    expect(customer.standalonePbxs).toEqual([
+      expect.objectContaining({ id: standalone, bundle: { tier: { code: 'CDS-10' }, source: 'ROUND_UP_TRANSITION' } }),
+    ]);
   });
 
   test('a CDS-50 network that grows past 5 PBXs keeps its bundle and needs an upgrade', async () => {
@@ -114,7 +184,10 @@ describe('licensing', () => {
     expect(network.bundle.tier).toMatchObject({ code: 'CDS-500', staticIpAllowance: null });
     expect(network.analyticsRetentionMonths).toBe(120);
     expect(network.staticIpUsage).toEqual({ allowance: 3, assigned: 1, available: 2 });
-    expect(network.pbxs.find((p) => p.id === netPbx(1))?.staticIp).toEqual({ address: '198.51.100.2', assignedAt: '2024-04-01T10:00:00.000Z' });
+    expect(network.pbxs.find((p) => p.id === netPbx(1))?.staticIp).toEqual({
+      address: '198.51.100.2',
+      assignedAt: '2024-04-01T10:00:00.000Z',
+    });
     expect(network.pbxs.filter((p) => p.staticIp === null)).toHaveLength(2);
     expect((await pbxDetails(netPbx(1))).staticIp).toEqual({ address: '198.51.100.2', assignedAt: '2024-04-01T10:00:00.000Z' });
   });
@@ -148,17 +221,22 @@ describe('licensing', () => {
     expect(direct.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const sibling = await postGraphQL<{ _entities: unknown[] }>(stack.subgraphs.licensing.url, query, { r }, tokens.pbx(netPbx(2)));
     expect(sibling.data?._entities).toEqual([{ id: net, bundle: { tier: { code: 'CDS-500' } } }]);
-    const unknown = await postGraphQL<{ _entities: unknown[] }>(stack.subgraphs.licensing.url, query, { r: [{ __typename: 'WmsNetwork', id: 'no-such-net' }] });
+    const unknown = await postGraphQL<{ _entities: unknown[] }>(stack.subgraphs.licensing.url, query, {
+      r: [{ __typename: 'WmsNetwork', id: 'no-such-net' }],
+    });
     expect(unknown.data?._entities).toEqual([null]);
   });
 
   describe('setLegacyStorageLicenses', () => {
-    const set = (pbxId: string, count: number, token = tokens.admin()) => stack.gql<{ setLegacyStorageLicenses: { pbxId: string; count: number } }>(provisioning.setLegacyLicenses(), { pbxId, count }, token);
+    const set = (pbxId: string, count: number, token = tokens.admin()) =>
+      stack.gql<{ setLegacyStorageLicenses: { pbxId: string; count: number } }>(provisioning.setLegacyLicenses(), { pbxId, count }, token);
 
     test('an admin sets and changes the licences of a PBX', async () => {
       expect((await set(standalone.toUpperCase(), 3)).data?.setLegacyStorageLicenses).toEqual({ pbxId: standalone, count: 3 });
       expect((await set(standalone, 7)).data?.setLegacyStorageLicenses).toEqual({ pbxId: standalone, count: 7 });
-      expect(await licensingDb().getRepository(LegacyLicense).findBy({ pbxId: standalone })).toEqual([expect.objectContaining({ count: 7 })]);
+      expect(await licensingDb().getRepository(LegacyLicense).findBy({ pbxId: standalone })).toEqual([
+        expect.objectContaining({ count: 7 }),
+      ]);
     });
 
     test('refuses counts outside 0..10000, unknown PBXs and every role but admin, changing nothing', async () => {
@@ -168,14 +246,23 @@ describe('licensing', () => {
       expect((await set(standalone, 1, tokens.partner(['lic-co']))).errors?.[0].extensions?.code).toBe('FORBIDDEN');
       expect((await set(standalone, 1, tokens.analyst())).errors?.[0].extensions?.code).toBe('FORBIDDEN');
       expect((await set(standalone, 1, tokens.pbx(standalone))).errors?.[0].extensions?.code).toBe('FORBIDDEN');
-      expect(await licensingDb().getRepository(LegacyLicense).findBy({ pbxId: standalone })).toEqual([expect.objectContaining({ count: 7 })]);
+      expect(await licensingDb().getRepository(LegacyLicense).findBy({ pbxId: standalone })).toEqual([
+        expect.objectContaining({ count: 7 }),
+      ]);
     });
   });
 
   describe('addStaticIpPool', () => {
     const add = (region: string, addresses: string[], token = tokens.admin()) =>
-      stack.gql<{ addStaticIpPool: { region: string; size: number; available: number } }>(provisioning.addStaticIpPool(), { region, addresses }, token);
-    const poolOf = (region: string) => licensingDb().getRepository(StaticIpAddress).find({ where: { region }, order: { address: 'ASC' } });
+      stack.gql<{ addStaticIpPool: { region: string; size: number; available: number } }>(
+        provisioning.addStaticIpPool(),
+        { region, addresses },
+        token,
+      );
+    const poolOf = (region: string) =>
+      licensingDb()
+        .getRepository(StaticIpAddress)
+        .find({ where: { region }, order: { address: 'ASC' } });
 
     test('adds addresses, ignoring those already in the pool and repeats within the call', async () => {
       const first = await add(' EU-West-1 ', ['203.0.113.1', '203.0.113.2', '203.0.113.2', '203.0.113.010']);
@@ -194,7 +281,10 @@ describe('licensing', () => {
       const elsewhere = await add('eu-west-1', ['203.0.113.21', '198.51.100.1']);
       expect(elsewhere.errors?.[0].extensions?.code).toBe('CONFLICT');
       expect(elsewhere.errors?.[0].message).toContain('198.51.100.1 (eu-central-1)');
-      const tooMany = await add('eu-west-1', Array.from({ length: 4097 }, (_, i) => `10.0.${i >> 8}.${i & 255}`));
+      const tooMany = await add(
+        'eu-west-1',
+        Array.from({ length: 4097 }, (_, i) => `10.0.${i >> 8}.${i & 255}`),
+      );
       expect(tooMany.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       expect((await add('europe', ['203.0.113.22'])).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       expect((await poolOf('eu-west-1')).map((a) => a.address)).toEqual(['203.0.113.1', '203.0.113.10', '203.0.113.2', '203.0.113.3']);
@@ -236,9 +326,20 @@ describe('licensing', () => {
   test('the holdings table keeps one bundle per holder', async () => {
     const rows = await licensingDb().getRepository(BundleHolding).findBy({ holderId: net });
     expect(rows).toEqual([expect.objectContaining({ holderType: HolderType.NETWORK, tierCode: 'CDS-500' })]);
-    await expect(licensingDb().getRepository(BundleHolding).insert({
-      holderType: HolderType.NETWORK, holderId: net, tierCode: 'CDS-50', source: BundleSource.ORDERED, effectiveFrom: new Date(), updatedAt: new Date(),
-    })).rejects.toThrow();
-    await expect(licensingDb().getRepository(StaticIpAddress).update({ address: '198.51.100.3' }, { pbxId: netPbx(1), assignedAt: new Date() })).rejects.toThrow();
+    await expect(
+      licensingDb().getRepository(BundleHolding).insert({
+        holderType: HolderType.NETWORK,
+        holderId: net,
+        tierCode: 'CDS-50',
+        source: BundleSource.ORDERED,
+        effectiveFrom: new Date(),
+        updatedAt: new Date(),
+      }),
+    ).rejects.toThrow();
+    await expect(
+      licensingDb()
+        .getRepository(StaticIpAddress)
+        .update({ address: '198.51.100.3' }, { pbxId: netPbx(1), assignedAt: new Date() }),
+    ).rejects.toThrow();
   });
 });

@@ -49,9 +49,21 @@ describe('CDS lifecycle', () => {
     delete process.env.CDS_STORES;
     await createCustomer(stack, 'life');
     await createNetwork(stack, 'life', 'life-net');
-    await registerPbx(stack, { id: cloud, customerId: 'life', networkId: 'life-net', kind: 'CLOUD' as never, wmsVersion: '6.04.20230901.1' });
+    await registerPbx(stack, {
+      id: cloud,
+      customerId: 'life',
+      networkId: 'life-net',
+      kind: 'CLOUD' as never,
+      wmsVersion: '6.04.20230901.1',
+    });
     await registerPbx(stack, { id: cloudNew, customerId: 'life', kind: 'CLOUD' as never, wmsVersion: '6.05.20231120.1' });
-    await registerPbx(stack, { id: vm, customerId: 'life', networkId: 'life-net', kind: 'VIRTUAL' as never, wmsVersion: '6.05.20231120.1' });
+    await registerPbx(stack, {
+      id: vm,
+      customerId: 'life',
+      networkId: 'life-net',
+      kind: 'VIRTUAL' as never,
+      wmsVersion: '6.05.20231120.1',
+    });
     await registerPbx(stack, { id: hwOld, customerId: 'life', kind: 'HARDWARE' as never, wmsVersion: '6.04.99' });
     await registerPbx(stack, { id: vmNoStore, customerId: 'life', kind: 'VIRTUAL' as never, wmsVersion: '6.10', region: 'ap-south-1' });
     await stack.settle();
@@ -59,15 +71,30 @@ describe('CDS lifecycle', () => {
   afterAll(() => stack?.stop());
 
   it('starts the migration of a cloud PBX once, when it reports 6.05 or later (rule 1)', async () => {
-    const before = await stack.ok<{ reportWmsVersion: { pbx: { cds: { state: string }; currentMigration: unknown } } }>(REPORT, { pbxId: cloud, version: '6.04.99' }, tokens.pbx(cloud));
+    const before = await stack.ok<{ reportWmsVersion: { pbx: { cds: { state: string }; currentMigration: unknown } } }>(
+      REPORT,
+      { pbxId: cloud, version: '6.04.99' },
+      tokens.pbx(cloud),
+    );
     expect(before.reportWmsVersion.pbx).toMatchObject({ cds: { state: 'NOT_ACTIVATED' }, currentMigration: null });
-    const upgraded = await stack.ok<{ reportWmsVersion: { pbx: { wmsVersion: string; cds: { state: string }; currentMigration: { id: string; status: string; trigger: string } } } }>(
-      REPORT, { pbxId: cloud, version: '6.05.20231120.1' }, tokens.pbx(cloud));
+    const upgraded = await stack.ok<{
+      reportWmsVersion: {
+        pbx: { wmsVersion: string; cds: { state: string }; currentMigration: { id: string; status: string; trigger: string } };
+      };
+    }>(REPORT, { pbxId: cloud, version: '6.05.20231120.1' }, tokens.pbx(cloud));
     // Read-your-writes: the response already shows what the version report caused in the storage subgraph.
-    expect(upgraded.reportWmsVersion.pbx).toMatchObject({ wmsVersion: '6.05.20231120.1', cds: { state: 'MIGRATING' }, currentMigration: { status: 'QUEUED', trigger: 'WMS_UPGRADE' } });
+    expect(upgraded.reportWmsVersion.pbx).toMatchObject({
+      wmsVersion: '6.05.20231120.1',
+      cds: { state: 'MIGRATING' },
+      currentMigration: { status: 'QUEUED', trigger: 'WMS_UPGRADE' },
+    });
     const first = upgraded.reportWmsVersion.pbx.currentMigration.id;
     for (const version of ['6.05.20231120.1', '6.10']) {
-      const again = await stack.ok<{ reportWmsVersion: { pbx: { currentMigration: { id: string } } } }>(REPORT, { pbxId: cloud, version }, tokens.pbx(cloud));
+      const again = await stack.ok<{ reportWmsVersion: { pbx: { currentMigration: { id: string } } } }>(
+        REPORT,
+        { pbxId: cloud, version },
+        tokens.pbx(cloud),
+      );
       expect(again.reportWmsVersion.pbx.currentMigration.id).toBe(first);
     }
     await stack.settle();
@@ -76,7 +103,12 @@ describe('CDS lifecycle', () => {
   });
 
   it('counts registering a cloud PBX already on 6.05 as its first report', async () => {
-    const details = await stack.ok<{ pbx: { cds: { state: string; region: string }; migrations: { trigger: string; status: string; categories: { category: string; state: string }[] }[] } }>(DETAILS, { pbxId: cloudNew });
+    const details = await stack.ok<{
+      pbx: {
+        cds: { state: string; region: string };
+        migrations: { trigger: string; status: string; categories: { category: string; state: string }[] }[];
+      };
+    }>(DETAILS, { pbxId: cloudNew });
     expect(details.pbx.cds).toMatchObject({ state: 'MIGRATING', region: 'eu-central-1' });
     expect(details.pbx.migrations).toHaveLength(1);
     expect(details.pbx.migrations[0]).toMatchObject({ trigger: 'WMS_UPGRADE', status: 'QUEUED' });
@@ -104,17 +136,24 @@ describe('CDS lifecycle', () => {
     expect(after.pbx.migrations.length).toBeLessThanOrEqual(1);
   });
 
-  it('refuses analysts and other customers\' partners', async () => {
+  it("refuses analysts and other customers' partners", async () => {
     expect(code(await stack.gql(ACTIVATE, { pbxId: vm }, tokens.analyst()))).toBe('FORBIDDEN');
     expect(code(await stack.gql(ACTIVATE, { pbxId: vm }, tokens.partner(['someone-else'])))).toBe('FORBIDDEN');
     expect(code(await stack.gql(ACTIVATE, { pbxId: vm }, tokens.pbx(cloud)))).toBe('FORBIDDEN');
   });
 
   it('runs a VIRTUAL PBX from activation to ACTIVE, counting only verified items (rules 2-5)', async () => {
-    const activated = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string; status: string; trigger: string; pbx: { id: string; cds: { state: string; region: string } } } } }>(
-      ACTIVATE, { pbxId: vm }, tokens.pbx(vm));
+    const activated = await stack.ok<{
+      activateCompanyDataStorage: {
+        migration: { id: string; status: string; trigger: string; pbx: { id: string; cds: { state: string; region: string } } };
+      };
+    }>(ACTIVATE, { pbxId: vm }, tokens.pbx(vm));
     const migration = activated.activateCompanyDataStorage.migration;
-    expect(migration).toMatchObject({ status: 'QUEUED', trigger: 'ADMIN_SCRIPT', pbx: { id: vm, cds: { state: 'MIGRATING', region: 'eu-central-1' } } });
+    expect(migration).toMatchObject({
+      status: 'QUEUED',
+      trigger: 'ADMIN_SCRIPT',
+      pbx: { id: vm, cds: { state: 'MIGRATING', region: 'eu-central-1' } },
+    });
 
     const inventory = [
       { category: 'CALL_RECORDINGS', itemsTotal: 2, bytesTotal: 300 },
@@ -122,7 +161,11 @@ describe('CDS lifecycle', () => {
       { category: 'VOICEMAILS', itemsTotal: 4, bytesTotal: 40 },
       { category: 'FAXES', itemsTotal: 1, bytesTotal: 10 },
     ];
-    const run = await stack.ok<{ beginMigrationRun: { runToken: string; migration: { status: string; itemsTotal: number } } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(vm));
+    const run = await stack.ok<{ beginMigrationRun: { runToken: string; migration: { status: string; itemsTotal: number } } }>(
+      BEGIN,
+      { id: migration.id, inventory },
+      tokens.pbx(vm),
+    );
     expect(run.beginMigrationRun.migration).toMatchObject({ status: 'RUNNING', itemsTotal: 3 });
     const token = run.beginMigrationRun.runToken;
     // A second agent is refused while the first holds the migration.
@@ -133,37 +176,86 @@ describe('CDS lifecycle', () => {
     const item = (category: string, path: string, size: number) => stored(vm, category, path, size);
     const recording = (path: string, size: number) => {
       const { objectKey, sha256 } = stored(vm, 'CALL_RECORDINGS', path, size);
-      return { sourcePath: path, callId: path, startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, sizeBytes: size, caller: '+100', callee: '+200', sha256, objectKey };
+      return {
+        sourcePath: path,
+        callId: path,
+        startedAt: '2024-05-01T10:00:00Z',
+        durationSeconds: 30,
+        sizeBytes: size,
+        caller: '+100',
+        callee: '+200',
+        sha256,
+        objectKey,
+      };
     };
-    const first = await stack.ok<{ reportMigrationProgress: { itemsDone: number; percent: number } }>(REPORT_ITEMS, {
-      pbx: vm, id: migration.id, token,
-      items: [item('CALL_RECORDINGS', 'recordings/a.wav', 100)], recordings: [recording('recordings/a.wav', 100)],
-    }, tokens.pbx(vm));
+    const first = await stack.ok<{ reportMigrationProgress: { itemsDone: number; percent: number } }>(
+      REPORT_ITEMS,
+      {
+        pbx: vm,
+        id: migration.id,
+        token,
+        items: [item('CALL_RECORDINGS', 'recordings/a.wav', 100)],
+        recordings: [recording('recordings/a.wav', 100)],
+      },
+      tokens.pbx(vm),
+    );
     expect(first.reportMigrationProgress.itemsDone).toBe(1);
     // Reported twice, counted once.
-    const twice = await stack.ok<{ reportMigrationProgress: { itemsDone: number } }>(REPORT_ITEMS, {
-      pbx: vm, id: migration.id, token,
-      items: [item('CALL_RECORDINGS', 'recordings/a.wav', 100)], recordings: [recording('recordings/a.wav', 100)],
-    }, tokens.pbx(vm));
+    const twice = await stack.ok<{ reportMigrationProgress: { itemsDone: number } }>(
+      REPORT_ITEMS,
+      {
+        pbx: vm,
+        id: migration.id,
+        token,
+        items: [item('CALL_RECORDINGS', 'recordings/a.wav', 100)],
+        recordings: [recording('recordings/a.wav', 100)],
+      },
+      tokens.pbx(vm),
+    );
     expect(twice.reportMigrationProgress.itemsDone).toBe(1);
     // Not all verified: completing is refused.
     const early = await stack.gql(COMPLETE, { id: migration.id, token }, tokens.pbx(vm));
     expect(code(early)).toBe('CONFLICT');
     expect(early.errors?.[0].message).toMatch(/1 of 2 CALL_RECORDINGS and 1 of 1 BACKUPS are not yet verified/);
     // Voicemails are not moved (rule 4).
-    expect(code(await stack.gql(REPORT_ITEMS, { pbx: vm, id: migration.id, token, items: [item('VOICEMAILS', 'voicemails/v.wav', 10)], recordings: [] }, tokens.pbx(vm)))).toBe('BAD_USER_INPUT');
+    expect(
+      code(
+        await stack.gql(
+          REPORT_ITEMS,
+          { pbx: vm, id: migration.id, token, items: [item('VOICEMAILS', 'voicemails/v.wav', 10)], recordings: [] },
+          tokens.pbx(vm),
+        ),
+      ),
+    ).toBe('BAD_USER_INPUT');
     // A bad checksum is refused and changes nothing.
-    expect(code(await stack.gql(REPORT_ITEMS, { pbx: vm, id: migration.id, token, items: [{ ...item('BACKUPS', 'backups/b.tar', 1000), sha256: 'nope' }], recordings: [] }, tokens.pbx(vm)))).toBe('BAD_USER_INPUT');
+    expect(
+      code(
+        await stack.gql(
+          REPORT_ITEMS,
+          { pbx: vm, id: migration.id, token, items: [{ ...item('BACKUPS', 'backups/b.tar', 1000), sha256: 'nope' }], recordings: [] },
+          tokens.pbx(vm),
+        ),
+      ),
+    ).toBe('BAD_USER_INPUT');
 
-    await stack.ok(REPORT_ITEMS, {
-      pbx: vm, id: migration.id, token,
-      items: [item('CALL_RECORDINGS', 'recordings/b.wav', 200), item('BACKUPS', 'backups/b.tar', 1000)], recordings: [recording('recordings/b.wav', 200)],
-    }, tokens.pbx(vm));
+    await stack.ok(
+      REPORT_ITEMS,
+      {
+        pbx: vm,
+        id: migration.id,
+        token,
+        items: [item('CALL_RECORDINGS', 'recordings/b.wav', 200), item('BACKUPS', 'backups/b.tar', 1000)],
+        recordings: [recording('recordings/b.wav', 200)],
+      },
+      tokens.pbx(vm),
+    );
     const done = await stack.ok<{ completeMigration: { status: string } }>(COMPLETE, { id: migration.id, token }, tokens.pbx(vm));
     expect(done.completeMigration.status).toBe('COMPLETED');
     await stack.settle();
 
-    const details = await stack.ok<{ pbx: Record<string, unknown> & { migrations: Record<string, unknown>[]; cds: { usageByCategory: unknown[] } } }>(DETAILS, { pbxId: vm });
+    const details = await stack.ok<{
+      pbx: Record<string, unknown> & { migrations: Record<string, unknown>[]; cds: { usageByCategory: unknown[] } };
+    }>(DETAILS, { pbxId: vm });
     expect(details.pbx.cds).toMatchObject({ state: 'ACTIVE', region: 'eu-central-1', usedBytes: 1300 });
     expect(details.pbx.cds.usageByCategory).toEqual([
       { category: 'CALL_RECORDINGS', usedBytes: 300, itemCount: 2 },
@@ -171,20 +263,35 @@ describe('CDS lifecycle', () => {
       { category: 'VOICEMAILS', usedBytes: 0, itemCount: 0 },
       { category: 'FAXES', usedBytes: 0, itemCount: 0 },
     ]);
-    expect(details.pbx.migrations[0]).toMatchObject({ status: 'COMPLETED', percent: 100, itemsTotal: 3, itemsDone: 3, bytesTotal: 1300, bytesDone: 1300, error: null });
-    expect(details.pbx.migrations[0].categories).toEqual(expect.arrayContaining([
-      expect.objectContaining({ category: 'VOICEMAILS', state: 'NOT_SUPPORTED_YET', itemsTotal: 4, itemsDone: 0 }),
-      expect.objectContaining({ category: 'CALL_RECORDINGS', state: 'COMPLETED', itemsTotal: 2, itemsDone: 2 }),
-    ]));
+    expect(details.pbx.migrations[0]).toMatchObject({
+      status: 'COMPLETED',
+      percent: 100,
+      itemsTotal: 3,
+      itemsDone: 3,
+      bytesTotal: 1300,
+      bytesDone: 1300,
+      error: null,
+    });
+    expect(details.pbx.migrations[0].categories).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ category: 'VOICEMAILS', state: 'NOT_SUPPORTED_YET', itemsTotal: 4, itemsDone: 0 }),
+        expect.objectContaining({ category: 'CALL_RECORDINGS', state: 'COMPLETED', itemsTotal: 2, itemsDone: 2 }),
+      ]),
+    );
     const recordings = await stack.ok<{ pbx: { recordings: { edges: { node: { location: string; localCopyExpiresAt: string } }[] } } }>(
-      contractDocument('Recordings.graphql'), { pbxId: vm }, tokens.pbx(vm));
+      contractDocument('Recordings.graphql'),
+      { pbxId: vm },
+      tokens.pbx(vm),
+    );
     const finishedAt = Date.parse(done.completeMigration.status && (details.pbx.migrations[0].finishedAt as string));
     for (const { node } of recordings.pbx.recordings.edges) {
       expect(node.location).toBe('CDS_WITH_LOCAL_COPY');
       expect(Date.parse(node.localCopyExpiresAt) - finishedAt).toBe(7 * 24 * 3600 * 1000);
     }
     // Usage reached the holder's storage in licensing (event from storage).
-    const network = await stack.ok<{ network: { storage: { usedBytes: number } } }>(`{ network(id: "life-net") { storage { usedBytes } } }`);
+    const network = await stack.ok<{ network: { storage: { usedBytes: number } } }>(
+      `{ network(id: "life-net") { storage { usedBytes } } }`,
+    );
     expect(network.network.storage.usedBytes).toBe(1300);
     // Activating again is refused: CDS is ACTIVE.
     expect((await stack.gql(ACTIVATE, { pbxId: vm }, tokens.admin())).errors?.[0].message).toMatch(/already ACTIVE/);
@@ -193,12 +300,20 @@ describe('CDS lifecycle', () => {
   it('fails a migration leaving it resumable: a new activation skips verified items (rule 3)', async () => {
     const pbx = serial(6, 'c0');
     await registerPbx(stack, { id: pbx, customerId: 'life', kind: 'HARDWARE' as never, wmsVersion: '6.05' });
-    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
+    const {
+      activateCompanyDataStorage: { migration },
+    } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
     const inventory = [{ category: 'BACKUPS', itemsTotal: 2, bytesTotal: 20 }];
-    const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(pbx));
+    const {
+      beginMigrationRun: { runToken },
+    } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(pbx));
     const item = (path: string) => stored(pbx, 'BACKUPS', path, 10);
     await stack.ok(REPORT_ITEMS, { pbx, id: migration.id, token: runToken, items: [item('backups/1')], recordings: [] }, tokens.pbx(pbx));
-    const failed = await stack.ok<{ failMigration: { status: string; error: string } }>(FAIL, { id: migration.id, token: runToken, error: 'backups/2 could not be read: EACCES' }, tokens.pbx(pbx));
+    const failed = await stack.ok<{ failMigration: { status: string; error: string } }>(
+      FAIL,
+      { id: migration.id, token: runToken, error: 'backups/2 could not be read: EACCES' },
+      tokens.pbx(pbx),
+    );
     expect(failed.failMigration).toEqual({ status: 'FAILED', error: 'backups/2 could not be read: EACCES' });
     const state = await stack.ok<{ pbx: { cds: { state: string } } }>(DETAILS, { pbxId: pbx });
     expect(state.pbx.cds.state).toBe('MIGRATION_FAILED');
@@ -206,20 +321,40 @@ describe('CDS lifecycle', () => {
     const again = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.pbx(pbx));
     expect(again.activateCompanyDataStorage.migration.id).not.toBe(migration.id);
     const newId = again.activateCompanyDataStorage.migration.id;
-    const resumed = await stack.ok<{ beginMigrationRun: { runToken: string; migration: { itemsDone: number } } }>(BEGIN, { id: newId, inventory }, tokens.pbx(pbx));
+    const resumed = await stack.ok<{ beginMigrationRun: { runToken: string; migration: { itemsDone: number } } }>(
+      BEGIN,
+      { id: newId, inventory },
+      tokens.pbx(pbx),
+    );
     // What the failed run verified is known (the agent skips copying it) but counts for the new
     // migration only once reported again, i.e. once its local file is known to be still there.
     expect(resumed.beginMigrationRun.migration.itemsDone).toBe(0);
-    const objects = await stack.ok<{ cdsObjects: { sourcePath: string }[] }>(`query ($p: ID!) { cdsObjects(pbxId: $p) { sourcePath } }`, { p: pbx }, tokens.pbx(pbx));
+    const objects = await stack.ok<{ cdsObjects: { sourcePath: string }[] }>(
+      `query ($p: ID!) { cdsObjects(pbxId: $p) { sourcePath } }`,
+      { p: pbx },
+      tokens.pbx(pbx),
+    );
     expect(objects.cdsObjects.map((o) => o.sourcePath)).toEqual(['backups/1']);
     const token = resumed.beginMigrationRun.runToken;
-    const confirmed = await stack.ok<{ reportMigrationProgress: { itemsDone: number } }>(REPORT_ITEMS, { pbx, id: newId, token, items: [item('backups/1')], recordings: [] }, tokens.pbx(pbx));
+    const confirmed = await stack.ok<{ reportMigrationProgress: { itemsDone: number } }>(
+      REPORT_ITEMS,
+      { pbx, id: newId, token, items: [item('backups/1')], recordings: [] },
+      tokens.pbx(pbx),
+    );
     expect(confirmed.reportMigrationProgress.itemsDone).toBe(1);
     // backups/2 is still missing: a deleted or unreported file cannot be stood in for.
-    expect((await stack.gql(COMPLETE, { id: newId, token }, tokens.pbx(pbx))).errors?.[0].message).toMatch(/1 of 2 BACKUPS are not yet verified/);
+    expect((await stack.gql(COMPLETE, { id: newId, token }, tokens.pbx(pbx))).errors?.[0].message).toMatch(
+      /1 of 2 BACKUPS are not yet verified/,
+    );
     await stack.ok(REPORT_ITEMS, { pbx, id: newId, token, items: [item('backups/2')], recordings: [] }, tokens.pbx(pbx));
-    expect((await stack.ok<{ completeMigration: { status: string } }>(COMPLETE, { id: newId, token }, tokens.pbx(pbx))).completeMigration.status).toBe('COMPLETED');
-    const after = await stack.ok<{ cdsObjects: { sourcePath: string }[] }>(`query ($p: ID!) { cdsObjects(pbxId: $p) { sourcePath } }`, { p: pbx }, tokens.pbx(pbx));
+    expect(
+      (await stack.ok<{ completeMigration: { status: string } }>(COMPLETE, { id: newId, token }, tokens.pbx(pbx))).completeMigration.status,
+    ).toBe('COMPLETED');
+    const after = await stack.ok<{ cdsObjects: { sourcePath: string }[] }>(
+      `query ($p: ID!) { cdsObjects(pbxId: $p) { sourcePath } }`,
+      { p: pbx },
+      tokens.pbx(pbx),
+    );
     expect(after.cdsObjects.map((o) => o.sourcePath).sort()).toEqual(['backups/1', 'backups/2']);
   });
 });

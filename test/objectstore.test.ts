@@ -5,9 +5,7 @@ import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import {
-  GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DomainError } from '../kernel/errors';
 import { DirectoryStore } from '../kernel/objectstore/directory-store';
 import { RegionStores } from '../kernel/objectstore/regions';
@@ -26,7 +24,11 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 type S3rverClass = new (options: {
-  address: string; port: number; silent: boolean; directory: string; configureBuckets: { name: string }[];
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: { name: string }[];
 }) => S3rverInstance;
 // s3rver ships no type declarations; the shape above is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -146,7 +148,12 @@ async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries
     .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name)).split(path.sep).join('/'))
+    .map((e) =>
+      path
+        .relative(dir, path.join(e.parentPath ?? e.path, e.name))
+        .split(path.sep)
+        .join('/'),
+    )
     .sort();
 }
 
@@ -162,7 +169,17 @@ async function keysInBucket(bucket: string): Promise<string[]> {
 }
 
 const BAD_KEYS = [
-  '', '/abs/path', '../escape', 'a/../../escape', 'a/..', 'a\\b', 'a\0b', 'a//b', './a', 'a/./b', 'C:/windows',
+  '',
+  '/abs/path',
+  '../escape',
+  'a/../../escape',
+  'a/..',
+  'a\\b',
+  'a\0b',
+  'a//b',
+  './a',
+  'a/./b',
+  'C:/windows',
   'x'.repeat(1025),
 ];
 
@@ -203,7 +220,12 @@ const s3Flavour: Flavour = {
   name: 'S3 store (s3rver)',
   make: async () => {
     const store = new S3Store({
-      bucket: BUCKET, prefix: `run-${++prefixes}`, endpoint, region: 'us-east-1', forcePathStyle: true, credentials: CREDENTIALS,
+      bucket: BUCKET,
+      prefix: `run-${++prefixes}`,
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: CREDENTIALS,
     });
     sentCommands.length = 0;
     store.client.middlewareStack.add(
@@ -388,7 +410,7 @@ describe.each([directoryFlavour, s3Flavour])('$name', (flavour) => {
   });
 });
 
-describe('key rules and the directory store\'s staging area', () => {
+describe("key rules and the directory store's staging area", () => {
   it('accepts CDS keys and builds them from serial, category and relative path', () => {
     expect(checkKey('22110001d072/CALL_RECORDINGS/2024/01/rec 1 (copy).wav')).toBe('22110001d072/CALL_RECORDINGS/2024/01/rec 1 (copy).wav');
     expect(cdsObjectKey('22110001d072', 'BACKUPS', 'daily/.config/x..y')).toBe('22110001d072/BACKUPS/daily/.config/x..y');
@@ -525,8 +547,9 @@ describe('RegionStores', () => {
     for (const [spec, message] of bad) expect(() => RegionStores.fromConfig(spec)).toThrow(message);
 
     // Secrets stay out of messages.
-    expect(() => RegionStores.fromConfig('eu-central-1=s3://cds?accessKeyId=k&secretAccessKey=TOPSECRET&bogus=1'))
-      .toThrow(/secretAccessKey=\*\*\*/);
+    expect(() => RegionStores.fromConfig('eu-central-1=s3://cds?accessKeyId=k&secretAccessKey=TOPSECRET&bogus=1')).toThrow(
+      /secretAccessKey=\*\*\*/,
+    );
     try {
       RegionStores.fromConfig('eu-central-1=s3://cds?accessKeyId=k&secretAccessKey=TOPSECRET&bogus=1');
     } catch (e) {

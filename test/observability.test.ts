@@ -28,13 +28,23 @@ const CALLER = '+49301234567';
 const CALLEE = '+49307654321';
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function post(url: string, query: string, variables: Record<string, unknown>, token: string | null, headers: Record<string, string> = {}) {
+async function post(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string | null,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as { data?: Record<string, unknown> | null; errors?: { extensions?: { code?: string } }[] },
+  };
 }
 
 const scrape = async (base: string) => {
@@ -88,15 +98,43 @@ describe('observability', () => {
     // (refused: CDS chooses object keys, and these are not its keys; the variables reached the gateway all the same).
     const activated = await post(stack.gatewayUrl, ACTIVATE, { pbxId: vm }, pbxToken, { 'x-request-id': 'obs-activate-1' });
     expect(activated.headers.get('x-request-id')).toBe('obs-activate-1');
-    const migrationId = (activated.body.data as { activateCompanyDataStorage: { migration: { id: string } } }).activateCompanyDataStorage.migration.id;
-    const begun = await post(stack.gatewayUrl, BEGIN, { id: migrationId, inventory: [{ category: 'CALL_RECORDINGS', itemsTotal: 1, bytesTotal: 4096 }] }, pbxToken);
+    const migrationId = (activated.body.data as { activateCompanyDataStorage: { migration: { id: string } } }).activateCompanyDataStorage
+      .migration.id;
+    const begun = await post(
+      stack.gatewayUrl,
+      BEGIN,
+      { id: migrationId, inventory: [{ category: 'CALL_RECORDINGS', itemsTotal: 1, bytesTotal: 4096 }] },
+      pbxToken,
+    );
     const runToken = (begun.body.data as { beginMigrationRun: { runToken: string } }).beginMigrationRun.runToken;
     const path = 'recordings/2024/05/call.wav';
-    const reported = await post(stack.gatewayUrl, REPORT_ITEMS, {
-      pbx: vm, id: migrationId, token: runToken,
-      items: [{ category: 'CALL_RECORDINGS', sourcePath: path, objectKey: `${vm}/CALL_RECORDINGS/${path}`, sizeBytes: 4096, sha256: sha(path) }],
-      recordings: [{ sourcePath: path, callId: 'c-1', startedAt: '2024-05-01T10:00:00Z', durationSeconds: 30, sizeBytes: 4096, caller: CALLER, callee: CALLEE, sha256: sha(path), objectKey: `${vm}/CALL_RECORDINGS/${path}` }],
-    }, pbxToken, { 'x-request-id': 'obs-report-1' });
+    const reported = await post(
+      stack.gatewayUrl,
+      REPORT_ITEMS,
+      {
+        pbx: vm,
+        id: migrationId,
+        token: runToken,
+        items: [
+          { category: 'CALL_RECORDINGS', sourcePath: path, objectKey: `${vm}/CALL_RECORDINGS/${path}`, sizeBytes: 4096, sha256: sha(path) },
+        ],
+        recordings: [
+          {
+            sourcePath: path,
+            callId: 'c-1',
+            startedAt: '2024-05-01T10:00:00Z',
+            durationSeconds: 30,
+            sizeBytes: 4096,
+            caller: CALLER,
+            callee: CALLEE,
+            sha256: sha(path),
+            objectKey: `${vm}/CALL_RECORDINGS/${path}`,
+          },
+        ],
+      },
+      pbxToken,
+      { 'x-request-id': 'obs-report-1' },
+    );
     expect(reported.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const listed = await post(stack.gatewayUrl, RECORDINGS, { pbxId: vm }, adminToken, { 'x-request-id': 'obs-recordings-1' });
     expect(listed.body.errors).toBeUndefined();
@@ -107,7 +145,9 @@ describe('observability', () => {
     expect(made).toMatch(/^[0-9a-f-]{36}$/);
     const long = await post(stack.gatewayUrl, DASHBOARD, { networkId: 'obs-net' }, adminToken, { 'x-request-id': 'x'.repeat(129) });
     expect(long.headers.get('x-request-id')).not.toBe('x'.repeat(129));
-    const unauthenticated = await post(stack.gatewayUrl, DASHBOARD, { networkId: 'obs-net' }, 'not-a-jwt', { 'x-request-id': 'obs-unauth-1' });
+    const unauthenticated = await post(stack.gatewayUrl, DASHBOARD, { networkId: 'obs-net' }, 'not-a-jwt', {
+      'x-request-id': 'obs-unauth-1',
+    });
     expect(unauthenticated.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
 
     await new Promise((resolve) => setTimeout(resolve, 50)); // the last lines are written when each response closes
@@ -117,13 +157,25 @@ describe('observability', () => {
 
     // The gateway's line and each involved subgraph's line carry the same id.
     const report = requestLines('obs-report-1');
-    expect(report.find((l) => l.service === 'gateway')).toMatchObject({ level: 30, method: 'POST', path: '/graphql', status: 200, operation: 'Report', type: 'mutation', outcome: 'error', errors: ['BAD_USER_INPUT', 'BAD_USER_INPUT'] });
+    expect(report.find((l) => l.service === 'gateway')).toMatchObject({
+      level: 30,
+      method: 'POST',
+      path: '/graphql',
+      status: 200,
+      operation: 'Report',
+      type: 'mutation',
+      outcome: 'error',
+      errors: ['BAD_USER_INPUT', 'BAD_USER_INPUT'],
+    });
     expect(report.map((l) => l.service)).toEqual(expect.arrayContaining(['gateway', 'storage', 'recordings']));
     for (const line of report) expect(typeof line.ms).toBe('number');
     expect(requestLines('obs-recordings-1').map((l) => l.service)).toEqual(expect.arrayContaining(['gateway', 'recordings']));
     expect(requestLines(made!).filter((l) => l.service === 'gateway')).toHaveLength(1);
     expect(lines.some((l) => String(l.requestId).includes('script'))).toBe(false);
-    expect(requestLines('obs-unauth-1').find((l) => l.service === 'gateway')).toMatchObject({ outcome: 'refused', errors: ['UNAUTHENTICATED'] });
+    expect(requestLines('obs-unauth-1').find((l) => l.service === 'gateway')).toMatchObject({
+      outcome: 'refused',
+      errors: ['UNAUTHENTICATED'],
+    });
     // Every line is JSON with a numeric level and a time.
     for (const line of lines) expect(line).toEqual(expect.objectContaining({ level: expect.any(Number), time: expect.any(String) }));
 
@@ -142,8 +194,12 @@ describe('observability', () => {
     await stack.settle();
 
     const gateway = await scrape(gatewayBase());
-    expect(sample(gateway, 'cds_graphql_request_duration_seconds_count', { service: 'gateway', operation: 'NetworkDashboard', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
-    expect(sample(gateway, 'cds_graphql_request_duration_seconds_bucket', { operation: 'NetworkDashboard', outcome: 'ok', le: '+Inf' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(gateway, 'cds_graphql_request_duration_seconds_count', { service: 'gateway', operation: 'NetworkDashboard', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(gateway, 'cds_graphql_request_duration_seconds_bucket', { operation: 'NetworkDashboard', outcome: 'ok', le: '+Inf' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(gateway, 'cds_graphql_request_duration_seconds_count', { operation: 'Report', outcome: 'error' })).toBe(1);
     expect(sample(gateway, 'cds_refused_requests_total', { reason: 'QUERY_TOO_COMPLEX' })).toBeGreaterThanOrEqual(1);
     expect(sample(gateway, 'cds_refused_requests_total', { reason: 'UNAUTHENTICATED' })).toBeGreaterThanOrEqual(1);
@@ -156,7 +212,9 @@ describe('observability', () => {
 
     const storage = await scrape(subgraphBase('storage'));
     // A subgraph sees the operation the gateway's query plan sent it, named after the client's.
-    expect(storage).toMatch(/cds_graphql_request_duration_seconds_count\{[^}]*operation="Report__storage__\d+",outcome="(error|partial)"[^}]*\} 1/);
+    expect(storage).toMatch(
+      /cds_graphql_request_duration_seconds_count\{[^}]*operation="Report__storage__\d+",outcome="(error|partial)"[^}]*\} 1/,
+    );
     expect(sample(storage, 'cds_agent_runs_total', { outcome: 'started' })).toBe(1);
     expect(sample(storage, 'cds_outbox_backlog')).toBe(0);
     expect(sample(storage, 'cds_event_lag', { consumer: 'storage' })).toBe(0);
@@ -174,7 +232,12 @@ describe('observability', () => {
     expect(answer.body.errors).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 50));
     const spans = exporter.getFinishedSpans();
-    const root = spans.find((s) => s.kind === SpanKind.SERVER && s.attributes['cds.service'] === 'gateway' && s.attributes['graphql.operation.name'] === 'NetworkDashboard');
+    const root = spans.find(
+      (s) =>
+        s.kind === SpanKind.SERVER &&
+        s.attributes['cds.service'] === 'gateway' &&
+        s.attributes['graphql.operation.name'] === 'NetworkDashboard',
+    );
     expect(root).toBeDefined();
     const traceId = root!.spanContext().traceId;
     const inTrace = spans.filter((s) => s.spanContext().traceId === traceId);
@@ -204,7 +267,9 @@ describe('observability', () => {
     }
     // A caller's own traceparent does not make the public gateway join its trace.
     exporter.reset();
-    await post(stack.gatewayUrl, DASHBOARD, { networkId: 'obs-net' }, tokens.admin(), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    await post(stack.gatewayUrl, DASHBOARD, { networkId: 'obs-net' }, tokens.admin(), {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(exporter.getFinishedSpans().some((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c')).toBe(false);
   });

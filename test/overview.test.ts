@@ -63,16 +63,31 @@ describe('cdsOverview', () => {
   const cdsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-overview-test-'));
 
   async function migrate(pbx: string, items: { category: string; path: string; size: number }[], outcome: 'complete' | 'fail') {
-    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
+    const {
+      activateCompanyDataStorage: { migration },
+    } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
     const inventory = ['CALL_RECORDINGS', 'BACKUPS'].map((category) => {
       const mine = items.filter((i) => i.category === category);
       return { category, itemsTotal: mine.length + (outcome === 'fail' ? 1 : 0), bytesTotal: mine.reduce((s, i) => s + i.size, 0) };
     });
-    const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(pbx));
-    await stack.ok(REPORT, {
-      id: migration.id, token: runToken,
-      items: items.map((i) => ({ category: i.category, sourcePath: i.path, objectKey: `${pbx}/${i.category}/${i.path}`, sizeBytes: i.size, sha256: sha(i.path) })),
-    }, tokens.pbx(pbx));
+    const {
+      beginMigrationRun: { runToken },
+    } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(pbx));
+    await stack.ok(
+      REPORT,
+      {
+        id: migration.id,
+        token: runToken,
+        items: items.map((i) => ({
+          category: i.category,
+          sourcePath: i.path,
+          objectKey: `${pbx}/${i.category}/${i.path}`,
+          sizeBytes: i.size,
+          sha256: sha(i.path),
+        })),
+      },
+      tokens.pbx(pbx),
+    );
     if (outcome === 'complete') await stack.ok(COMPLETE, { id: migration.id, token: runToken }, tokens.pbx(pbx));
     else await stack.ok(FAIL, { id: migration.id, token: runToken, error: 'a backup could not be read' }, tokens.pbx(pbx));
   }
@@ -93,11 +108,15 @@ describe('cdsOverview', () => {
     await registerPbx(stack, { id: R1, customerId: 'ov-b', kind: 'VIRTUAL' as never, wmsVersion: '6.05', region: 'ap-south-1' });
     await stack.settle();
 
-    await migrate(P3, [
-      { category: 'CALL_RECORDINGS', path: 'recordings/1.wav', size: 1_000 },
-      { category: 'CALL_RECORDINGS', path: 'recordings/2.wav', size: 2_500 },
-      { category: 'BACKUPS', path: 'backups/full.tar', size: 40_000 },
-    ], 'complete');
+    await migrate(
+      P3,
+      [
+        { category: 'CALL_RECORDINGS', path: 'recordings/1.wav', size: 1_000 },
+        { category: 'CALL_RECORDINGS', path: 'recordings/2.wav', size: 2_500 },
+        { category: 'BACKUPS', path: 'backups/full.tar', size: 40_000 },
+      ],
+      'complete',
+    );
     await migrate(Q2, [{ category: 'BACKUPS', path: 'backups/b.tar', size: 7_000_000_000 }], 'complete');
     await migrate(Q1, [{ category: 'BACKUPS', path: 'backups/ok.tar', size: 10 }], 'fail');
     await seedStorage(stack.subgraphs.storage.runtime.db, {
@@ -107,10 +126,16 @@ describe('cdsOverview', () => {
         { pbxId: R1, category: DataCategory.BACKUPS, usedBytes: 4_000, itemCount: 1 },
         { pbxId: R1, category: DataCategory.VOICEMAILS, usedBytes: 55, itemCount: 5 },
       ],
-      migrations: [{
-        pbxId: R1, status: MigrationStatus.COMPLETED, trigger: MigrationTrigger.ADMIN_SCRIPT, region: 'ap-south-1',
-        startedAt: new Date('2024-03-01T00:00:00Z'), finishedAt: new Date('2024-03-01T01:00:00Z'),
-      }],
+      migrations: [
+        {
+          pbxId: R1,
+          status: MigrationStatus.COMPLETED,
+          trigger: MigrationTrigger.ADMIN_SCRIPT,
+          region: 'ap-south-1',
+          startedAt: new Date('2024-03-01T00:00:00Z'),
+          finishedAt: new Date('2024-03-01T01:00:00Z'),
+        },
+      ],
     });
     await stack.settle();
   }, 240_000);
@@ -122,7 +147,9 @@ describe('cdsOverview', () => {
   /** The overview as the per-PBX operations show it: PbxDetails per PBX, the network's PBXs as NetworkDashboard has them. */
   async function expectedFrom(pbxIds: string[]): Promise<Omit<Overview, 'region'>> {
     const details = await Promise.all(pbxIds.map(async (id) => (await stack.ok<Details>(DETAILS, { pbxId: id }, tokens.admin())).pbx));
-    const dashboard = await stack.ok<{ network: { pbxs: { id: string; cds: { state: CdsState; usedBytes: number } }[] } }>(DASHBOARD, { networkId: 'ov-net' });
+    const dashboard = await stack.ok<{ network: { pbxs: { id: string; cds: { state: CdsState; usedBytes: number } }[] } }>(DASHBOARD, {
+      networkId: 'ov-net',
+    });
     for (const pbx of dashboard.network.pbxs.filter((p) => pbxIds.includes(p.id))) {
       const shown = details.find((d) => d.id === pbx.id)!;
       expect(pbx.cds).toEqual({ ...pbx.cds, state: shown.cds.state, usedBytes: shown.cds.usedBytes });
@@ -136,7 +163,8 @@ describe('cdsOverview', () => {
         return { category, usedBytes: rows.reduce((s, r) => s + r.usedBytes, 0), itemCount: rows.reduce((s, r) => s + r.itemCount, 0) };
       }),
       migrationsByStatus: Object.values(MigrationStatus).map((status) => ({
-        status, count: details.reduce((s, d) => s + d.migrations.filter((m) => m.status === status).length, 0),
+        status,
+        count: details.reduce((s, d) => s + d.migrations.filter((m) => m.status === status).length, 0),
       })),
     };
   }
@@ -148,7 +176,10 @@ describe('cdsOverview', () => {
     expect(cdsOverview.pbxCount).toBe(7);
     expect(cdsOverview.usedBytes).toBe(43_500 + 7_000_000_000 + 4_355);
     expect(cdsOverview.byState).toEqual([
-      { state: 'NOT_ACTIVATED', pbxCount: 1 }, { state: 'MIGRATING', pbxCount: 2 }, { state: 'ACTIVE', pbxCount: 3 }, { state: 'MIGRATION_FAILED', pbxCount: 1 },
+      { state: 'NOT_ACTIVATED', pbxCount: 1 },
+      { state: 'MIGRATING', pbxCount: 2 },
+      { state: 'ACTIVE', pbxCount: 3 },
+      { state: 'MIGRATION_FAILED', pbxCount: 1 },
     ]);
     expect(cdsOverview.byCategory).toEqual([
       { category: 'CALL_RECORDINGS', usedBytes: 3_800, itemCount: 5 },
@@ -157,12 +188,19 @@ describe('cdsOverview', () => {
       { category: 'FAXES', usedBytes: 0, itemCount: 0 },
     ]);
     expect(cdsOverview.migrationsByStatus).toEqual([
-      { status: 'QUEUED', count: 2 }, { status: 'RUNNING', count: 0 }, { status: 'COMPLETED', count: 3 }, { status: 'FAILED', count: 1 },
+      { status: 'QUEUED', count: 2 },
+      { status: 'RUNNING', count: 0 },
+      { status: 'COMPLETED', count: 3 },
+      { status: 'FAILED', count: 1 },
     ]);
   });
 
   it('narrows to the PBXs of one region', async () => {
-    for (const [region, pbxs] of [['eu-central-1', [P1, P2, P3]], ['us-east-1', [Q1, Q2, Q3]], ['ap-south-1', [R1]]] as const) {
+    for (const [region, pbxs] of [
+      ['eu-central-1', [P1, P2, P3]],
+      ['us-east-1', [Q1, Q2, Q3]],
+      ['ap-south-1', [R1]],
+    ] as const) {
       const { cdsOverview } = await stack.ok<{ cdsOverview: Overview }>(OVERVIEW, { region }, tokens.analyst());
       expect(cdsOverview).toEqual({ region, ...(await expectedFrom([...pbxs])) });
     }
@@ -192,8 +230,10 @@ describe('cdsOverview', () => {
   });
 
   it("answers the contract's AnalystOverview in one request, bundle distribution included", async () => {
-    const result = await stack.gql<{ cdsOverview: Overview; bundleDistribution: { tier: { code: string }; networks: number; standalonePbxs: number }[] }>(
-      contractDocument('AnalystOverview.graphql'), { region: 'us-east-1' }, tokens.analyst());
+    const result = await stack.gql<{
+      cdsOverview: Overview;
+      bundleDistribution: { tier: { code: string }; networks: number; standalonePbxs: number }[];
+    }>(contractDocument('AnalystOverview.graphql'), { region: 'us-east-1' }, tokens.analyst());
     expect(result.errors).toBeUndefined();
     expect(result.data!.cdsOverview.pbxCount).toBe(3);
     const tiers = result.data!.bundleDistribution;

@@ -24,7 +24,8 @@ describe('partial answers', () => {
   }, 120_000);
   afterAll(() => stack?.stop());
 
-  const dashboard = (url = stack.gatewayUrl) => postGraphQL<Dashboard>(url, contractDocument('NetworkDashboard.graphql'), { networkId: 'pa-net' }, tokens.admin());
+  const dashboard = (url = stack.gatewayUrl) =>
+    postGraphQL<Dashboard>(url, contractDocument('NetworkDashboard.graphql'), { networkId: 'pa-net' }, tokens.admin());
 
   function expectServedWithoutLicensing(result: GraphQLResult<Dashboard>, reason: string) {
     const network = result.data?.network;
@@ -38,9 +39,13 @@ describe('partial answers', () => {
     const errors = result.errors ?? [];
     const paths = errors.map((e) => e.path?.join('.')).sort();
     expect(paths).toEqual([
-      'network.analyticsRetentionMonths', 'network.bundle',
-      'network.pbxs.0.staticIp', 'network.pbxs.1.staticIp', 'network.pbxs.2.staticIp',
-      'network.staticIpUsage', 'network.storage',
+      'network.analyticsRetentionMonths',
+      'network.bundle',
+      'network.pbxs.0.staticIp',
+      'network.pbxs.1.staticIp',
+      'network.pbxs.2.staticIp',
+      'network.staticIpUsage',
+      'network.storage',
     ]);
     for (const error of errors) {
       expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', subgraph: 'licensing', reason });
@@ -63,7 +68,10 @@ describe('partial answers', () => {
       expect(order.errors?.[0]).toMatchObject({ path: ['orderBundle'], extensions: { subgraph: 'licensing', reason: 'UNAVAILABLE' } });
 
       // A field from another subgraph (network) still answers beside it.
-      const pbx = await stack.gql<{ pbx: { name: string; bundle: unknown } }>(`query ($id: ID!) { pbx(id: $id) { name bundle { source } } }`, { id: serial(1, 'ba') });
+      const pbx = await stack.gql<{ pbx: { name: string; bundle: unknown } }>(
+        `query ($id: ID!) { pbx(id: $id) { name bundle { source } } }`,
+        { id: serial(1, 'ba') },
+      );
       expect(pbx.data?.pbx).toEqual({ name: expect.any(String), bundle: null });
       expect(pbx.errors?.map((e) => e.path)).toEqual([['pbx', 'bundle']]);
     } finally {
@@ -80,10 +88,13 @@ describe('partial answers', () => {
     let delayMs = 6_000;
     const proxy = http.createServer((req, res) => {
       setTimeout(() => {
-        const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
+        const upstream = http.request(
+          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
         upstream.on('error', () => res.destroy());
         req.pipe(upstream);
       }, delayMs).unref();
@@ -100,7 +111,11 @@ describe('partial answers', () => {
         subgraphUrls: urls,
         verifier: createTokenVerifier({ secret: TEST_SECRET }),
         subgraphTimeoutsMs: { licensing: 1_500 },
-        cdsStores: { forRegion: () => { throw new Error('not used'); } },
+        cdsStores: {
+          forRegion: () => {
+            throw new Error('not used');
+          },
+        },
       });
       const started = Date.now();
       const slow = await dashboard(gateway.url);

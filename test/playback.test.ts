@@ -40,7 +40,14 @@ const REPORT_ITEMS = `mutation ($pbx: ID!, $id: ID!, $token: String!, $items: [V
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status } }`;
 const PLAYABLE = `query ($pbxId: ID!) { pbx(id: $pbxId) { recordings(first: 10) { edges { node { id callId location sha256 sizeBytes playbackUrl } } } } }`;
 
-interface Playable { id: string; callId: string; location: string; sha256: string | null; sizeBytes: number; playbackUrl: string | null }
+interface Playable {
+  id: string;
+  callId: string;
+  location: string;
+  sha256: string | null;
+  sizeBytes: number;
+  playbackUrl: string | null;
+}
 
 const V = serial(1, 'f7'); // customer play-a, VIRTUAL, migrated: call-wav and call-mp3 in CDS, plus one LOCAL recording
 const W = serial(2, 'f7'); // customer play-b, VIRTUAL, nothing migrated
@@ -73,9 +80,13 @@ describe('playing a recording', () => {
     await stack.settle();
 
     // What the agent does: activate, take the run, copy each file into the region's store, report it verified.
-    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: V }, tokens.pbx(V));
+    const {
+      activateCompanyDataStorage: { migration },
+    } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: V }, tokens.pbx(V));
     const inventory = [{ category: 'CALL_RECORDINGS', itemsTotal: 2, bytesTotal: files.wav.length + files.mp3.length }];
-    const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(V));
+    const {
+      beginMigrationRun: { runToken },
+    } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(V));
     const store = RegionStores.fromConfig(CDS_STORES).forRegion('eu-central-1');
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-playback-pbx-'));
     const items = [];
@@ -87,7 +98,16 @@ describe('playing a recording', () => {
       const stored = await store.putFile(objectKey, path.join(scratch, `call.${name}`));
       expect(stored).toEqual({ sizeBytes: data.length, sha256: sha256(data) });
       items.push({ category: 'CALL_RECORDINGS', sourcePath, objectKey, ...stored });
-      recordings.push({ sourcePath, callId: `call-${name}`, startedAt: name === 'wav' ? '2024-05-02T10:00:00Z' : '2024-05-01T10:00:00Z', durationSeconds: 20, caller: '201', callee: '+390123', objectKey, ...stored });
+      recordings.push({
+        sourcePath,
+        callId: `call-${name}`,
+        startedAt: name === 'wav' ? '2024-05-02T10:00:00Z' : '2024-05-01T10:00:00Z',
+        durationSeconds: 20,
+        caller: '201',
+        callee: '+390123',
+        objectKey,
+        ...stored,
+      });
     }
     await stack.ok(REPORT_ITEMS, { pbx: V, id: migration.id, token: runToken, items, recordings }, tokens.pbx(V));
     await stack.ok(COMPLETE, { id: migration.id, token: runToken }, tokens.pbx(V));
@@ -95,7 +115,9 @@ describe('playing a recording', () => {
     // A call recorded after the migration: on the PBX only.
     await seedRecordings(stack.subgraphs.recordings.runtime.db, V, 1, { now: new Date() });
 
-    const nodes = (await stack.ok<{ pbx: { recordings: { edges: { node: Playable }[] } } }>(PLAYABLE, { pbxId: V })).pbx.recordings.edges.map((e) => e.node);
+    const nodes = (
+      await stack.ok<{ pbx: { recordings: { edges: { node: Playable }[] } } }>(PLAYABLE, { pbxId: V })
+    ).pbx.recordings.edges.map((e) => e.node);
     expect(nodes).toHaveLength(3);
     wav = nodes.find((n) => n.callId === 'call-wav')!;
     mp3 = nodes.find((n) => n.callId === 'call-mp3')!;
@@ -119,7 +141,7 @@ describe('playing a recording', () => {
     expect(analyst.errors!.every((e) => e.extensions?.code === 'FORBIDDEN' && e.path?.at(-1) === 'playbackUrl')).toBe(true);
   });
 
-  it('streams the whole file from a signed link, without an Authorization header; its checksum is the recording\'s', async () => {
+  it("streams the whole file from a signed link, without an Authorization header; its checksum is the recording's", async () => {
     const response = await play(wav.playbackUrl!);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('audio/wav');
@@ -141,7 +163,12 @@ describe('playing a recording', () => {
       expect(response.status).toBe(200);
       expect(sha256(await bytes(response))).toBe(wav.sha256);
     }
-    for (const [token, status] of [[tokens.partner(['play-b']), 403], [tokens.pbx(W), 403], [tokens.analyst(), 403], ['not-a-jwt', 401]] as const) {
+    for (const [token, status] of [
+      [tokens.partner(['play-b']), 403],
+      [tokens.pbx(W), 403],
+      [tokens.analyst(), 403],
+      ['not-a-jwt', 401],
+    ] as const) {
       const response = await play(audioPath(wav.id), bearer(token));
       expect(response.status).toBe(status);
       expect(await response.json()).toEqual({ type: 'error', reason: expect.any(String) });
@@ -223,7 +250,9 @@ describe('playing a recording', () => {
     const expired = await play(cases[4]);
     expect(((await expired.json()) as { reason: string }).reason).toMatch(/expired/);
     // A valid signature naming another PBX: the subgraphs refuse the recording to that PBX's token.
-    const otherPbx = await play(`${base}${audioPath(wav.id)}?${signPlaybackGrant(TEST_SECRET, { recordingId: wav.id, pbxId: W, expiresAt: Math.floor(Date.now() / 1000) + 60 })}`);
+    const otherPbx = await play(
+      `${base}${audioPath(wav.id)}?${signPlaybackGrant(TEST_SECRET, { recordingId: wav.id, pbxId: W, expiresAt: Math.floor(Date.now() / 1000) + 60 })}`,
+    );
     expect(otherPbx.status).toBe(403);
     expect(((await otherPbx.json()) as { reason: string }).reason).toMatch(/outside what your token may see/);
     // A link without its signature is no credential.

@@ -19,21 +19,37 @@ describe('provisioning through the gateway', () => {
   const codeOf = (result: { errors?: { extensions?: { code?: string } }[] }) => result.errors?.[0]?.extensions?.code;
 
   it('creates a customer, a network and a PBX whose CDS starts NOT_ACTIVATED', async () => {
-    const created = await stack.ok<{ createCustomer: { customer: { id: string; name: string } } }>(
-      provisioning.createCustomer(), { input: { name: 'Generated Id Ltd' } });
+    const created = await stack.ok<{ createCustomer: { customer: { id: string; name: string } } }>(provisioning.createCustomer(), {
+      input: { name: 'Generated Id Ltd' },
+    });
     expect(created.createCustomer.customer.name).toBe('Generated Id Ltd');
     expect(created.createCustomer.customer.id).toMatch(/\S+/);
 
     const network = await stack.ok<{ createNetwork: { network: { id: string; name: string; customer: { id: string } } } }>(
-      provisioning.createNetwork(), { input: { name: 'Branch', customerId: created.createCustomer.customer.id } });
+      provisioning.createNetwork(),
+      { input: { name: 'Branch', customerId: created.createCustomer.customer.id } },
+    );
     expect(network.createNetwork.network.customer.id).toBe(created.createCustomer.customer.id);
 
     const registered = await stack.ok<{ registerPbx: { pbx: Record<string, unknown> } }>(provisioning.registerPbx(), {
-      input: { id: '22110001D072', name: 'acme.wildixin.com', kind: 'VIRTUAL', wmsVersion: '6.05.20231120.1', region: 'eu-central-1', customerId: 'acme', networkId: 'acme-hq' },
+      input: {
+        id: '22110001D072',
+        name: 'acme.wildixin.com',
+        kind: 'VIRTUAL',
+        wmsVersion: '6.05.20231120.1',
+        region: 'eu-central-1',
+        customerId: 'acme',
+        networkId: 'acme-hq',
+      },
     });
     expect(registered.registerPbx.pbx).toEqual({
-      id: '22110001d072', name: 'acme.wildixin.com', kind: 'VIRTUAL', wmsVersion: '6.05.20231120.1', region: 'eu-central-1',
-      network: { id: 'acme-hq' }, cds: { state: 'NOT_ACTIVATED' },
+      id: '22110001d072',
+      name: 'acme.wildixin.com',
+      kind: 'VIRTUAL',
+      wmsVersion: '6.05.20231120.1',
+      region: 'eu-central-1',
+      network: { id: 'acme-hq' },
+      cds: { state: 'NOT_ACTIVATED' },
     });
     const read = await stack.ok<{ pbx: Record<string, unknown> }>(PBX_QUERY, { id: '22110001d072' });
     expect(read.pbx).toMatchObject({ id: '22110001d072', customer: { id: 'acme' }, cds: { state: 'NOT_ACTIVATED' } });
@@ -51,7 +67,16 @@ describe('provisioning through the gateway', () => {
   ])('refuses %s and changes nothing', async (_what, change, code) => {
     const id = serial(0xbad, 'ee');
     const result = await stack.gql(provisioning.registerPbx(), {
-      input: { id, name: 'x.wildixin.com', kind: 'CLOUD', wmsVersion: '6.05', region: 'eu-west-1', customerId: 'acme', networkId: 'acme-hq', ...change },
+      input: {
+        id,
+        name: 'x.wildixin.com',
+        kind: 'CLOUD',
+        wmsVersion: '6.05',
+        region: 'eu-west-1',
+        customerId: 'acme',
+        networkId: 'acme-hq',
+        ...change,
+      },
     });
     expect(codeOf(result)).toBe(code);
     expect(result.errors?.[0].message).not.toMatch(/select|insert|stack|at \w+ \(/i);
@@ -72,7 +97,9 @@ describe('provisioning through the gateway', () => {
 
   it('refuses duplicate customer and network ids with CONFLICT', async () => {
     expect(codeOf(await stack.gql(provisioning.createCustomer(), { input: { id: 'acme', name: 'Again' } }))).toBe('CONFLICT');
-    expect(codeOf(await stack.gql(provisioning.createNetwork(), { input: { id: 'acme-hq', name: 'Again', customerId: 'acme' } }))).toBe('CONFLICT');
+    expect(codeOf(await stack.gql(provisioning.createNetwork(), { input: { id: 'acme-hq', name: 'Again', customerId: 'acme' } }))).toBe(
+      'CONFLICT',
+    );
     const customer = await stack.ok<{ customer: { name: string } }>(`{ customer(id: "acme") { name } }`);
     expect(customer.customer.name).toBe('Acme');
   });
@@ -96,10 +123,15 @@ describe('provisioning through the gateway', () => {
       const partner = tokens.partner(['acme']);
       expect(codeOf(await stack.gql(provisioning.createCustomer(), { input: { name: 'Mine' } }, partner))).toBe('FORBIDDEN');
       await stack.ok(provisioning.createNetwork(), { input: { id: 'acme-partner-net', name: 'By partner', customerId: 'acme' } }, partner);
-      expect(codeOf(await stack.gql(provisioning.createNetwork(), { input: { name: 'Not mine', customerId: 'globex' } }, partner))).toBe('FORBIDDEN');
+      expect(codeOf(await stack.gql(provisioning.createNetwork(), { input: { name: 'Not mine', customerId: 'globex' } }, partner))).toBe(
+        'FORBIDDEN',
+      );
       expect(codeOf(await stack.gql(`{ network(id: "globex-net") { id } }`, {}, partner))).toBe('FORBIDDEN');
       const list = await stack.ok<{ networks: { edges: { node: { customer: { id: string } } }[] } }>(
-        `{ networks(first: 100) { edges { node { customer { id } } } } }`, {}, partner);
+        `{ networks(first: 100) { edges { node { customer { id } } } } }`,
+        {},
+        partner,
+      );
       expect(list.networks.edges.length).toBeGreaterThan(0);
       expect(list.networks.edges.every((e) => e.node.customer.id === 'acme')).toBe(true);
     });
@@ -118,7 +150,11 @@ describe('provisioning through the gateway', () => {
       const self = await stack.ok<{ pbx: { id: string; cds: { state: string } } }>(PBX_QUERY, { id: own }, tokens.pbx(own));
       expect(self.pbx).toMatchObject({ id: own, cds: { state: 'NOT_ACTIVATED' } });
       expect(codeOf(await stack.gql(PBX_QUERY, { id: sibling }, tokens.pbx(own)))).toBe('FORBIDDEN');
-      const network = await stack.ok<{ network: { pbxs: { id: string }[] } }>(`{ network(id: "acme-hq") { pbxs { id } } }`, {}, tokens.pbx(own));
+      const network = await stack.ok<{ network: { pbxs: { id: string }[] } }>(
+        `{ network(id: "acme-hq") { pbxs { id } } }`,
+        {},
+        tokens.pbx(own),
+      );
       expect(network.network.pbxs.map((p) => p.id)).toEqual([own]);
     });
   });

@@ -10,7 +10,10 @@ describe('readiness', () => {
 
   const ready = async (base: string) => {
     const response = await fetch(`${base}/ready`);
-    return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> },
+    };
   };
   const gatewayBase = () => stack.gatewayUrl.replace(/\/graphql$/, '');
 
@@ -18,7 +21,13 @@ describe('readiness', () => {
     const gateway = await ready(gatewayBase());
     expect(gateway.status).toBe(200);
     expect(gateway.body.status).toBe('ready');
-    expect(Object.keys(gateway.body.checks).sort()).toEqual(['bus', 'subgraph:licensing', 'subgraph:network', 'subgraph:recordings', 'subgraph:storage']);
+    expect(Object.keys(gateway.body.checks).sort()).toEqual([
+      'bus',
+      'subgraph:licensing',
+      'subgraph:network',
+      'subgraph:recordings',
+      'subgraph:storage',
+    ]);
     for (const subgraph of Object.values(stack.subgraphs)) {
       const own = await ready(subgraph.http.url);
       expect(own).toMatchObject({ status: 200, body: { status: 'ready', checks: { database: { ok: true }, bus: { ok: true } } } });
@@ -47,7 +56,10 @@ describe('readiness', () => {
     storage.runtime.db.query = (() => Promise.reject(new Error('connection lost'))) as typeof storage.runtime.db.query;
     try {
       const down = await ready(storage.http.url);
-      expect(down).toMatchObject({ status: 503, body: { checks: { database: { ok: false, error: 'connection lost' }, bus: { ok: true } } } });
+      expect(down).toMatchObject({
+        status: 503,
+        body: { checks: { database: { ok: false, error: 'connection lost' }, bus: { ok: true } } },
+      });
       expect((await ready(gatewayBase())).body.checks['subgraph:storage'].ok).toBe(false);
     } finally {
       storage.runtime.db.query = query;

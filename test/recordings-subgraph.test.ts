@@ -33,13 +33,20 @@ const token = {
 };
 
 type Errors = { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
-interface Result<T> { data?: T; errors?: Errors }
+interface Result<T> {
+  data?: T;
+  errors?: Errors;
+}
 
 let recordings: RunningSubgraph<RecordingsServices>;
 let bus: MemoryBus;
 let mysqlDatabase: string | null = null;
 
-async function gql<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, auth = token.admin): Promise<Result<T>> {
+async function gql<T = Record<string, unknown>>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  auth = token.admin,
+): Promise<Result<T>> {
   const response = await fetch(recordings.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
@@ -76,13 +83,20 @@ async function recordingsOf(
   auth = token.admin,
   node = `${NODE} caller callee`,
 ): Promise<Result<{ _entities: PbxRecordings[] }>> {
-  return gql(`query ($r: [_Any!]!, $first: Int, $after: String, $from: DateTime, $to: DateTime) {
+  return gql(
+    `query ($r: [_Any!]!, $first: Int, $after: String, $from: DateTime, $to: DateTime) {
     _entities(representations: $r) { ... on Pbx { id recordings(first: $first, after: $after, filter: { from: $from, to: $to }) {
       totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${node} } } } } } }`,
-  { r: ids.map((id) => ({ __typename: 'Pbx', id })), ...args }, auth);
+    { r: ids.map((id) => ({ __typename: 'Pbx', id })), ...args },
+    auth,
+  );
 }
 
-async function page(id: string, args: { first?: number; after?: string; from?: string; to?: string } = {}, auth = token.admin): Promise<Page> {
+async function page(
+  id: string,
+  args: { first?: number; after?: string; from?: string; to?: string } = {},
+  auth = token.admin,
+): Promise<Page> {
   const { data, errors } = await recordingsOf([id], args, auth);
   expect(errors).toBeUndefined();
   return data!._entities[0]!.recordings;
@@ -98,16 +112,38 @@ const UNKNOWN = serial(999);
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 const t = (iso: string) => new Date(`2024-05-${iso}Z`);
 
-function registered(pbx: Omit<PbxSnapshot, 'revision' | 'wmsVersion' | 'name' | 'kind' | 'region'>): EventEnvelope<EventPayloads['PbxRegistered']> {
+function registered(
+  pbx: Omit<PbxSnapshot, 'revision' | 'wmsVersion' | 'name' | 'kind' | 'region'>,
+): EventEnvelope<EventPayloads['PbxRegistered']> {
   return {
-    id: randomUUID(), type: 'PbxRegistered', key: pbx.id, source: 'network', occurredAt: new Date().toISOString(),
-    payload: { pbx: { name: `${pbx.id}.wildixin.com`, wmsVersion: '6.05.20231120.1', revision: 1, kind: PbxKind.CLOUD, region: 'eu-central-1', ...pbx } },
+    id: randomUUID(),
+    type: 'PbxRegistered',
+    key: pbx.id,
+    source: 'network',
+    occurredAt: new Date().toISOString(),
+    payload: {
+      pbx: {
+        name: `${pbx.id}.wildixin.com`,
+        wmsVersion: '6.05.20231120.1',
+        revision: 1,
+        kind: PbxKind.CLOUD,
+        region: 'eu-central-1',
+        ...pbx,
+      },
+    },
   };
 }
 
 const file = (n: number, startedAt: Date, extra: Partial<RecordingRegistration> = {}): RecordingRegistration => ({
-  pbxId: E, sourcePath: `recordings/e/${n}.wav`, callId: `call-${n}`, startedAt, durationSeconds: 60 + n, sizeBytes: 1000 * n,
-  caller: `20${n}`, callee: '+390123456789', ...extra,
+  pbxId: E,
+  sourcePath: `recordings/e/${n}.wav`,
+  callId: `call-${n}`,
+  startedAt,
+  durationSeconds: 60 + n,
+  sizeBytes: 1000 * n,
+  caller: `20${n}`,
+  callee: '+390123456789',
+  ...extra,
 });
 const verified = (n: number) => ({ sha256: 'ab'.repeat(32), objectKey: `${E}/recordings/e/${n}.wav` });
 const SOON = new Date(Date.now() + 3 * 24 * 3600 * 1000);
@@ -121,7 +157,14 @@ beforeAll(async () => {
     db = { kind: 'mysql', url: `${MYSQL_URL}/${mysqlDatabase}` };
   }
   bus = new MemoryBus();
-  recordings = await startSubgraph(recordingsSubgraph, { port: 0, host: '127.0.0.1', db, bus, verifier: createTokenVerifier({ secret: SECRET }), keepStatements: true });
+  recordings = await startSubgraph(recordingsSubgraph, {
+    port: 0,
+    host: '127.0.0.1',
+    db,
+    bus,
+    verifier: createTokenVerifier({ secret: SECRET }),
+    keepStatements: true,
+  });
   await bus.publish([
     registered({ id: A, customerId: 'c1', networkId: 'n1' }),
     registered({ id: B, customerId: 'c2', networkId: null }),
@@ -136,15 +179,21 @@ beforeAll(async () => {
   await seedRecordings(data, B, 5, { now: NOW });
   await seedRecordings(data, BIG, 20_000, { now: NOW, days: 365 });
   for (const id of FLEET) await seedRecordings(data, id, 3, { now: NOW });
-  registeredE = await recordings.runtime.transact((em) => recordings.services.recordings.registerRecordings(em, [
-    file(1, t('10T08:00:00.000')),
-    // Two calls in the same millisecond: the id decides their order.
-    file(2, t('11T09:30:00.250')),
-    file(3, t('11T09:30:00.250')),
-    file(4, t('12T00:00:00.000'), { location: RecordingLocation.CDS_WITH_LOCAL_COPY, localCopyExpiresAt: t('19T00:00:00.000'), ...verified(4) }),
-    file(5, t('13T00:00:00.000'), { location: RecordingLocation.CDS_WITH_LOCAL_COPY, localCopyExpiresAt: SOON, ...verified(5) }),
-    file(6, t('14T00:00:00.000'), { location: RecordingLocation.CDS, localCopyExpiresAt: t('20T00:00:00.000'), ...verified(6) }),
-  ]));
+  registeredE = await recordings.runtime.transact((em) =>
+    recordings.services.recordings.registerRecordings(em, [
+      file(1, t('10T08:00:00.000')),
+      // Two calls in the same millisecond: the id decides their order.
+      file(2, t('11T09:30:00.250')),
+      file(3, t('11T09:30:00.250')),
+      file(4, t('12T00:00:00.000'), {
+        location: RecordingLocation.CDS_WITH_LOCAL_COPY,
+        localCopyExpiresAt: t('19T00:00:00.000'),
+        ...verified(4),
+      }),
+      file(5, t('13T00:00:00.000'), { location: RecordingLocation.CDS_WITH_LOCAL_COPY, localCopyExpiresAt: SOON, ...verified(5) }),
+      file(6, t('14T00:00:00.000'), { location: RecordingLocation.CDS, localCopyExpiresAt: t('20T00:00:00.000'), ...verified(6) }),
+    ]),
+  );
 }, 120000);
 
 afterAll(async () => {
@@ -158,7 +207,9 @@ afterAll(async () => {
 });
 
 const newestFirst = (nodes: RecordingNode[]) =>
-  nodes.every((n, i) => i === 0 || nodes[i - 1].startedAt > n.startedAt || (nodes[i - 1].startedAt === n.startedAt && nodes[i - 1].id > n.id));
+  nodes.every(
+    (n, i) => i === 0 || nodes[i - 1].startedAt > n.startedAt || (nodes[i - 1].startedAt === n.startedAt && nodes[i - 1].id > n.id),
+  );
 
 describe('recordings subgraph: paging', () => {
   test('pages through all recordings of a PBX newest first, 50 by default, with keyset cursors', async () => {
@@ -216,7 +267,9 @@ describe('recordings subgraph: paging', () => {
         expect(p.totalCount).toBe(20_000);
       }
     }
-    const oldest = await recordings.runtime.db.getRepository(Recording).find({ where: { pbxId: BIG }, order: { startedAt: 'ASC', id: 'ASC' }, take: 1 });
+    const oldest = await recordings.runtime.db
+      .getRepository(Recording)
+      .find({ where: { pbxId: BIG }, order: { startedAt: 'ASC', id: 'ASC' }, take: 1 });
     expect(last!.id).toBe(oldest[0].id);
 
     // The plan: an index seek on (pbxId, startedAt, id) in sort order, no sort step, no scan of the table,
@@ -230,7 +283,9 @@ describe('recordings subgraph: paging', () => {
     expect(sql).not.toMatch(/OFFSET/i);
     if (recordings.runtime.db.options.type === 'mysql') {
       // MariaDB's ANALYZE runs the statement and reports the rows each part really read.
-      const plan = await recordings.runtime.db.query<{ table: string; key: string | null; Extra: string | null; r_rows: string | number }[]>(`ANALYZE ${sql}`, params);
+      const plan = await recordings.runtime.db.query<
+        { table: string; key: string | null; Extra: string | null; r_rows: string | number }[]
+      >(`ANALYZE ${sql}`, params);
       const seeks = plan.filter((row) => row.table === 'recording');
       expect(seeks).toHaveLength(3);
       for (const row of seeks) {
@@ -242,13 +297,20 @@ describe('recordings subgraph: paging', () => {
       const plan = await recordings.runtime.db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, params);
       const details = plan.map((row) => row.detail);
       // A range on (pbxId, startedAt): the cursor's bound is a seek, not a skip over newer rows.
-      expect(details.filter((d) => /SEARCH recording USING (COVERING )?INDEX IX_recording_pbx_started \(pbxId=\? AND startedAt[<>]/.test(d))).toHaveLength(3);
+      expect(
+        details.filter((d) => /SEARCH recording USING (COVERING )?INDEX IX_recording_pbx_started \(pbxId=\? AND startedAt[<>]/.test(d)),
+      ).toHaveLength(3);
       expect(details.join('\n')).not.toMatch(/TEMP B-TREE|SCAN .*recording/);
     }
   });
 
   test('page size and cursor mistakes are BAD_USER_INPUT', async () => {
-    for (const args of [{ first: 501 }, { first: 0 }, { after: 'not-a-cursor' }, { from: '2024-05-02T00:00:00Z', to: '2024-05-01T00:00:00Z' }]) {
+    for (const args of [
+      { first: 501 },
+      { first: 0 },
+      { after: 'not-a-cursor' },
+      { from: '2024-05-02T00:00:00Z', to: '2024-05-01T00:00:00Z' },
+    ]) {
       const { data, errors } = await recordingsOf([A], args);
       expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       // The field is nullable (docs/partial-answers.md): the refusal nulls it, not the PBX.
@@ -263,13 +325,21 @@ describe('recordings subgraph: location and personal data', () => {
     const p = await page(E);
     const byCall = new Map(p.edges.map((e) => [e.node.callId, e.node]));
     expect(byCall.get('call-1')).toMatchObject({ location: 'LOCAL', localCopyExpiresAt: null, sha256: null });
-    expect(byCall.get('call-4')).toMatchObject({ location: 'CDS', localCopyExpiresAt: '2024-05-19T00:00:00.000Z', sha256: 'ab'.repeat(32) });
+    expect(byCall.get('call-4')).toMatchObject({
+      location: 'CDS',
+      localCopyExpiresAt: '2024-05-19T00:00:00.000Z',
+      sha256: 'ab'.repeat(32),
+    });
     expect(byCall.get('call-5')).toMatchObject({ location: 'CDS_WITH_LOCAL_COPY', localCopyExpiresAt: SOON.toISOString() });
     expect(byCall.get('call-6')!.location).toBe('CDS');
     // Seeded A was migrated on 2024-05-20: before that CDS (copy expired on the 27th), after it LOCAL.
     const a = (await page(A, { first: 500 })).edges.map((e) => e.node);
     for (const node of a) {
-      if (node.startedAt < '2024-05-20') expect(node).toMatchObject({ location: 'CDS', localCopyExpiresAt: localCopyExpiry(new Date('2024-05-20T00:00:00Z')).toISOString() });
+      if (node.startedAt < '2024-05-20')
+        expect(node).toMatchObject({
+          location: 'CDS',
+          localCopyExpiresAt: localCopyExpiry(new Date('2024-05-20T00:00:00Z')).toISOString(),
+        });
       else expect(node).toMatchObject({ location: 'LOCAL', sha256: null });
     }
     expect(new Set(a.map((n) => n.location))).toEqual(new Set(['CDS', 'LOCAL']));
@@ -281,7 +351,10 @@ describe('recordings subgraph: location and personal data', () => {
     expect(new Set(errors!.map((e) => e.extensions?.code))).toEqual(new Set(['FORBIDDEN']));
     expect(new Set(errors!.map((e) => e.path!.at(-1)))).toEqual(new Set(['caller', 'callee']));
     const nodes = data!._entities[0]!.recordings.edges.map((e) => e.node);
-    expect(nodes.map((n) => [n.caller, n.callee])).toEqual([[null, null], [null, null]]);
+    expect(nodes.map((n) => [n.caller, n.callee])).toEqual([
+      [null, null],
+      [null, null],
+    ]);
     expect(nodes[0].callId).toBe('call-6');
 
     const clean = await recordingsOf([E], { first: 2 }, token.analyst, NODE);
@@ -344,8 +417,10 @@ describe('recordings subgraph: cost', () => {
   test('without totalCount no count is run', async () => {
     const counter = recordings.runtime.counter;
     counter.reset();
-    const { errors } = await gql(`query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pbx { recordings(first: 5) { edges { node { id } } } } } }`,
-      { r: FLEET.map((id) => ({ __typename: 'Pbx', id })) });
+    const { errors } = await gql(
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pbx { recordings(first: 5) { edges { node { id } } } } } }`,
+      { r: FLEET.map((id) => ({ __typename: 'Pbx', id })) },
+    );
     expect(errors).toBeUndefined();
     expect(counter.statements.join('\n')).not.toMatch(/COUNT\(/i);
     expect(counter.reset()).toBe(2);
@@ -361,7 +436,9 @@ describe('recordings subgraph: registerRecordings', () => {
     expect(again[0].id).toBe(registeredE[0].id);
     expect(again[1].id).toBe(again[2].id);
     expect(again[1]).toMatchObject({ pbxId: E, callId: 'call-7', sourcePath: 'recordings/e/7.wav', location: 'LOCAL', sizeBytes: 7000 });
-    const twice = await recordings.runtime.transact((em) => service().registerRecordings(em, [{ ...rows[1], sourcePath: './recordings\\e/7.wav' }]));
+    const twice = await recordings.runtime.transact((em) =>
+      service().registerRecordings(em, [{ ...rows[1], sourcePath: './recordings\\e/7.wav' }]),
+    );
     expect(twice[0].id).toBe(again[1].id);
     expect(await recordings.runtime.db.getRepository(Recording).countBy({ pbxId: E })).toBe(7);
   });
@@ -378,7 +455,9 @@ describe('recordings subgraph: registerRecordings', () => {
       [file(8, t('16T00:00:00.000'), { pbxId: 'not-a-serial' })],
     ];
     for (const rows of attempts) {
-      await expect(recordings.runtime.transact((em) => service().registerRecordings(em, rows))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      await expect(recordings.runtime.transact((em) => service().registerRecordings(em, rows))).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+      });
     }
     expect(await recordings.runtime.db.getRepository(Recording).countBy({ pbxId: E })).toBe(before);
   });
@@ -391,7 +470,9 @@ describe('recordings subgraph: by offset (for GET /api/v1/pbx/recordings)', () =
       `query ($r: [_Any!]!, $offset: Int, $first: Int, $from: DateTime, $to: DateTime) {
         _entities(representations: $r) { ... on Pbx { id recordingsByOffset(offset: $offset, first: $first, filter: { from: $from, to: $to }) {
           totalCount offset nodes { ${NODE} } } } } }`,
-      { r: ids.map((id) => ({ __typename: 'Pbx', id })), ...args }, auth);
+      { r: ids.map((id) => ({ __typename: 'Pbx', id })), ...args },
+      auth,
+    );
   }
   async function offsetPage(id: string, args: { offset?: number; first?: number; from?: string; to?: string } = {}): Promise<OffsetPage> {
     const { data, errors } = await byOffset([id], args);
@@ -418,13 +499,19 @@ describe('recordings subgraph: by offset (for GET /api/v1/pbx/recordings)', () =
   test('a deep offset reads the right rows, skipping inside the index only', async () => {
     const deep = await offsetPage(BIG, { offset: 19_990, first: 500 });
     expect(deep.totalCount).toBe(20_000);
-    const oldest = await recordings.runtime.db.getRepository(Recording).find({ where: { pbxId: BIG }, order: { startedAt: 'ASC', id: 'ASC' }, take: 10 });
+    const oldest = await recordings.runtime.db
+      .getRepository(Recording)
+      .find({ where: { pbxId: BIG }, order: { startedAt: 'ASC', id: 'ASC' }, take: 10 });
     expect(deep.nodes.map((n) => n.id)).toEqual(oldest.map((r) => r.id).reverse());
 
     const queries = new RecordingQueries(recordings.runtime.db);
-    const { sql, params } = queries.offsetStatement([{ pbxId: BIG, window: { from: null, to: new Date('2024-01-01T00:00:00Z') }, offset: 5_000, rows: 50 }]);
+    const { sql, params } = queries.offsetStatement([
+      { pbxId: BIG, window: { from: null, to: new Date('2024-01-01T00:00:00Z') }, offset: 5_000, rows: 50 },
+    ]);
     if (recordings.runtime.db.options.type === 'mysql') {
-      const plan = await recordings.runtime.db.query<{ table: string; type: string; key: string | null; Extra: string | null; r_rows: string | number }[]>(`ANALYZE ${sql}`, params);
+      const plan = await recordings.runtime.db.query<
+        { table: string; type: string; key: string | null; Extra: string | null; r_rows: string | number }[]
+      >(`ANALYZE ${sql}`, params);
       // The skip: an index-only range scan (no row lookups for the 5,000 skipped entries).
       const skip = plan.find((row) => row.table === 'recording' && row.key === 'IX_recording_pbx_started')!;
       expect(skip.Extra ?? '').toMatch(/Using index/);
@@ -451,11 +538,15 @@ describe('recordings subgraph: by offset (for GET /api/v1/pbx/recordings)', () =
       { from: new Date('2023-08-02T06:00:00Z'), to: null },
       { from: new Date('2023-08-02T06:00:00Z'), to: new Date('2024-04-01T00:00:00Z') },
     ];
-    const requests = windows.flatMap((window) => [0, 1_999, 2_000, 2_345, 7_777, 12_050, 19_990, 25_000].map((offset) => ({ pbxId: BIG, window, offset, rows: 37 })));
+    const requests = windows.flatMap((window) =>
+      [0, 1_999, 2_000, 2_345, 7_777, 12_050, 19_990, 25_000].map((offset) => ({ pbxId: BIG, window, offset, rows: 37 })),
+    );
     const pages = await queries.offsetPages(requests);
     const seeks = await queries.seekPastWholeDays(requests);
     requests.forEach((request, i) => {
-      const inWindow = everything.filter((r) => (!request.window.from || r.startedAt >= request.window.from) && (!request.window.to || r.startedAt < request.window.to));
+      const inWindow = everything.filter(
+        (r) => (!request.window.from || r.startedAt >= request.window.from) && (!request.window.to || r.startedAt < request.window.to),
+      );
       expect(pages[i].map((r) => r.id)).toEqual(inWindow.slice(request.offset, request.offset + 37).map((r) => r.id));
       // What runs: a deep offset inside the window is left with less than a day's worth (about 55 here) to walk.
       if (request.offset < DAY_SEEK_MIN_OFFSET) expect(seeks[i]).toBe(request);
@@ -491,7 +582,9 @@ describe('recordings subgraph: one recording and its playback link', () => {
 
   test('recording(id) is scoped like the rest: found, null when unknown, FORBIDDEN outside the scope', async () => {
     const cds = registeredE[3];
-    const found = await gql<{ recording: { id: string; callId: string; location: string; playbackUrl: string | null; pbx: { id: string } } | null }>(ONE, { id: cds.id });
+    const found = await gql<{
+      recording: { id: string; callId: string; location: string; playbackUrl: string | null; pbx: { id: string } } | null;
+    }>(ONE, { id: cds.id });
     expect(found.errors).toBeUndefined();
     expect(found.data!.recording).toMatchObject({ id: cds.id, callId: 'call-4', location: 'CDS', pbx: { id: E } });
     // No secret configured in this test: the link is a plain path that needs a bearer token.
@@ -528,7 +621,7 @@ describe('recordings subgraph: totalCount from day counts', () => {
       [new Date('2024-02-03T17:12:00.000Z'), new Date('2024-04-29T05:00:00.000Z')],
     ];
     let seed = 7;
-    const next = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let i = 0; i < 12; i++) {
       const from = new Date(NOW.getTime() - Math.floor(next() * 400 * day));
       windows.push([from, new Date(from.getTime() + Math.floor(next() * 60 * day))]);
@@ -540,36 +633,65 @@ describe('recordings subgraph: totalCount from day counts', () => {
     expect(counts.some((n) => n > 1000)).toBe(true);
 
     // The table agrees with a recount from the rows (what the migration backfills).
-    const kept = await db.query<{ pbxId: string; day: string; recordings: number | string }[]>('SELECT * FROM recording_day_count ORDER BY pbxId, day');
+    const kept = await db.query<{ pbxId: string; day: string; recordings: number | string }[]>(
+      'SELECT * FROM recording_day_count ORDER BY pbxId, day',
+    );
     await db.transaction((em) => rebuildDayCounts(em));
-    const rebuilt = await db.query<{ pbxId: string; day: string; recordings: number | string }[]>('SELECT * FROM recording_day_count ORDER BY pbxId, day');
+    const rebuilt = await db.query<{ pbxId: string; day: string; recordings: number | string }[]>(
+      'SELECT * FROM recording_day_count ORDER BY pbxId, day',
+    );
     expect(kept.map((r) => [r.pbxId, r.day, Number(r.recordings)])).toEqual(rebuilt.map((r) => [r.pbxId, r.day, Number(r.recordings)]));
     expect(rebuilt.filter((r) => r.pbxId === BIG).reduce((s, r) => s + Number(r.recordings), 0)).toBe(20_000);
   });
 
   test('a long window reads day counts and at most two days of rows', async () => {
     const queries = new RecordingQueries(recordings.runtime.db);
-    const { sql, params } = queries.countStatement([{ pbxId: BIG, window: { from: new Date('2023-09-01T10:00:00Z'), to: new Date('2024-05-01T10:00:00Z') } }]);
+    const { sql, params } = queries.countStatement([
+      { pbxId: BIG, window: { from: new Date('2023-09-01T10:00:00Z'), to: new Date('2024-05-01T10:00:00Z') } },
+    ]);
     if (recordings.runtime.db.options.type === 'mysql') {
-      const plan = await recordings.runtime.db.query<{ table: string; key: string | null; r_rows: string | number | null }[]>(`ANALYZE ${sql}`, params);
+      const plan = await recordings.runtime.db.query<{ table: string; key: string | null; r_rows: string | number | null }[]>(
+        `ANALYZE ${sql}`,
+        params,
+      );
       const rowsRead = plan.filter((row) => row.table === 'recording').map((row) => Number(row.r_rows));
       expect(rowsRead).toHaveLength(2);
       // 20,000 recordings over a year: about 55 a day.
       for (const n of rowsRead) expect(n).toBeLessThan(200);
       expect(plan.find((row) => row.table === 'recording_day_count')?.key).toBe('PRIMARY');
     } else {
-      const plan = (await recordings.runtime.db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((row) => row.detail).join('\n');
-      expect(plan).toMatch(/SEARCH recording_day_count USING (COVERING )?INDEX sqlite_autoindex_recording_day_count_1 \(pbxId=\? AND day>\? AND day<\?\)/);
-      expect(plan.match(/SEARCH recording USING COVERING INDEX IX_recording_pbx_started \(pbxId=\? AND startedAt>\? AND startedAt<\?\)/g)).toHaveLength(2);
+      const plan = (await recordings.runtime.db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, params))
+        .map((row) => row.detail)
+        .join('\n');
+      expect(plan).toMatch(
+        /SEARCH recording_day_count USING (COVERING )?INDEX sqlite_autoindex_recording_day_count_1 \(pbxId=\? AND day>\? AND day<\?\)/,
+      );
+      expect(
+        plan.match(/SEARCH recording USING COVERING INDEX IX_recording_pbx_started \(pbxId=\? AND startedAt>\? AND startedAt<\?\)/g),
+      ).toHaveLength(2);
     }
   });
 
   test('registering files already there counts nothing twice', async () => {
     const { db } = recordings.runtime;
-    const dayTotal = async () => Number((await db.query<{ n: number | string }[]>(`SELECT COALESCE(SUM(recordings), 0) AS n FROM recording_day_count WHERE ${db.driver.escape('pbxId')} = ?`, [E]))[0].n);
+    const dayTotal = async () =>
+      Number(
+        (
+          await db.query<{ n: number | string }[]>(
+            `SELECT COALESCE(SUM(recordings), 0) AS n FROM recording_day_count WHERE ${db.driver.escape('pbxId')} = ?`,
+            [E],
+          )
+        )[0].n,
+      );
     const before = await dayTotal();
     expect(before).toBe(await db.getRepository(Recording).countBy({ pbxId: E }));
-    await recordings.runtime.transact((em) => recordings.services.recordings.registerRecordings(em, [file(1, t('10T08:00:00.000')), file(20, t('20T10:00:00.000')), file(20, t('20T10:00:00.000'))]));
+    await recordings.runtime.transact((em) =>
+      recordings.services.recordings.registerRecordings(em, [
+        file(1, t('10T08:00:00.000')),
+        file(20, t('20T10:00:00.000')),
+        file(20, t('20T10:00:00.000')),
+      ]),
+    );
     expect(await dayTotal()).toBe(before + 1);
     expect(await dayTotal()).toBe(await db.getRepository(Recording).countBy({ pbxId: E }));
   });

@@ -24,7 +24,11 @@ interface Node {
 interface Recordings {
   pbx: {
     id: string;
-    recordings: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { cursor: string; node: Node }[] };
+    recordings: {
+      totalCount: number;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      edges: { cursor: string; node: Node }[];
+    };
   } | null;
 }
 
@@ -110,7 +114,10 @@ describe('Recordings (contract operation through the gateway)', () => {
   it('partners and PBXs see only their own recordings', async () => {
     expect((await stack.ok<Recordings>(RECORDINGS, { pbxId: B }, tokens.partner(['rec-b']))).pbx!.recordings.totalCount).toBe(3);
     expect((await stack.ok<Recordings>(RECORDINGS, { pbxId: A }, tokens.pbx(A))).pbx!.recordings.totalCount).toBe(130);
-    for (const [pbxId, token] of [[A, tokens.partner(['rec-b'])], [B, tokens.pbx(A)]]) {
+    for (const [pbxId, token] of [
+      [A, tokens.partner(['rec-b'])],
+      [B, tokens.pbx(A)],
+    ]) {
       const refused = await stack.gql<Recordings>(RECORDINGS, { pbxId }, token);
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(refused.data?.pbx ?? null).toBeNull();
@@ -122,7 +129,11 @@ describe('Recordings (contract operation through the gateway)', () => {
     const cost = async (id: string, pbxCount: number) => {
       const counter = stack.subgraphs.recordings.runtime.counter;
       counter.reset();
-      const data = await stack.ok<{ network: { pbxs: { recordings: { totalCount: number; edges: unknown[] } }[] } }>(query, { id }, tokens.admin());
+      const data = await stack.ok<{ network: { pbxs: { recordings: { totalCount: number; edges: unknown[] } }[] } }>(
+        query,
+        { id },
+        tokens.admin(),
+      );
       expect(data.network.pbxs).toHaveLength(pbxCount);
       expect(data.network.pbxs.every((p) => p.recordings.totalCount === 4 && p.recordings.edges.length === 3)).toBe(true);
       return counter.count; // the counter leaves out the outbox relay's own statements

@@ -13,11 +13,9 @@ import { contractOperation } from './support/operations';
  * agree with what GraphQL says, refusals included.
  */
 
-
 type RestRecord = RestRecording;
 type RestBody =
-  | { type: 'result'; result: { total: number; records: RestRecord[]; redacted?: string[] } }
-  | { type: 'error'; reason: string };
+  { type: 'result'; result: { total: number; records: RestRecord[]; redacted?: string[] } } | { type: 'error'; reason: string };
 
 interface Node {
   id: string;
@@ -31,7 +29,9 @@ interface Node {
   localCopyExpiresAt: string | null;
   sha256: string | null;
 }
-interface Recordings { pbx: { recordings: { totalCount: number; edges: { node: Node }[] } } }
+interface Recordings {
+  pbx: { recordings: { totalCount: number; edges: { node: Node }[] } };
+}
 
 const RECORDINGS = contractOperation('Recordings.graphql', 'Recordings');
 const NOW = new Date('2024-06-01T12:00:00.000Z');
@@ -44,15 +44,27 @@ const seconds = (iso: string | null) => (iso === null ? null : Math.floor(Date.p
 
 /** What the contract says a REST record is, from the GraphQL node of the same recording. */
 const asRest = (node: Node): RestRecord => ({
-  id: node.id, callId: node.callId, start: seconds(node.startedAt)!, duration: node.durationSeconds, size: node.sizeBytes,
-  caller: node.caller, callee: node.callee, location: node.location, localCopyExpires: seconds(node.localCopyExpiresAt), sha256: node.sha256,
+  id: node.id,
+  callId: node.callId,
+  start: seconds(node.startedAt)!,
+  duration: node.durationSeconds,
+  size: node.sizeBytes,
+  caller: node.caller,
+  callee: node.callee,
+  location: node.location,
+  localCopyExpires: seconds(node.localCopyExpiresAt),
+  sha256: node.sha256,
 });
 
 describe('GET /api/v1/pbx/recordings', () => {
   let stack: TestStack;
   let all: Node[];
 
-  async function rest(query: string, token: string | null = tokens.admin(), init: RequestInit = {}): Promise<{ status: number; body: RestBody; headers: Headers }> {
+  async function rest(
+    query: string,
+    token: string | null = tokens.admin(),
+    init: RequestInit = {},
+  ): Promise<{ status: number; body: RestBody; headers: Headers }> {
     const base = stack.gatewayUrl.replace(/\/graphql$/, '');
     const response = await fetch(`${base}/api/v1/pbx/recordings${query}`, {
       ...init,
@@ -92,7 +104,18 @@ describe('GET /api/v1/pbx/recordings', () => {
     expect(page.total).toBe(130);
     expect(page.redacted).toBeUndefined();
     expect(page.records).toEqual(all.slice(0, 100).map(asRest));
-    expect(Object.keys(page.records[0]).sort()).toEqual(['callId', 'callee', 'caller', 'duration', 'id', 'localCopyExpires', 'location', 'sha256', 'size', 'start']);
+    expect(Object.keys(page.records[0]).sort()).toEqual([
+      'callId',
+      'callee',
+      'caller',
+      'duration',
+      'id',
+      'localCopyExpires',
+      'location',
+      'sha256',
+      'size',
+      'start',
+    ]);
     // Migrated ones are in CDS with a (long expired) local copy, the newer ones LOCAL.
     expect(new Set(page.records.map((r) => r.location))).toEqual(new Set(['CDS', 'LOCAL']));
     const migrated = page.records.find((r) => r.location === 'CDS')!;
@@ -122,11 +145,20 @@ describe('GET /api/v1/pbx/recordings', () => {
     const window = result((await rest(`?pbx=${A}&from=${from}&to=${to}&count=500`)).body);
     expect(window.total).toBe(expected.length);
     expect(window.records).toEqual(expected.map(asRest));
-    const graphql = await stack.ok<Recordings>(RECORDINGS, { pbxId: A, first: 500, from: new Date(from * 1000).toISOString(), to: new Date(to * 1000).toISOString() });
+    const graphql = await stack.ok<Recordings>(RECORDINGS, {
+      pbxId: A,
+      first: 500,
+      from: new Date(from * 1000).toISOString(),
+      to: new Date(to * 1000).toISOString(),
+    });
     expect(graphql.pbx.recordings.totalCount).toBe(window.total);
     // One bound alone, and a window paged.
-    expect(result((await rest(`?pbx=${A}&from=${from}`)).body).total).toBe(all.filter((n) => Date.parse(n.startedAt) >= from * 1000).length);
-    expect(result((await rest(`?pbx=${A}&from=${from}&to=${to}&start=10&count=5`)).body).records).toEqual(expected.slice(10, 15).map(asRest));
+    expect(result((await rest(`?pbx=${A}&from=${from}`)).body).total).toBe(
+      all.filter((n) => Date.parse(n.startedAt) >= from * 1000).length,
+    );
+    expect(result((await rest(`?pbx=${A}&from=${from}&to=${to}&start=10&count=5`)).body).records).toEqual(
+      expected.slice(10, 15).map(asRest),
+    );
   });
 
   it.each([

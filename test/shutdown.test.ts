@@ -12,21 +12,37 @@ import { tokens } from './support/harness';
  * subscription ends with a reason; the process exits 0 after flushing and
  * closing, within SHUTDOWN_TIMEOUT_MS.
  */
-interface Outcome { status: number; body: string; error?: undefined }
-interface Failure { error: string; status?: undefined }
+interface Outcome {
+  status: number;
+  body: string;
+  error?: undefined;
+}
+interface Failure {
+  error: string;
+  status?: undefined;
+}
 
 /** One request on its own connection (no keep-alive), so what happens to it is what happened to the request. */
 function request(url: string, method: 'GET' | 'POST', body?: string): Promise<Outcome | Failure> {
   return new Promise((resolve) => {
-    const req = http.request(url, {
-      method, agent: false,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin()}`, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
-    });
+    const req = http.request(
+      url,
+      {
+        method,
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${tokens.admin()}`,
+          ...(body ? { 'content-length': Buffer.byteLength(body) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
+      },
+    );
     req.on('error', (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
     req.end(body);
   });
@@ -35,7 +51,9 @@ function request(url: string, method: 'GET' | 'POST', body?: string): Promise<Ou
 /** A GET whose `started` resolves when its response headers have come, `done` with the whole body (or how it failed). */
 function inFlightRequest(url: string): { started: Promise<void>; done: Promise<{ body: string; error?: string }> } {
   let started!: () => void;
-  const startedPromise = new Promise<void>((resolve) => { started = resolve; });
+  const startedPromise = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   const done = new Promise<{ body: string; error?: string }>((resolve) => {
     const req = http.request(url, { agent: false, headers: { authorization: `Bearer ${tokens.admin()}` } }, (res) => {
       started();
@@ -67,8 +85,12 @@ describe('graceful shutdown', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child!.once('exit', (code) => resolve({ code, at: Date.now() })));
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child!.once('exit', (code) => resolve({ code, at: Date.now() })),
+    );
     const gatewayUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
       child!.stdout!.on('data', (c: Buffer) => {
@@ -79,11 +101,21 @@ describe('graceful shutdown', () => {
       child!.once('exit', () => reject(new Error(`stack exited before it was up: ${stderr}`)));
     });
     const base = gatewayUrl.replace(/\/graphql$/, '');
-    const post = (query: string, variables: Record<string, unknown> = {}) => request(gatewayUrl, 'POST', JSON.stringify({ query, variables }));
-    expect(await post(`mutation { createCustomer(input: { id: "sd-co", name: "Shutdown" }) { customer { id } } }`)).toMatchObject({ status: 200 });
-    expect(await post(`mutation { createNetwork(input: { id: "sd-net", name: "Net", customerId: "sd-co" }) { network { id } } }`)).toMatchObject({ status: 200 });
+    const post = (query: string, variables: Record<string, unknown> = {}) =>
+      request(gatewayUrl, 'POST', JSON.stringify({ query, variables }));
+    expect(await post(`mutation { createCustomer(input: { id: "sd-co", name: "Shutdown" }) { customer { id } } }`)).toMatchObject({
+      status: 200,
+    });
+    expect(
+      await post(`mutation { createNetwork(input: { id: "sd-net", name: "Net", customerId: "sd-co" }) { network { id } } }`),
+    ).toMatchObject({ status: 200 });
 
-    const subscription = subscribeWs<unknown>(gatewayUrl, tokens.admin(), 'subscription { migrationProgress(customerId: "sd-co") { migration { id status } } }', {});
+    const subscription = subscribeWs<unknown>(
+      gatewayUrl,
+      tokens.admin(),
+      'subscription { migrationProgress(customerId: "sd-co") { migration { id status } } }',
+      {},
+    );
     await new Promise((r) => setTimeout(r, 300));
 
     // Load: 16 clients reading the dashboard back to back; then, across the signal, requests that are in flight
@@ -125,7 +157,14 @@ describe('graceful shutdown', () => {
     expect(cut).toEqual([]);
     // The subscription was told why it ended, then closed with 1001 Going Away.
     expect(subscription.closed?.code ?? 1001).toBe(1001);
-    const told = [JSON.stringify(subscription.results), ...subscription.errors.map((e) => `${(e as { message?: string; reason?: string })?.message ?? ''} ${(e as { reason?: string })?.reason ?? ''} ${JSON.stringify(e)}`), subscription.closed?.reason ?? ''];
+    const told = [
+      JSON.stringify(subscription.results),
+      ...subscription.errors.map(
+        (e) =>
+          `${(e as { message?: string; reason?: string })?.message ?? ''} ${(e as { reason?: string })?.reason ?? ''} ${JSON.stringify(e)}`,
+      ),
+      subscription.closed?.reason ?? '',
+    ];
     expect(told.join(' ')).toMatch(/shutting down/);
     expect(code).toBe(0);
     expect(at - signalledAt).toBeLessThan(8_000);

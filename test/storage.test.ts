@@ -28,14 +28,21 @@ const token = {
 };
 
 type Errors = { message: string; extensions?: { code?: string } }[];
-interface Result<T> { data?: T; errors?: Errors }
+interface Result<T> {
+  data?: T;
+  errors?: Errors;
+}
 
 let storage: RunningSubgraph<StorageServices>;
 let bus: MemoryBus;
 let mysqlDatabase: string | null = null;
 const published: EventEnvelope[] = [];
 
-async function gql<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, auth = token.admin): Promise<Result<T>> {
+async function gql<T = Record<string, unknown>>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  auth = token.admin,
+): Promise<Result<T>> {
   const response = await fetch(storage.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` },
@@ -56,14 +63,33 @@ const PBX_FIELDS = `
 
 interface PbxData {
   id: string;
-  cds: { state: CdsState; region: string | null; activatedAt: string | null; usedBytes: number; usageByCategory: { category: DataCategory; usedBytes: number; itemCount: number }[] };
+  cds: {
+    state: CdsState;
+    region: string | null;
+    activatedAt: string | null;
+    usedBytes: number;
+    usageByCategory: { category: DataCategory; usedBytes: number; itemCount: number }[];
+  };
   currentMigration: { id: string; status: MigrationStatus; percent: number } | null;
-  migrations: { id: string; status: MigrationStatus; percent: number; itemsTotal: number; bytesTotal: number; bytesDone: number; error: string | null; categories: { category: DataCategory; state: CategoryState }[]; pbx: { id: string } }[];
+  migrations: {
+    id: string;
+    status: MigrationStatus;
+    percent: number;
+    itemsTotal: number;
+    bytesTotal: number;
+    bytesDone: number;
+    error: string | null;
+    categories: { category: DataCategory; state: CategoryState }[];
+    pbx: { id: string };
+  }[];
 }
 
 async function pbxs(ids: string[], auth = token.admin): Promise<Result<{ _entities: (PbxData | null)[] }>> {
-  return gql(`query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pbx { ${PBX_FIELDS} } } }`,
-    { r: ids.map((id) => ({ __typename: 'Pbx', id })) }, auth);
+  return gql(
+    `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pbx { ${PBX_FIELDS} } } }`,
+    { r: ids.map((id) => ({ __typename: 'Pbx', id })) },
+    auth,
+  );
 }
 
 const serial = (n: number) => `5e${n.toString(16).padStart(10, '0')}`;
@@ -73,9 +99,15 @@ const C = serial(3); // customer c2, standalone: never activated
 const FLEET = Array.from({ length: 12 }, (_, i) => serial(100 + i)); // customer c1, for statement counting
 const at = (minutes: number) => new Date(Date.UTC(2024, 2, 1, 10, minutes));
 
-function registered(pbx: Omit<PbxSnapshot, 'revision' | 'wmsVersion' | 'name'> & { wmsVersion?: string }): EventEnvelope<EventPayloads['PbxRegistered']> {
+function registered(
+  pbx: Omit<PbxSnapshot, 'revision' | 'wmsVersion' | 'name'> & { wmsVersion?: string },
+): EventEnvelope<EventPayloads['PbxRegistered']> {
   return {
-    id: randomUUID(), type: 'PbxRegistered', key: pbx.id, source: 'network', occurredAt: new Date().toISOString(),
+    id: randomUUID(),
+    type: 'PbxRegistered',
+    key: pbx.id,
+    source: 'network',
+    occurredAt: new Date().toISOString(),
     payload: { pbx: { name: `${pbx.id}.wildixin.com`, wmsVersion: '6.04.20230901.1', revision: 1, ...pbx } },
   };
 }
@@ -89,8 +121,17 @@ beforeAll(async () => {
     db = { kind: 'mysql', url: `${MYSQL_URL}/${mysqlDatabase}` };
   }
   bus = new MemoryBus();
-  storage = await startSubgraph(storageSubgraph, { port: 0, host: '127.0.0.1', db, bus, verifier: createTokenVerifier({ secret: SECRET }), keepStatements: true });
-  await bus.consume('probe', async (event) => { published.push(event); });
+  storage = await startSubgraph(storageSubgraph, {
+    port: 0,
+    host: '127.0.0.1',
+    db,
+    bus,
+    verifier: createTokenVerifier({ secret: SECRET }),
+    keepStatements: true,
+  });
+  await bus.consume('probe', async (event) => {
+    published.push(event);
+  });
   await bus.publish([
     registered({ id: A, kind: PbxKind.CLOUD, region: 'eu-central-1', customerId: 'c1', networkId: 'n1' }),
     registered({ id: B, kind: PbxKind.VIRTUAL, region: 'eu-west-1', customerId: 'c1', networkId: 'n1' }),
@@ -100,9 +141,20 @@ beforeAll(async () => {
   await storage.runtime.directory.catchUp();
 
   const running = (pbxId: string, minutes: number) => ({
-    pbxId, status: MigrationStatus.RUNNING, trigger: MigrationTrigger.WMS_UPGRADE, region: 'eu-central-1', startedAt: at(minutes),
+    pbxId,
+    status: MigrationStatus.RUNNING,
+    trigger: MigrationTrigger.WMS_UPGRADE,
+    region: 'eu-central-1',
+    startedAt: at(minutes),
     categories: [
-      { category: DataCategory.CALL_RECORDINGS, state: CategoryState.RUNNING, itemsTotal: 10, itemsDone: 4, bytesTotal: 800, bytesDone: 200 },
+      {
+        category: DataCategory.CALL_RECORDINGS,
+        state: CategoryState.RUNNING,
+        itemsTotal: 10,
+        itemsDone: 4,
+        bytesTotal: 800,
+        bytesDone: 200,
+      },
       { category: DataCategory.BACKUPS, state: CategoryState.PENDING, itemsTotal: 2, bytesTotal: 200 },
       { category: DataCategory.VOICEMAILS, itemsTotal: 7, bytesTotal: 5000 },
     ],
@@ -118,13 +170,45 @@ beforeAll(async () => {
     ],
     migrations: [
       // A: an old completed run, a failed one, and the newest one running.
-      { pbxId: A, status: MigrationStatus.COMPLETED, trigger: MigrationTrigger.WMS_UPGRADE, region: 'eu-central-1', startedAt: at(0), finishedAt: at(5),
-        categories: [{ category: DataCategory.CALL_RECORDINGS, state: CategoryState.COMPLETED, itemsTotal: 1, itemsDone: 1, bytesTotal: 10, bytesDone: 10 }] },
-      { pbxId: A, status: MigrationStatus.FAILED, trigger: MigrationTrigger.WMS_UPGRADE, region: 'eu-central-1', startedAt: at(10), finishedAt: at(11), error: 'CDS was unreachable' },
+      {
+        pbxId: A,
+        status: MigrationStatus.COMPLETED,
+        trigger: MigrationTrigger.WMS_UPGRADE,
+        region: 'eu-central-1',
+        startedAt: at(0),
+        finishedAt: at(5),
+        categories: [
+          {
+            category: DataCategory.CALL_RECORDINGS,
+            state: CategoryState.COMPLETED,
+            itemsTotal: 1,
+            itemsDone: 1,
+            bytesTotal: 10,
+            bytesDone: 10,
+          },
+        ],
+      },
+      {
+        pbxId: A,
+        status: MigrationStatus.FAILED,
+        trigger: MigrationTrigger.WMS_UPGRADE,
+        region: 'eu-central-1',
+        startedAt: at(10),
+        finishedAt: at(11),
+        error: 'CDS was unreachable',
+      },
       running(A, 20),
       // B: failed, nothing under way.
-      { pbxId: B, status: MigrationStatus.FAILED, trigger: MigrationTrigger.ADMIN_SCRIPT, region: 'eu-west-1', startedAt: at(30), finishedAt: at(31), error: 'disk read error',
-        categories: [{ category: DataCategory.BACKUPS, state: CategoryState.FAILED, itemsTotal: 4, itemsDone: 1 }] },
+      {
+        pbxId: B,
+        status: MigrationStatus.FAILED,
+        trigger: MigrationTrigger.ADMIN_SCRIPT,
+        region: 'eu-west-1',
+        startedAt: at(30),
+        finishedAt: at(31),
+        error: 'disk read error',
+        categories: [{ category: DataCategory.BACKUPS, state: CategoryState.FAILED, itemsTotal: 4, itemsDone: 1 }],
+      },
       ...FLEET.map((id, i) => running(id, 40 + i)),
     ],
   });
@@ -147,8 +231,15 @@ describe('storage subgraph', () => {
     expect(data!._entities[0]).toEqual({
       id: C,
       cds: {
-        state: 'NOT_ACTIVATED', region: null, activatedAt: null, usedBytes: 0,
-        usageByCategory: ['CALL_RECORDINGS', 'BACKUPS', 'VOICEMAILS', 'FAXES'].map((category) => ({ category, usedBytes: 0, itemCount: 0 })),
+        state: 'NOT_ACTIVATED',
+        region: null,
+        activatedAt: null,
+        usedBytes: 0,
+        usageByCategory: ['CALL_RECORDINGS', 'BACKUPS', 'VOICEMAILS', 'FAXES'].map((category) => ({
+          category,
+          usedBytes: 0,
+          itemCount: 0,
+        })),
       },
       currentMigration: null,
       migrations: [],
@@ -173,7 +264,10 @@ describe('storage subgraph', () => {
     const current = a.migrations[0];
     expect(current).toMatchObject({ itemsTotal: 12, bytesTotal: 1000, bytesDone: 200, percent: 20 });
     expect(current.categories.map((c) => [c.category, c.state])).toEqual([
-      ['CALL_RECORDINGS', 'RUNNING'], ['BACKUPS', 'PENDING'], ['VOICEMAILS', 'NOT_SUPPORTED_YET'], ['FAXES', 'NOT_SUPPORTED_YET'],
+      ['CALL_RECORDINGS', 'RUNNING'],
+      ['BACKUPS', 'PENDING'],
+      ['VOICEMAILS', 'NOT_SUPPORTED_YET'],
+      ['FAXES', 'NOT_SUPPORTED_YET'],
     ]);
     expect(a.migrations[2].percent).toBe(100);
     expect(a.currentMigration).toMatchObject({ id: current.id, status: 'RUNNING', percent: 20 });
@@ -227,7 +321,12 @@ describe('storage subgraph', () => {
 
     const migration = await gql<{ _entities: ({ id: string; status: string } | null)[] }>(
       `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Migration { id status } } }`,
-      { r: [{ __typename: 'Migration', id: migrationIds[0] }, { __typename: 'Migration', id: randomUUID() }] },
+      {
+        r: [
+          { __typename: 'Migration', id: migrationIds[0] },
+          { __typename: 'Migration', id: randomUUID() },
+        ],
+      },
     );
     expect(migration.errors).toBeUndefined();
     expect(migration.data!._entities).toEqual([{ id: migrationIds[0], status: 'COMPLETED' }, null]);
@@ -241,7 +340,10 @@ describe('storage subgraph', () => {
     });
     expect(first).toEqual({ pbxId: C, usedBytes: 1500, revision: 1 });
     const second = await storage.runtime.transact(async (em) => {
-      await em.save(CdsUsage, em.create(CdsUsage, { pbxId: C, category: DataCategory.CALL_RECORDINGS, usedBytes: 9_007_199_254_000_000, itemCount: 1 }));
+      await em.save(
+        CdsUsage,
+        em.create(CdsUsage, { pbxId: C, category: DataCategory.CALL_RECORDINGS, usedBytes: 9_007_199_254_000_000, itemCount: 1 }),
+      );
       return storage.services.usage.recordUsage(em, C);
     });
     expect(second).toEqual({ pbxId: C, usedBytes: 9_007_199_254_001_500, revision: 2 });

@@ -14,14 +14,17 @@ describe('subgraph client', () => {
   let url: string;
   const received: { authorization?: string; body: string }[] = [];
   let status = 200;
-  let reply: (body: { query: string; variables?: Record<string, unknown> }, authorization?: string) => unknown = (body, authorization) =>
-    ({ data: { echo: { authorization: authorization ?? null, variables: body.variables ?? null } } });
+  let reply: (body: { query: string; variables?: Record<string, unknown> }, authorization?: string) => unknown = (body, authorization) => ({
+    data: { echo: { authorization: authorization ?? null, variables: body.variables ?? null } },
+  });
   const pools = new SubgraphPools();
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       let text = '';
-      req.on('data', (chunk) => { text += chunk; });
+      req.on('data', (chunk) => {
+        text += chunk;
+      });
       req.on('end', () => {
         received.push({ authorization: req.headers.authorization, body: text });
         // Answers after a while, so that fetches sent together overlap.
@@ -106,7 +109,10 @@ describe('subgraph client', () => {
   it("passes a subgraph's refusal on with its code and message", async () => {
     status = 400;
     reply = () => ({ errors: [{ message: 'Variable "$asOf" got invalid value', extensions: { code: 'BAD_USER_INPUT' } }] });
-    await expect(client().process(fetchOf(QUERY, 'Bearer alice'))).rejects.toMatchObject({ message: 'Variable "$asOf" got invalid value', extensions: { code: 'BAD_USER_INPUT' } });
+    await expect(client().process(fetchOf(QUERY, 'Bearer alice'))).rejects.toMatchObject({
+      message: 'Variable "$asOf" got invalid value',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
     status = 401;
     reply = () => ({ message: 'no' });
     await expect(client().process(fetchOf(QUERY, 'Bearer alice'))).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });

@@ -37,10 +37,20 @@ describe('subgraphs reached directly', () => {
     expect(storage.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     const licensing = await postGraphQL(stack.subgraphs.licensing.url, LICENSING_ENTITIES, { r }, partner);
     expect(licensing.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    const network = await postGraphQL(stack.subgraphs.network.url, `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pbx { id name } } }`, { r }, partner);
+    const network = await postGraphQL(
+      stack.subgraphs.network.url,
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Pbx { id name } } }`,
+      { r },
+      partner,
+    );
     expect(network.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     // The same lookups with the owner's partner token succeed: the refusal is about scope, not shape.
-    const owner = await postGraphQL<{ _entities: { id: string; cds: { state: string } }[] }>(stack.subgraphs.storage.url, ENTITIES, { r }, tokens.partner(['globex']));
+    const owner = await postGraphQL<{ _entities: { id: string; cds: { state: string } }[] }>(
+      stack.subgraphs.storage.url,
+      ENTITIES,
+      { r },
+      tokens.partner(['globex']),
+    );
     expect(owner.errors).toBeUndefined();
     expect(owner.data?._entities[0]).toEqual({ id: globexPbx, cds: { state: 'NOT_ACTIVATED' } });
   });

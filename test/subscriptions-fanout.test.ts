@@ -23,7 +23,9 @@ const ACTIVATE = contractOperation('Lifecycle.graphql', 'ActivateCds');
 const BEGIN = `mutation ($id: ID!, $inventory: [CategoryInventoryInput!]!) { beginMigrationRun(migrationId: $id, inventory: $inventory) { runToken } }`;
 const REPORT = `mutation ($id: ID!, $token: String!, $items: [VerifiedItemInput!]!) { reportMigrationProgress(migrationId: $id, runToken: $token, items: $items) { itemsDone } }`;
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status } }`;
-interface Progress { migrationProgress: { migration: { id: string; status: string; itemsDone: number } } }
+interface Progress {
+  migrationProgress: { migration: { id: string; status: string; itemsDone: number } };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -38,10 +40,24 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
     stack = await startTestStack({ redis: true, coalesceMs: 30 });
     const redis = stack.redis!;
     const verifier = createTokenVerifier({ secret: TEST_SECRET });
-    const bus = () => { const b = new RedisStreamBus(redis.url, redis.stream); buses.push(b); return b; };
-    storage2 = await startSubgraph(storageSubgraph, { port: 0, host: '127.0.0.1', db: databaseFor(stack.db, 'storage'), bus: bus(), verifier });
+    const bus = () => {
+      const b = new RedisStreamBus(redis.url, redis.stream);
+      buses.push(b);
+      return b;
+    };
+    storage2 = await startSubgraph(storageSubgraph, {
+      port: 0,
+      host: '127.0.0.1',
+      db: databaseFor(stack.db, 'storage'),
+      bus: bus(),
+      verifier,
+    });
     gateway2 = await startGateway({
-      port: 0, host: '127.0.0.1', verifier, bus: bus(), coalesceMs: 30,
+      port: 0,
+      host: '127.0.0.1',
+      verifier,
+      bus: bus(),
+      coalesceMs: 30,
       supergraphSdl: fs.readFileSync(path.join(__dirname, '..', 'schema', 'supergraph.graphql'), 'utf8'),
       subgraphUrls: { ...Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url])), storage: storage2.url },
     });
@@ -59,7 +75,8 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
   it('gets every event once and in order on both gateways', async () => {
     const gateways = [stack.gatewayUrl, gateway2.url];
     const subscribers: Received<Progress>[] = [];
-    for (const url of gateways) for (let i = 0; i < 3; i++) subscribers.push(subscribeWs<Progress>(url, tokens.admin(), PROGRESS, { customerId: 'fan' }));
+    for (const url of gateways)
+      for (let i = 0; i < 3; i++) subscribers.push(subscribeWs<Progress>(url, tokens.admin(), PROGRESS, { customerId: 'fan' }));
     await sleep(300);
 
     // Each step goes through the other gateway (and so the other storage instance) than the one before.
@@ -71,11 +88,30 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
     };
     const steps = 5;
     const run = async (pbx: string) => {
-      const { activateCompanyDataStorage: { migration } } = await via<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx });
-      const { beginMigrationRun: { runToken } } = await via<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory: [{ category: 'BACKUPS', itemsTotal: steps, bytesTotal: steps }] });
+      const {
+        activateCompanyDataStorage: { migration },
+      } = await via<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx });
+      const {
+        beginMigrationRun: { runToken },
+      } = await via<{ beginMigrationRun: { runToken: string } }>(BEGIN, {
+        id: migration.id,
+        inventory: [{ category: 'BACKUPS', itemsTotal: steps, bytesTotal: steps }],
+      });
       for (let i = 0; i < steps; i++) {
         await sleep(120);
-        await via(REPORT, { id: migration.id, token: runToken, items: [{ category: 'BACKUPS', sourcePath: `backups/${i}`, objectKey: `${pbx}/BACKUPS/backups/${i}`, sizeBytes: 1, sha256: sha(`${pbx}${i}`) }] });
+        await via(REPORT, {
+          id: migration.id,
+          token: runToken,
+          items: [
+            {
+              category: 'BACKUPS',
+              sourcePath: `backups/${i}`,
+              objectKey: `${pbx}/BACKUPS/backups/${i}`,
+              sizeBytes: 1,
+              sha256: sha(`${pbx}${i}`),
+            },
+          ],
+        });
       }
       await sleep(120);
       await via(COMPLETE, { id: migration.id, token: runToken });
@@ -84,7 +120,11 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
     const ids = await Promise.all([run(serial(1, 'fa')), run(serial(2, 'fa'))]);
 
     for (const subscriber of subscribers) {
-      await subscriber.until((r) => ids.every((id) => r.some((p) => p.migrationProgress.migration.id === id && p.migrationProgress.migration.status === 'COMPLETED')), 15_000);
+      await subscriber.until(
+        (r) =>
+          ids.every((id) => r.some((p) => p.migrationProgress.migration.id === id && p.migrationProgress.migration.status === 'COMPLETED')),
+        15_000,
+      );
       for (const id of ids) {
         const mine = subscriber.results.map((r) => r.migrationProgress.migration).filter((m) => m.id === id);
         const done = mine.map((m) => m.itemsDone);

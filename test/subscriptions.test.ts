@@ -13,19 +13,52 @@ const BEGIN = `mutation ($id: ID!, $inventory: [CategoryInventoryInput!]!) { beg
 const REPORT = `mutation ($id: ID!, $token: String!, $items: [VerifiedItemInput!]!) { reportMigrationProgress(migrationId: $id, runToken: $token, items: $items) { itemsDone } }`;
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status } }`;
 
-interface Progress { migrationProgress: { migration: { id: string; status: string; itemsDone: number; itemsTotal: number; percent: number; pbx: { id: string; name: string; network: { id: string; name: string } | null; bundle: { tier: { code: string } }; cds: { state: string } } } } }
+interface Progress {
+  migrationProgress: {
+    migration: {
+      id: string;
+      status: string;
+      itemsDone: number;
+      itemsTotal: number;
+      percent: number;
+      pbx: {
+        id: string;
+        name: string;
+        network: { id: string; name: string } | null;
+        bundle: { tier: { code: string } };
+        cds: { state: string };
+      };
+    };
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Drives one migration the way the agent does: N items, one report each, `gapMs` apart. */
 async function migrate(stack: TestStack, pbx: string, items: number, gapMs: number): Promise<string> {
-  const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
-  const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory: [{ category: 'BACKUPS', itemsTotal: items, bytesTotal: items * 10 }] }, tokens.admin());
+  const {
+    activateCompanyDataStorage: { migration },
+  } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
+  const {
+    beginMigrationRun: { runToken },
+  } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(
+    BEGIN,
+    { id: migration.id, inventory: [{ category: 'BACKUPS', itemsTotal: items, bytesTotal: items * 10 }] },
+    tokens.admin(),
+  );
   for (let i = 0; i < items; i++) {
     await sleep(gapMs);
     const path = `backups/${i}`;
-    await stack.ok(REPORT, { id: migration.id, token: runToken, items: [{ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) }] }, tokens.admin());
+    await stack.ok(
+      REPORT,
+      {
+        id: migration.id,
+        token: runToken,
+        items: [{ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) }],
+      },
+      tokens.admin(),
+    );
   }
   await sleep(gapMs);
   await stack.ok(COMPLETE, { id: migration.id, token: runToken }, tokens.admin());
@@ -42,7 +75,14 @@ describe('MigrationProgress subscription through the gateway', () => {
     await createCustomer(stack, 'sub-a');
     await createCustomer(stack, 'sub-b');
     await createNetwork(stack, 'sub-a', 'sub-a-net', 'Sub A Net');
-    await registerPbx(stack, { id: mine, customerId: 'sub-a', networkId: 'sub-a-net', kind: PbxKind.VIRTUAL, wmsVersion: '6.05', name: 'mine.wildixin.com' });
+    await registerPbx(stack, {
+      id: mine,
+      customerId: 'sub-a',
+      networkId: 'sub-a-net',
+      kind: PbxKind.VIRTUAL,
+      wmsVersion: '6.05',
+      name: 'mine.wildixin.com',
+    });
     await registerPbx(stack, { id: other, customerId: 'sub-b', kind: PbxKind.HARDWARE, wmsVersion: '6.05' });
     await stack.settle();
   });
@@ -63,8 +103,17 @@ describe('MigrationProgress subscription through the gateway', () => {
       expect(new Set(done).size).toBeGreaterThanOrEqual(4); // every step was seen (they were 150 ms apart)
       const last = results.at(-1)!.migrationProgress.migration;
       expect(last).toMatchObject({
-        id: migrationId, percent: 100, itemsDone: 4, itemsTotal: 4,
-        pbx: { id: mine, name: 'mine.wildixin.com', network: { id: 'sub-a-net', name: 'Sub A Net' }, bundle: { tier: { code: 'DEFAULT' } }, cds: { state: 'ACTIVE' } },
+        id: migrationId,
+        percent: 100,
+        itemsDone: 4,
+        itemsTotal: 4,
+        pbx: {
+          id: mine,
+          name: 'mine.wildixin.com',
+          network: { id: 'sub-a-net', name: 'Sub A Net' },
+          bundle: { tier: { code: 'DEFAULT' } },
+          cds: { state: 'ACTIVE' },
+        },
       });
       await received.dispose();
     }
@@ -112,18 +161,28 @@ describe('MigrationProgress subscription through the gateway', () => {
     const pbx = serial(3, 'f1');
     await registerPbx(stack, { id: pbx, customerId: 'sub-a', kind: PbxKind.VIRTUAL, wmsVersion: '6.05' });
     await stack.settle();
-    const client = createSseClient({ url: `${stack.gatewayUrl}/stream`, headers: { authorization: `Bearer ${tokens.admin()}` }, retryAttempts: 0 });
+    const client = createSseClient({
+      url: `${stack.gatewayUrl}/stream`,
+      headers: { authorization: `Bearer ${tokens.admin()}` },
+      retryAttempts: 0,
+    });
     const statuses: string[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      const stop = client.subscribe<Progress['migrationProgress'] extends infer _ ? Record<string, unknown> : never>({ query: PROGRESS, variables: { pbxId: pbx } }, {
-        next: (value) => {
-          const status = (value.data as unknown as Progress | undefined)?.migrationProgress.migration.status;
-          if (status) statuses.push(status);
-          if (status === 'COMPLETED') { stop(); resolve(); }
+      const stop = client.subscribe<Progress['migrationProgress'] extends infer _ ? Record<string, unknown> : never>(
+        { query: PROGRESS, variables: { pbxId: pbx } },
+        {
+          next: (value) => {
+            const status = (value.data as unknown as Progress | undefined)?.migrationProgress.migration.status;
+            if (status) statuses.push(status);
+            if (status === 'COMPLETED') {
+              stop();
+              resolve();
+            }
+          },
+          error: reject,
+          complete: () => resolve(),
         },
-        error: reject,
-        complete: () => resolve(),
-      });
+      );
     });
     await sleep(300);
     await migrate(stack, pbx, 2, 100);
@@ -132,24 +191,57 @@ describe('MigrationProgress subscription through the gateway', () => {
     expect(statuses.at(-1)).toBe('COMPLETED');
   });
 
-  it('delivers storage alerts (rule 10) to the holder\'s watchers only', async () => {
+  it("delivers storage alerts (rule 10) to the holder's watchers only", async () => {
     const pbx = serial(4, 'f1');
     await registerPbx(stack, { id: pbx, customerId: 'sub-a', kind: PbxKind.VIRTUAL, wmsVersion: '6.05' });
     await stack.settle();
     const ALERTS = `subscription ($pbxId: ID, $customerId: ID) { storageAlerts(pbxId: $pbxId, customerId: $customerId) {
       alert { id holderType active raisedAt storage { usedBytes capacityBytes usageRatio } pbx { id name } network { id } } } }`;
-    const watcher = subscribeWs<{ storageAlerts: { alert: Record<string, unknown> } }>(stack.gatewayUrl, tokens.partner(['sub-a']), ALERTS, { pbxId: pbx });
+    const watcher = subscribeWs<{ storageAlerts: { alert: Record<string, unknown> } }>(
+      stack.gatewayUrl,
+      tokens.partner(['sub-a']),
+      ALERTS,
+      { pbxId: pbx },
+    );
     const outsider = subscribeWs<unknown>(stack.gatewayUrl, tokens.partner(['sub-b']), ALERTS, { customerId: 'sub-b' });
     await sleep(300);
     // 4.9 GB verified into the DEFAULT 5 GB: 98% of capacity.
-    const { activateCompanyDataStorage: { migration } } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
-    const { beginMigrationRun: { runToken } } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory: [{ category: 'BACKUPS', itemsTotal: 1, bytesTotal: 4_900_000_000 }] }, tokens.admin());
-    await stack.ok(REPORT, { id: migration.id, token: runToken, items: [{ category: 'BACKUPS', sourcePath: 'backups/big.tar', objectKey: `${pbx}/BACKUPS/backups/big.tar`, sizeBytes: 4_900_000_000, sha256: sha('big') }] }, tokens.admin());
+    const {
+      activateCompanyDataStorage: { migration },
+    } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
+    const {
+      beginMigrationRun: { runToken },
+    } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(
+      BEGIN,
+      { id: migration.id, inventory: [{ category: 'BACKUPS', itemsTotal: 1, bytesTotal: 4_900_000_000 }] },
+      tokens.admin(),
+    );
+    await stack.ok(
+      REPORT,
+      {
+        id: migration.id,
+        token: runToken,
+        items: [
+          {
+            category: 'BACKUPS',
+            sourcePath: 'backups/big.tar',
+            objectKey: `${pbx}/BACKUPS/backups/big.tar`,
+            sizeBytes: 4_900_000_000,
+            sha256: sha('big'),
+          },
+        ],
+      },
+      tokens.admin(),
+    );
     await stack.ok(COMPLETE, { id: migration.id, token: runToken }, tokens.admin());
     const [event] = await watcher.until((r) => r.length > 0);
     expect(event.storageAlerts.alert).toMatchObject({
-      id: `PBX:${pbx}`, holderType: 'PBX', active: true,
-      storage: { usedBytes: 4_900_000_000, capacityBytes: 5_000_000_000, usageRatio: 0.98 }, pbx: { id: pbx }, network: null,
+      id: `PBX:${pbx}`,
+      holderType: 'PBX',
+      active: true,
+      storage: { usedBytes: 4_900_000_000, capacityBytes: 5_000_000_000, usageRatio: 0.98 },
+      pbx: { id: pbx },
+      network: null,
     });
     await sleep(300);
     expect(watcher.results).toHaveLength(1); // raised once

@@ -39,10 +39,16 @@ const REPORT = `mutation($m: ID!, $t: String!, $items: [VerifiedItemInput!]!) {
 async function beginRun(pbxId: string): Promise<{ migrationId: string; runToken: string }> {
   const token = tokens.pbx(pbxId);
   const activated = await s.stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(
-    `mutation($id: ID!) { activateCompanyDataStorage(pbxId: $id) { migration { id } } }`, { id: pbxId }, token);
+    `mutation($id: ID!) { activateCompanyDataStorage(pbxId: $id) { migration { id } } }`,
+    { id: pbxId },
+    token,
+  );
   const migrationId = activated.activateCompanyDataStorage.migration.id;
   const run = await s.stack.ok<{ beginMigrationRun: { runToken: string } }>(
-    `mutation($m: ID!) { beginMigrationRun(migrationId: $m, inventory: [{ category: BACKUPS, itemsTotal: 3, bytesTotal: 3000 }]) { runToken } }`, { m: migrationId }, token);
+    `mutation($m: ID!) { beginMigrationRun(migrationId: $m, inventory: [{ category: BACKUPS, itemsTotal: 3, bytesTotal: 3000 }]) { runToken } }`,
+    { m: migrationId },
+    token,
+  );
   return { migrationId, runToken: run.beginMigrationRun.runToken };
 }
 
@@ -57,9 +63,14 @@ function uploadBody(grants: string[], parts: Buffer[]): Buffer {
 async function upload(token: string, grants: string[], parts: Buffer[], extra: Buffer = Buffer.alloc(0)) {
   const body = Buffer.concat([uploadBody(grants, parts), extra]);
   const response = await fetch(new URL(UPLOAD_PATH, s.stack.gatewayUrl), {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+    body,
   });
-  return { status: response.status, body: (await response.json()) as { results?: { objectKey: string; status: string }[]; reason?: string } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { results?: { objectKey: string; status: string }[]; reason?: string },
+  };
 }
 
 const storeFile = (key: string) => path.join(s.storeRoot(), ...key.split('/'));
@@ -73,9 +84,12 @@ describe('upload grants and the upload endpoint', () => {
     run = await beginRun(A);
   });
 
-  it('CDS chooses the key (under the PBX\'s prefix, from the item); the grant stores exactly the declared bytes once', async () => {
+  it("CDS chooses the key (under the PBX's prefix, from the item); the grant stores exactly the declared bytes once", async () => {
     const granted = await s.stack.ok<{ requestUploadGrants: { objectKey: string; token: string; transport: string; url: string }[] }>(
-      GRANTS, { m: run.migrationId, t: run.runToken, items: [item] }, tokens.pbx(A));
+      GRANTS,
+      { m: run.migrationId, t: run.runToken, items: [item] },
+      tokens.pbx(A),
+    );
     const grant = granted.requestUploadGrants[0];
     expect(grant.objectKey).toBe(objectKeyFor(A, 'BACKUPS', item.sourcePath, item.sha256));
     expect(grant).toMatchObject({ transport: 'CDS_GATEWAY', url: UPLOAD_PATH });
@@ -95,7 +109,9 @@ describe('upload grants and the upload endpoint', () => {
 
     // Another PBX's token cannot use the grant; no token at all is 401.
     expect((await upload(tokens.pbx(B), [grant.token], [data])).status).toBe(403);
-    expect((await fetch(new URL(UPLOAD_PATH, s.stack.gatewayUrl), { method: 'POST', body: uploadBody([grant.token], [data]) })).status).toBe(401);
+    expect(
+      (await fetch(new URL(UPLOAD_PATH, s.stack.gatewayUrl), { method: 'POST', body: uploadBody([grant.token], [data]) })).status,
+    ).toBe(401);
     // A grant whose claims were changed (another key, a bigger size) fails its signature.
     const [body, sig] = grant.token.split('.');
     const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
@@ -112,14 +128,19 @@ describe('upload grants and the upload endpoint', () => {
     expect(again.body.results?.[0].status).toBe('REUSED');
 
     // An expired grant (signed with the right secret, expiry past): refused, nothing stored.
-    const expiredToken = signUploadGrant(TEST_SECRET, { ...(claims as never as Parameters<typeof signUploadGrant>[1]), id: 'x-expired', key: objectKeyFor(A, 'BACKUPS', 'backups/e.bak', sha(data)), expiresAt: Math.floor(Date.now() / 1000) - 5 });
+    const expiredToken = signUploadGrant(TEST_SECRET, {
+      ...(claims as never as Parameters<typeof signUploadGrant>[1]),
+      id: 'x-expired',
+      key: objectKeyFor(A, 'BACKUPS', 'backups/e.bak', sha(data)),
+      expiresAt: Math.floor(Date.now() / 1000) - 5,
+    });
     const expired = await upload(tokens.pbx(A), [expiredToken], [data]);
     expect(expired.status).toBe(403);
     expect(expired.body.results?.[0].status).toBe('EXPIRED');
     expect(existsSync(storeFile(objectKeyFor(A, 'BACKUPS', 'backups/e.bak', sha(data))))).toBe(false);
   });
 
-  it('grants are refused for another PBX\'s migration, categories that stay, and malformed declarations', async () => {
+  it("grants are refused for another PBX's migration, categories that stay, and malformed declarations", async () => {
     const other = await s.stack.gql(GRANTS, { m: run.migrationId, t: run.runToken, items: [item] }, tokens.pbx(B));
     expect(other.errors?.[0].extensions?.code).toBe('FORBIDDEN');
     for (const bad of [
@@ -136,7 +157,12 @@ describe('upload grants and the upload endpoint', () => {
   });
 
   it('a report counts only what CDS verified: forged keys, missing objects and wrong checksums count nothing', async () => {
-    const report = (items: unknown[]) => s.stack.gql<{ reportMigrationProgress: { itemsDone: number } }>(REPORT, { m: run.migrationId, t: run.runToken, items }, tokens.pbx(A));
+    const report = (items: unknown[]) =>
+      s.stack.gql<{ reportMigrationProgress: { itemsDone: number } }>(
+        REPORT,
+        { m: run.migrationId, t: run.runToken, items },
+        tokens.pbx(A),
+      );
     const key = objectKeyFor(A, 'BACKUPS', item.sourcePath, item.sha256);
     // Another PBX's object, or any key CDS did not give: BAD_USER_INPUT.
     const forged = await report([{ ...item, objectKey: `${B}/BACKUPS/${item.sourcePath}` }]);
@@ -167,11 +193,25 @@ describe('upload grants and the upload endpoint', () => {
     expect(good.data?.reportMigrationProgress.itemsDone).toBe(1);
   });
 
-  it('recordings can only point at their own file\'s object; playback never serves bytes that no longer match', async () => {
-    const forged = await s.stack.gql(`mutation($p: ID!, $m: ID, $r: [MigratedRecordingInput!]!) { registerRecordings(pbxId: $p, migrationId: $m, recordings: $r) { registered } }`, {
-      p: A, m: run.migrationId,
-      r: [{ sourcePath: 'recordings/x.wav', startedAt: '2024-01-01T00:00:00Z', durationSeconds: 1, sizeBytes: 1000, sha256: item.sha256, objectKey: `${B}/CALL_RECORDINGS/recordings/x.wav` }],
-    }, tokens.pbx(A));
+  it("recordings can only point at their own file's object; playback never serves bytes that no longer match", async () => {
+    const forged = await s.stack.gql(
+      `mutation($p: ID!, $m: ID, $r: [MigratedRecordingInput!]!) { registerRecordings(pbxId: $p, migrationId: $m, recordings: $r) { registered } }`,
+      {
+        p: A,
+        m: run.migrationId,
+        r: [
+          {
+            sourcePath: 'recordings/x.wav',
+            startedAt: '2024-01-01T00:00:00Z',
+            durationSeconds: 1,
+            sizeBytes: 1000,
+            sha256: item.sha256,
+            objectKey: `${B}/CALL_RECORDINGS/recordings/x.wav`,
+          },
+        ],
+      },
+      tokens.pbx(A),
+    );
     expect(forged.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
@@ -186,9 +226,14 @@ describe('the agent over the upload path, playback of tampered objects', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const page = await s.stack.ok<{ pbx: { recordings: { edges: { node: { id: string; objectKey: string; sourcePath: string } }[] } } }>(
-      `query($id: ID!) { pbx(id: $id) { recordings(first: 10) { edges { node { id objectKey sourcePath } } } } }`, { id: pbxId });
+      `query($id: ID!) { pbx(id: $id) { recordings(first: 10) { edges { node { id objectKey sourcePath } } } } }`,
+      { id: pbxId },
+    );
     const [first, second] = page.pbx.recordings.edges.map((e) => e.node);
-    const audio = (id: string) => fetch(new URL(`/api/v1/pbx/recordings/${id}/audio`, s.stack.gatewayUrl), { headers: { authorization: `Bearer ${tokens.pbx(pbxId)}` } });
+    const audio = (id: string) =>
+      fetch(new URL(`/api/v1/pbx/recordings/${id}/audio`, s.stack.gatewayUrl), {
+        headers: { authorization: `Bearer ${tokens.pbx(pbxId)}` },
+      });
     expect((await audio(second.id)).status).toBe(200);
     const file = storeFile(first.objectKey);
     const bytes = readFileSync(file);

@@ -9,7 +9,5 @@ export const gatewayConfig = defineConfig({
   propagateHeaders: {
     fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') ?? '' }),
   },
-  ...(process.env.HIVE_DEDUP === 'off'
-    ? { transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } }
-    : {}),
+  ...(process.env.HIVE_DEDUP === 'off' ? { transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } } : {}),
 });

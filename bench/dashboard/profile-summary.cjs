@@ -33,5 +33,12 @@ for (const [id, t] of self) {
   const f = `${n.callFrame.functionName || '(anon)'} ${groupOf(n.callFrame.url)}:${n.callFrame.lineNumber}`;
   fns.set(f, (fns.get(f) ?? 0) + t);
 }
-const show = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled (not idle)\n-- by package/file --\n${show(groups)}\n-- top functions --\n${show(fns)}`);
+const show = (m) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`)
+    .join('\n');
+console.log(
+  `${file}: ${(total / 1e6).toFixed(1)} s sampled (not idle)\n-- by package/file --\n${show(groups)}\n-- top functions --\n${show(fns)}`,
+);

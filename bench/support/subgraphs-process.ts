@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const urls: Record<string, string> = {};
   for (const name of SUBGRAPH_NAMES) {
     const running = await startSubgraph(SUBGRAPHS[name], {
-      port: 0, host: '127.0.0.1',
+      port: 0,
+      host: '127.0.0.1',
       db: databaseFor({ kind: 'sqlite', dir: process.env.BENCH_DIR ?? '/tmp/cds-bench' }, name),
       bus: new RedisStreamBus(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', process.env.EVENT_STREAM ?? 'cds-bench:events'),
       verifier,

@@ -30,7 +30,8 @@ function route(path: string, session: Session): Place | null {
   const pbx = segment('/pbxs/');
   if (pbx) return { page: <PbxPage key={pbx} pbxId={pbx} />, title: `PBX ${pbx}` };
   if (path === '/customers') return { page: <CustomersPage />, title: 'Customers' };
-  if (path === '/overview' && (session.role === 'admin' || session.role === 'analyst')) return { page: <OverviewPage />, title: 'Fleet overview' };
+  if (path === '/overview' && (session.role === 'admin' || session.role === 'analyst'))
+    return { page: <OverviewPage />, title: 'Fleet overview' };
   if (path === '/transition' && session.role === 'admin') return { page: <TransitionPage />, title: 'Legacy licence transition' };
   return null;
 }
@@ -49,7 +50,11 @@ export function App() {
     setNotice(why);
     navigate('/', true);
   }, []);
-  const api = useMemo<Api | null>(() => (session ? createApi(session.token, () => signOut('Your token is no longer accepted (expired or revoked). Sign in again.')) : null), [session, signOut]);
+  const api = useMemo<Api | null>(
+    () =>
+      session ? createApi(session.token, () => signOut('Your token is no longer accepted (expired or revoked). Sign in again.')) : null,
+    [session, signOut],
+  );
   useEffect(() => () => api?.close(), [api]);
 
   const signIn = useCallback(async (candidate: Session): Promise<string | null> => {
@@ -77,7 +82,9 @@ export function App() {
   const context: BoardContext = { api, session };
   return (
     <Board.Provider value={context}>
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <Header session={session} api={api} path={path} onSignOut={() => signOut()} />
       <main id="main" tabIndex={-1}>
         {place ? <Title title={place.title}>{place.page}</Title> : path !== '/' && <NotFound />}
@@ -98,7 +105,9 @@ function NotFound() {
     <section>
       <h1>Nothing here</h1>
       <ErrorNote error="This page does not exist, or your token may not see it." />
-      <p><Link to="/">Go to the start page</Link></p>
+      <p>
+        <Link to="/">Go to the start page</Link>
+      </p>
     </section>
   );
 }
@@ -115,16 +124,30 @@ function Header({ session, api, path, onSignOut }: { session: Session; api: Api;
   if (session.role === 'analyst') links.push({ to: '/customers', label: 'Customers' });
   return (
     <header className="top">
-      <Link to="/" className="brand">CDS board</Link>
+      <Link to="/" className="brand">
+        CDS board
+      </Link>
       <nav aria-label="Main">
         <ul>
-          {links.map((l) => <li key={l.to}><Link to={l.to} aria-current={path === l.to ? 'page' : undefined}>{l.label}</Link></li>)}
+          {links.map((l) => (
+            <li key={l.to}>
+              <Link to={l.to} aria-current={path === l.to ? 'page' : undefined}>
+                {l.label}
+              </Link>
+            </li>
+          ))}
         </ul>
       </nav>
       <div className="who">
-        <span className={`live live-${live}`} role="status" title="Live updates (migrationProgress over WebSocket)">{live === 'live' ? 'Live' : live === 'reconnecting' ? 'Reconnecting…' : ''}</span>
-        <span className="role" data-testid="signed-in-as">{ROLE_NAMES[session.role]} · {session.subject}</span>
-        <button type="button" className="secondary" onClick={onSignOut}>Sign out</button>
+        <span className={`live live-${live}`} role="status" title="Live updates (migrationProgress over WebSocket)">
+          {live === 'live' ? 'Live' : live === 'reconnecting' ? 'Reconnecting…' : ''}
+        </span>
+        <span className="role" data-testid="signed-in-as">
+          {ROLE_NAMES[session.role]} · {session.subject}
+        </span>
+        <button type="button" className="secondary" onClick={onSignOut}>
+          Sign out
+        </button>
       </div>
     </header>
   );

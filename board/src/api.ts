@@ -3,7 +3,10 @@ import { Client as WsClient, createClient } from 'graphql-ws';
 
 /** What went wrong, in words, with the contract's error code when the server gave one. */
 export class BoardError extends Error {
-  constructor(message: string, readonly code: string | null) {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
     super(message);
   }
 }
@@ -96,16 +99,28 @@ export function createApi(token: string, onUnauthenticated: () => void): Api {
       }
     },
     subscribe<T>(document: string, variables: Variables, onData: (data: T) => void, onError: (error: BoardError) => void) {
-      return socket().subscribe<T>({ query: document, variables }, {
-        next: (result) => {
-          if (result.errors?.length) onError(new BoardError(result.errors.map((e) => e.message).join(' '), (result.errors[0].extensions?.code as string | undefined) ?? null));
-          else if (result.data) onData(result.data as T);
+      return socket().subscribe<T>(
+        { query: document, variables },
+        {
+          next: (result) => {
+            if (result.errors?.length)
+              onError(
+                new BoardError(
+                  result.errors.map((e) => e.message).join(' '),
+                  (result.errors[0].extensions?.code as string | undefined) ?? null,
+                ),
+              );
+            else if (result.data) onData(result.data as T);
+          },
+          error: (error) =>
+            onError(
+              Array.isArray(error)
+                ? new BoardError(error.map((e: { message: string }) => e.message).join(' '), null)
+                : new BoardError('Live updates stopped; reload the page to resume.', null),
+            ),
+          complete: () => undefined,
         },
-        error: (error) => onError(Array.isArray(error)
-          ? new BoardError(error.map((e: { message: string }) => e.message).join(' '), null)
-          : new BoardError('Live updates stopped; reload the page to resume.', null)),
-        complete: () => undefined,
-      });
+      );
     },
     onLiveStatus(listener) {
       listeners.add(listener);

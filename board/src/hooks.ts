@@ -69,21 +69,24 @@ export function useMutation<T>(document: string): MutationState<T> {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<BoardError | null>(null);
   const [result, setResult] = useState<T | null>(null);
-  const run = useCallback(async (variables: Variables) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await api.request<T>(document, variables);
-      setResult(answer);
-      return answer;
-    } catch (caught) {
-      setError(toBoardError(caught));
-      setResult(null);
-      return null;
-    } finally {
-      setBusy(false);
-    }
-  }, [api, document]);
+  const run = useCallback(
+    async (variables: Variables) => {
+      setBusy(true);
+      setError(null);
+      try {
+        const answer = await api.request<T>(document, variables);
+        setResult(answer);
+        return answer;
+      } catch (caught) {
+        setError(toBoardError(caught));
+        setResult(null);
+        return null;
+      } finally {
+        setBusy(false);
+      }
+    },
+    [api, document],
+  );
   const reset = useCallback(() => {
     setError(null);
     setResult(null);

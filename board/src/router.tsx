@@ -42,5 +42,9 @@ export function Link({ to, children, ...rest }: { to: string; children: ReactNod
     event.preventDefault();
     navigate(to);
   };
-  return <a href={href(to)} onClick={onClick} {...rest}>{children}</a>;
+  return (
+    <a href={href(to)} onClick={onClick} {...rest}>
+      {children}
+    </a>
+  );
 }

@@ -29,13 +29,19 @@ export function sessionFromToken(raw: string): Session | string {
   if (parts.length !== 3) return 'That is not a token: a token is three parts separated by dots (header.payload.signature).';
   let claims: Record<string, unknown>;
   try {
-    const json = atob(parts[1].replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(parts[1].length / 4) * 4, '='));
+    const json = atob(
+      parts[1]
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(parts[1].length / 4) * 4, '='),
+    );
     claims = JSON.parse(json) as Record<string, unknown>;
   } catch {
     return 'The token cannot be read: its payload is not valid JSON.';
   }
   const role = claims.role;
-  if (typeof role !== 'string' || !ROLES.includes(role as Role)) return 'The token carries no role the board knows (admin, partner, analyst or pbx).';
+  if (typeof role !== 'string' || !ROLES.includes(role as Role))
+    return 'The token carries no role the board knows (admin, partner, analyst or pbx).';
   const exp = typeof claims.exp === 'number' ? claims.exp : null;
   if (exp !== null && exp * 1000 <= Date.now()) return 'The token has expired; ask for a new one.';
   return {

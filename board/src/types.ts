@@ -14,9 +14,22 @@ export interface Tier {
   maxNetworkPbxs: number | null;
 }
 
-export interface StaticIpUsage { allowance: number; assigned: number; available: number }
-export interface HolderStorage { usedBytes: number; capacityBytes: number; usageRatio: number; alertActive: boolean; alertRaisedAt: string | null }
-export interface StaticIp { address: string; assignedAt: string }
+export interface StaticIpUsage {
+  allowance: number;
+  assigned: number;
+  available: number;
+}
+export interface HolderStorage {
+  usedBytes: number;
+  capacityBytes: number;
+  usageRatio: number;
+  alertActive: boolean;
+  alertRaisedAt: string | null;
+}
+export interface StaticIp {
+  address: string;
+  assignedAt: string;
+}
 
 export interface CustomersData {
   customers: {
@@ -29,7 +42,15 @@ export interface CustomerRow {
   id: string;
   name: string;
   networks: { id: string; name: string; pbxCount: number; bundle: { tier: { code: string }; needsUpgrade: boolean } }[];
-  standalonePbxs: { id: string; name: string; kind: PbxKind; region: string; bundle: { tier: { code: string }; source: string }; cds: { state: CdsState }; staticIp: { address: string } | null }[];
+  standalonePbxs: {
+    id: string;
+    name: string;
+    kind: PbxKind;
+    region: string;
+    bundle: { tier: { code: string }; source: string };
+    cds: { state: CdsState };
+    staticIp: { address: string } | null;
+  }[];
 }
 
 export interface DashboardPbx {
@@ -39,7 +60,14 @@ export interface DashboardPbx {
   wmsVersion: string;
   region: string;
   cds: { state: CdsState; region: string | null; activatedAt: string | null; usedBytes: number };
-  currentMigration: { id: string; status: MigrationStatus; trigger: string; percent: number; startedAt: string; finishedAt: string | null } | null;
+  currentMigration: {
+    id: string;
+    status: MigrationStatus;
+    trigger: string;
+    percent: number;
+    startedAt: string;
+    finishedAt: string | null;
+  } | null;
   staticIp: StaticIp | null;
 }
 export interface NetworkDashboardData {
@@ -48,7 +76,12 @@ export interface NetworkDashboardData {
     name: string;
     customer: { id: string; name: string };
     pbxCount: number;
-    bundle: { tier: { code: string; storageBytes: number; analyticsRetentionMonths: number; staticIpAllowance: number | null }; source: string; effectiveFrom: string | null; needsUpgrade: boolean };
+    bundle: {
+      tier: { code: string; storageBytes: number; analyticsRetentionMonths: number; staticIpAllowance: number | null };
+      source: string;
+      effectiveFrom: string | null;
+      needsUpgrade: boolean;
+    };
     analyticsRetentionMonths: number;
     staticIpUsage: StaticIpUsage;
     storage: HolderStorage;
@@ -56,19 +89,44 @@ export interface NetworkDashboardData {
   };
 }
 
-export interface MigrationCategory { category: DataCategory; state: CategoryState; itemsTotal: number; itemsDone: number; bytesTotal?: number; bytesDone?: number }
+export interface MigrationCategory {
+  category: DataCategory;
+  state: CategoryState;
+  itemsTotal: number;
+  itemsDone: number;
+  bytesTotal?: number;
+  bytesDone?: number;
+}
 export interface MigrationRow {
-  id: string; status: MigrationStatus; trigger: string; percent: number;
-  itemsTotal: number; itemsDone: number; bytesTotal: number; bytesDone: number;
-  startedAt: string; finishedAt: string | null; error: string | null;
+  id: string;
+  status: MigrationStatus;
+  trigger: string;
+  percent: number;
+  itemsTotal: number;
+  itemsDone: number;
+  bytesTotal: number;
+  bytesDone: number;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
   categories: MigrationCategory[];
 }
 export interface PbxDetailsData {
   pbx: {
-    id: string; name: string; kind: PbxKind; wmsVersion: string; region: string;
+    id: string;
+    name: string;
+    kind: PbxKind;
+    wmsVersion: string;
+    region: string;
     network: { id: string; name: string } | null;
     customer: { id: string; name: string };
-    cds: { state: CdsState; region: string | null; activatedAt: string | null; usedBytes: number; usageByCategory: { category: DataCategory; usedBytes: number; itemCount: number }[] };
+    cds: {
+      state: CdsState;
+      region: string | null;
+      activatedAt: string | null;
+      usedBytes: number;
+      usageByCategory: { category: DataCategory; usedBytes: number; itemCount: number }[];
+    };
     migrations: MigrationRow[];
     bundle: { tier: { code: string; storageBytes: number }; source: string; effectiveFrom: string | null; needsUpgrade: boolean };
     analyticsRetentionMonths: number;
@@ -79,27 +137,55 @@ export interface PbxDetailsData {
 }
 
 export interface RecordingNode {
-  id: string; callId: string; startedAt: string; durationSeconds: number; sizeBytes: number;
-  caller?: string | null; callee?: string | null; location: string; localCopyExpiresAt: string | null; sha256: string | null;
+  id: string;
+  callId: string;
+  startedAt: string;
+  durationSeconds: number;
+  sizeBytes: number;
+  caller?: string | null;
+  callee?: string | null;
+  location: string;
+  localCopyExpiresAt: string | null;
+  sha256: string | null;
   playbackUrl?: string | null;
 }
 export interface RecordingsData {
-  pbx: { id: string; recordings: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { cursor: string; node: RecordingNode }[] } };
+  pbx: {
+    id: string;
+    recordings: {
+      totalCount: number;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      edges: { cursor: string; node: RecordingNode }[];
+    };
+  };
 }
 
 export interface MigrationProgressEvent {
   migrationProgress: {
     migration: {
-      id: string; status: MigrationStatus; percent: number; itemsDone: number; itemsTotal: number; bytesDone: number; bytesTotal: number;
+      id: string;
+      status: MigrationStatus;
+      percent: number;
+      itemsDone: number;
+      itemsTotal: number;
+      bytesDone: number;
+      bytesTotal: number;
       categories: MigrationCategory[];
-      pbx: { id: string; name: string; network: { id: string; name: string } | null; bundle: { tier: { code: string } }; cds: { state: CdsState } };
+      pbx: {
+        id: string;
+        name: string;
+        network: { id: string; name: string } | null;
+        bundle: { tier: { code: string } };
+        cds: { state: CdsState };
+      };
     };
   };
 }
 
 export interface OverviewData {
   cdsOverview: {
-    pbxCount: number; usedBytes: number;
+    pbxCount: number;
+    usedBytes: number;
     byState: { state: CdsState; pbxCount: number }[];
     byCategory: { category: DataCategory; usedBytes: number; itemCount: number }[];
     migrationsByStatus: { status: MigrationStatus; count: number }[];
@@ -109,7 +195,17 @@ export interface OverviewData {
 
 export interface TransitionData {
   runLegacyLicenseTransition: {
-    dryRun: boolean; changed: number;
-    decisions: { customerId: string; networkId: string | null; pbxId: string | null; pbxCount: number; legacyLicenses: number; code: string; rule: string; applied: boolean }[];
+    dryRun: boolean;
+    changed: number;
+    decisions: {
+      customerId: string;
+      networkId: string | null;
+      pbxId: string | null;
+      pbxCount: number;
+      legacyLicenses: number;
+      code: string;
+      rule: string;
+      applied: boolean;
+    }[];
   };
 }

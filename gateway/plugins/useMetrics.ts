@@ -15,7 +15,12 @@ export interface GatewayGauges {
  * active subscriptions and WebSocket connections.
  */
 export function useMetrics(metrics: ServiceMetrics, access: MetricsAccess, gauges: GatewayGauges): GatewayPlugin {
-  const fetches = metrics.histogram('cds_subgraph_fetch_duration_seconds', 'Subgraph fetches by subgraph and outcome (ok, error, failed), with their latency', ['subgraph', 'outcome'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10]);
+  const fetches = metrics.histogram(
+    'cds_subgraph_fetch_duration_seconds',
+    'Subgraph fetches by subgraph and outcome (ok, error, failed), with their latency',
+    ['subgraph', 'outcome'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+  );
   metrics.gauge('cds_active_subscriptions', 'Subscriptions being served (WebSocket and SSE)', () => gauges.subscriptions());
   metrics.gauge('cds_websocket_connections', 'Open graphql-transport-ws connections', () => gauges.websockets());
   return {

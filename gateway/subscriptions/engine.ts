@@ -1,6 +1,19 @@
 import {
-  DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, print, validate,
-  ExecutionResult, getVariableValues, parse, ValueNode, visit, VariableDefinitionNode,
+  DocumentNode,
+  FieldNode,
+  FragmentDefinitionNode,
+  GraphQLError,
+  GraphQLSchema,
+  Kind,
+  OperationDefinitionNode,
+  print,
+  validate,
+  ExecutionResult,
+  getVariableValues,
+  parse,
+  ValueNode,
+  visit,
+  VariableDefinitionNode,
 } from 'graphql';
 import { DomainError } from '../../kernel/errors';
 import { EventBus, EventEnvelope } from '../../kernel/events/envelope';
@@ -174,7 +187,11 @@ export class SubscriptionEngine {
     await this.tail?.stop();
     for (const group of this.groups.values()) {
       for (const subscriber of group.subscribers) {
-        if (reason) subscriber.push({ errors: [new GraphQLError(reason, { extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'SHUTTING_DOWN' } })] }, true);
+        if (reason)
+          subscriber.push(
+            { errors: [new GraphQLError(reason, { extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'SHUTTING_DOWN' } })] },
+            true,
+          );
         subscriber.finish();
       }
       for (const state of group.entities.values()) if (state.timer) clearTimeout(state.timer);
@@ -190,22 +207,37 @@ export class SubscriptionEngine {
   }
 
   /** Validates and starts a subscription; an ExecutionResult with errors when it is refused. */
-  async subscribe(document: DocumentNode, rawVariables: Record<string, unknown> | null | undefined, identity: Identity, operationName?: string | null): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-    if (this.stopped) return { errors: [new GraphQLError('The gateway is shutting down; subscribe again', { extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'SHUTTING_DOWN' } })] };
+  async subscribe(
+    document: DocumentNode,
+    rawVariables: Record<string, unknown> | null | undefined,
+    identity: Identity,
+    operationName?: string | null,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    if (this.stopped)
+      return {
+        errors: [
+          new GraphQLError('The gateway is shutting down; subscribe again', {
+            extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'SHUTTING_DOWN' },
+          }),
+        ],
+      };
     const { schema } = this.options;
     const validation = validate(schema, document);
     if (validation.length) return { errors: validation.map((e) => badRequest(e.message)) };
     const operation = pickOperation(document, operationName);
     if (!operation || operation.operation !== 'subscription') return { errors: [badRequest('Send a subscription operation')] };
     const fields = operation.selectionSet.selections.filter((s): s is FieldNode => s.kind === Kind.FIELD);
-    if (fields.length !== 1 || operation.selectionSet.selections.length !== 1) return { errors: [badRequest('A subscription selects exactly one field')] };
+    if (fields.length !== 1 || operation.selectionSet.selections.length !== 1)
+      return { errors: [badRequest('A subscription selects exactly one field')] };
     const root = fields[0];
     const field = SUBSCRIPTION_FIELDS.find((f) => f.name === root.name.value);
     if (!field) return { errors: [badRequest(`Subscription field ${root.name.value} is not served`)] };
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
     if (coerced.errors) return { errors: coerced.errors.map((e) => badRequest(e.message)) };
     const variables = coerced.coerced;
-    const args = Object.fromEntries((root.arguments ?? []).map((a) => [a.name.value, a.value.kind === Kind.VARIABLE ? variables[a.value.name.value] : valueOf(a.value)]));
+    const args = Object.fromEntries(
+      (root.arguments ?? []).map((a) => [a.name.value, a.value.kind === Kind.VARIABLE ? variables[a.value.name.value] : valueOf(a.value)]),
+    );
     let filter: EventFilter;
     try {
       filter = await field.authorize(args, identity, this.options.execute);
@@ -290,7 +322,12 @@ export class SubscriptionEngine {
     try {
       const response = await this.options.execute(group.query, { ...group.variables, __key: entity }, runAs);
       const payload = response.data ? { [group.field.name]: { [group.field.payloadField]: response.data.__entity ?? null } } : null;
-      result = { data: payload, ...(response.errors?.length ? { errors: response.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) } : {}) };
+      result = {
+        data: payload,
+        ...(response.errors?.length
+          ? { errors: response.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) }
+          : {}),
+      };
     } catch (error) {
       log.error({ err: error }, 'payload query failed');
       result = { errors: [new DomainError('INTERNAL_SERVER_ERROR', 'Internal server error')] };
@@ -323,7 +360,9 @@ function pickOperation(document: DocumentNode, name?: string | null): OperationD
  * payload (only __typename can) is answered by the engine.
  */
 export function deriveQuery(document: DocumentNode, operation: OperationDefinitionNode, root: FieldNode, field: SubscriptionField): string {
-  const entityField = root.selectionSet?.selections.find((s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === field.payloadField);
+  const entityField = root.selectionSet?.selections.find(
+    (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === field.payloadField,
+  );
   const selection = entityField?.selectionSet ? print(entityField.selectionSet) : '{ __typename }';
   const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
   const body = `{ __entity: ${field.entityQuery} ${selection} }`;
@@ -331,8 +370,13 @@ export function deriveQuery(document: DocumentNode, operation: OperationDefiniti
   const collect = (text: string) => visit(parseSelection(text), { Variable: (node) => void used.add(node.name.value) });
   collect(body);
   for (const fragment of fragments) collect(`{ ...${fragment.name.value} } ${print(fragment)}`);
-  const variables = (operation.variableDefinitions ?? []).filter((v: VariableDefinitionNode) => used.has(v.variable.name.value)).map((v) => print(v));
-  return [`query ${operation.name?.value ?? 'Subscription'}Payload(${['$__key: ID!', ...variables].join(', ')}) ${body}`, ...fragments.map((f) => print(f))].join('\n');
+  const variables = (operation.variableDefinitions ?? [])
+    .filter((v: VariableDefinitionNode) => used.has(v.variable.name.value))
+    .map((v) => print(v));
+  return [
+    `query ${operation.name?.value ?? 'Subscription'}Payload(${['$__key: ID!', ...variables].join(', ')}) ${body}`,
+    ...fragments.map((f) => print(f)),
+  ].join('\n');
 }
 
 /** Parsed only to find the variables a selection uses. */

@@ -5,7 +5,11 @@ import { Identity } from '../../kernel/identity';
 import { MigrationStatus } from '../../kernel/domain/enums';
 
 /** Runs a query through the gateway as the given caller. */
-export type Execute = (query: string, variables: Record<string, unknown>, identity: Identity) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }>;
+export type Execute = (
+  query: string,
+  variables: Record<string, unknown>,
+  identity: Identity,
+) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] }>;
 
 /** Which PBX/network/customer an event is about: what filters and scopes compare with. */
 export interface EventSubject {
@@ -45,14 +49,21 @@ export async function holderFilter(args: Record<string, unknown>, identity: Iden
   const key = given[0];
   const id = String(args[key]);
   // Ask the supergraph as the caller: the subgraphs decide who may see what, here as for queries.
-  const probe = key === 'pbxId' ? 'query ($id: ID!) { pbx(id: $id) { id } }'
-    : key === 'networkId' ? 'query ($id: ID!) { network(id: $id) { id } }'
-      : 'query ($id: ID!) { customer(id: $id) { id } }';
+  const probe =
+    key === 'pbxId'
+      ? 'query ($id: ID!) { pbx(id: $id) { id } }'
+      : key === 'networkId'
+        ? 'query ($id: ID!) { network(id: $id) { id } }'
+        : 'query ($id: ID!) { customer(id: $id) { id } }';
   const result = await execute(probe, { id }, identity);
   const error = result.errors?.[0];
   if (error) throw Object.assign(new Error(error.message), { extensions: error.extensions });
   const normalized = key === 'pbxId' ? id.trim().toLowerCase() : id;
-  return key === 'pbxId' ? (s) => s.pbxId === normalized : key === 'networkId' ? (s) => s.networkId === normalized : (s) => s.customerId === normalized;
+  return key === 'pbxId'
+    ? (s) => s.pbxId === normalized
+    : key === 'networkId'
+      ? (s) => s.networkId === normalized
+      : (s) => s.customerId === normalized;
 }
 
 const MIGRATION_EVENTS = ['MigrationStarted', 'MigrationProgressed', 'MigrationCompleted', 'MigrationFailed'] as const;
@@ -86,7 +97,11 @@ export const storageAlerts: SubscriptionField = {
   },
   subject: (event) => {
     const p = event.payload as EventPayloads['StorageUsageAlertRaised'];
-    return { pbxId: p.holderType === 'PBX' ? p.holderId : null, networkId: p.holderType === 'NETWORK' ? p.holderId : null, customerId: p.customerId };
+    return {
+      pbxId: p.holderType === 'PBX' ? p.holderId : null,
+      networkId: p.holderType === 'NETWORK' ? p.holderId : null,
+      customerId: p.customerId,
+    };
   },
   terminal: () => true,
   authorize: holderFilter,

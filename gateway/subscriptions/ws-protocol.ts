@@ -49,7 +49,11 @@ const expired = (identity: Identity) => identity.expiresAt !== null && identity.
  * through the gateway's pipeline (limits, rate limit, error shaping);
  * queries and mutations through Apollo like HTTP ones.
  */
-export function attachWebSocket(server: Server, path: string, options: WebSocketOptions): { close(reason?: string): Promise<void>; connections(): number } {
+export function attachWebSocket(
+  server: Server,
+  path: string,
+  options: WebSocketOptions,
+): { close(reason?: string): Promise<void>; connections(): number } {
   const { pipeline, engine, caps } = options;
   const wss = new WebSocketServer({ server, path, maxPayload: options.maxPayloadBytes });
   const identities = new WeakMap<Ctx, Identity>();
@@ -132,21 +136,26 @@ export function attachWebSocket(server: Server, path: string, options: WebSocket
     connections: () => wss.clients.size,
     /** Without a reason, at once; with one (graceful shutdown), each socket closes with 1001 Going Away and the reason, cut after a second. */
     close: async (reason?: string) => {
-      await Promise.all([...wss.clients].map((client) => new Promise<void>((resolve) => {
-        if (!reason) {
-          client.terminate();
-          return resolve();
-        }
-        const cut = setTimeout(() => {
-          client.terminate();
-          resolve();
-        }, 1_000);
-        client.once('close', () => {
-          clearTimeout(cut);
-          resolve();
-        });
-        client.close(1001, reason.slice(0, 120));
-      })));
+      await Promise.all(
+        [...wss.clients].map(
+          (client) =>
+            new Promise<void>((resolve) => {
+              if (!reason) {
+                client.terminate();
+                return resolve();
+              }
+              const cut = setTimeout(() => {
+                client.terminate();
+                resolve();
+              }, 1_000);
+              client.once('close', () => {
+                clearTimeout(cut);
+                resolve();
+              });
+              client.close(1001, reason.slice(0, 120));
+            }),
+        ),
+      );
       await Promise.resolve(served.dispose()).catch(() => undefined);
     },
   };

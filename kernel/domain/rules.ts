@@ -39,7 +39,8 @@ export const supportsCds = (version: string) => compareWmsVersions(version, CDS_
 /** A PBX serial: 12 hexadecimal characters, e.g. 22110001d072; kept lower-case. */
 export function normalizeSerial(serial: string): string {
   const s = serial.trim().toLowerCase();
-  if (!/^[0-9a-f]{12}$/.test(s)) throw badInput(`'${serial}' is not a PBX serial: expected 12 hexadecimal characters, like 22110001d072`, 'id');
+  if (!/^[0-9a-f]{12}$/.test(s))
+    throw badInput(`'${serial}' is not a PBX serial: expected 12 hexadecimal characters, like 22110001d072`, 'id');
   return s;
 }
 

@@ -12,7 +12,10 @@ import { CategoryState, DataCategory } from './enums';
 
 /** Every data category, in the order lists show them. */
 export const DATA_CATEGORIES: readonly DataCategory[] = [
-  DataCategory.CALL_RECORDINGS, DataCategory.BACKUPS, DataCategory.VOICEMAILS, DataCategory.FAXES,
+  DataCategory.CALL_RECORDINGS,
+  DataCategory.BACKUPS,
+  DataCategory.VOICEMAILS,
+  DataCategory.FAXES,
 ];
 
 /** Rule 4: what a migration moves into CDS; the others are reported NOT_SUPPORTED_YET and stay local. */
@@ -22,7 +25,7 @@ export const isMigrated = (category: DataCategory): boolean => MIGRATED_CATEGORI
 
 /** Where a category starts in a new migration: PENDING when it moves, NOT_SUPPORTED_YET when it stays local. */
 export const initialCategoryState = (category: DataCategory): CategoryState =>
-  (isMigrated(category) ? CategoryState.PENDING : CategoryState.NOT_SUPPORTED_YET);
+  isMigrated(category) ? CategoryState.PENDING : CategoryState.NOT_SUPPORTED_YET;
 
 /** Rule 5: how long a recording's local copy is kept after migration. */
 export const LOCAL_COPY_DAYS = 7;

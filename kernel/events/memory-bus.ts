@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { componentLogger } from '../log';
 import {
-  BusPosition, ConsumeOptions, Consumption, DeadLetter, EventBus, EventEnvelope, EventHandler, newBusStats, PublishReceipt,
+  BusPosition,
+  ConsumeOptions,
+  Consumption,
+  DeadLetter,
+  EventBus,
+  EventEnvelope,
+  EventHandler,
+  newBusStats,
+  PublishReceipt,
 } from './envelope';
 
 interface Group {
@@ -14,7 +22,6 @@ interface Group {
   attempts: number;
   retryTimer: NodeJS.Timeout | null;
 }
-
 
 const log = componentLogger('bus');
 
@@ -37,7 +44,10 @@ export class MemoryBus implements EventBus {
   private readonly epoch = randomUUID();
   readonly stats = newBusStats();
 
-  constructor(private readonly retryDelayMs = 200, private readonly expectedGroups?: readonly string[]) {
+  constructor(
+    private readonly retryDelayMs = 200,
+    private readonly expectedGroups?: readonly string[],
+  ) {
     this.progress.setMaxListeners(0);
   }
 
@@ -68,7 +78,14 @@ export class MemoryBus implements EventBus {
 
   async consume(groupName: string, handler: EventHandler, options: ConsumeOptions = {}): Promise<Consumption> {
     // A stopped group keeps its cursor, as a Redis consumer group does.
-    const group: Group = this.groups.get(groupName) ?? { cursor: this.base, handler, options, draining: false, attempts: 0, retryTimer: null };
+    const group: Group = this.groups.get(groupName) ?? {
+      cursor: this.base,
+      handler,
+      options,
+      draining: false,
+      attempts: 0,
+      retryTimer: null,
+    };
     group.handler = handler;
     group.options = options;
     this.groups.set(groupName, group);
@@ -132,9 +149,18 @@ export class MemoryBus implements EventBus {
             group.retryTimer = setTimeout(() => void this.drain(name), this.retryDelayMs);
             return;
           }
-          this.letters.push({ group: name, entryId: `${group.cursor + 1}-0`, event: JSON.stringify(event), error: String((error as Error)?.message ?? error), at: new Date().toISOString() });
+          this.letters.push({
+            group: name,
+            entryId: `${group.cursor + 1}-0`,
+            event: JSON.stringify(event),
+            error: String((error as Error)?.message ?? error),
+            at: new Date().toISOString(),
+          });
           this.stats.deadLettered++;
-          log.error({ err: error, group: name, type: event.type, eventId: event.id, attempts: group.attempts }, 'event set aside as a dead letter');
+          log.error(
+            { err: error, group: name, type: event.type, eventId: event.id, attempts: group.attempts },
+            'event set aside as a dead letter',
+          );
         }
         group.attempts = 0;
         group.cursor++;

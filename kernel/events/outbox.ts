@@ -1,5 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Column, DataSource, Entity, EntityManager, In, Index, IsNull, LessThan, MigrationInterface, Not, PrimaryColumn, PrimaryGeneratedColumn, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
+import {
+  Column,
+  DataSource,
+  Entity,
+  EntityManager,
+  In,
+  Index,
+  IsNull,
+  LessThan,
+  MigrationInterface,
+  Not,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  QueryRunner,
+  Table,
+  TableColumn,
+  TableIndex,
+} from 'typeorm';
 import { col, InstantColumn } from '../columns';
 import { compareStreamIds, EventBus, EventEnvelope } from './envelope';
 import { componentLogger } from '../log';
@@ -32,22 +49,33 @@ export class InboxEvent {
 
 export const EVENT_ENTITIES = [OutboxEvent, InboxEvent];
 
-
 export class CreateEventTables1700000000000 implements MigrationInterface {
   name = 'CreateEventTables1700000000000';
   async up(q: QueryRunner): Promise<void> {
-    await q.createTable(new Table({
-      name: 'outbox_event',
-      columns: [
-        col.serial('seq'), col.string('eventId', 36), col.string('type', 64), col.string('eventKey', 128),
-        col.text('payload'), col.instant('occurredAt'), col.instant('publishedAt', true),
-      ],
-      indices: [{ name: 'UQ_outbox_event_id', columnNames: ['eventId'], isUnique: true }, { name: 'IX_outbox_unpublished', columnNames: ['publishedAt', 'seq'] }],
-    }));
-    await q.createTable(new Table({
-      name: 'inbox_event',
-      columns: [{ ...col.id('consumer', 64) }, { ...col.id('eventId', 36) }, col.instant('processedAt')],
-    }));
+    await q.createTable(
+      new Table({
+        name: 'outbox_event',
+        columns: [
+          col.serial('seq'),
+          col.string('eventId', 36),
+          col.string('type', 64),
+          col.string('eventKey', 128),
+          col.text('payload'),
+          col.instant('occurredAt'),
+          col.instant('publishedAt', true),
+        ],
+        indices: [
+          { name: 'UQ_outbox_event_id', columnNames: ['eventId'], isUnique: true },
+          { name: 'IX_outbox_unpublished', columnNames: ['publishedAt', 'seq'] },
+        ],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'inbox_event',
+        columns: [{ ...col.id('consumer', 64) }, { ...col.id('eventId', 36) }, col.instant('processedAt')],
+      }),
+    );
   }
   async down(q: QueryRunner): Promise<void> {
     await q.dropTable('inbox_event');
@@ -73,7 +101,13 @@ export class AddOutboxStreamPosition1700000000002 implements MigrationInterface 
 export const EVENT_MIGRATIONS = [CreateEventTables1700000000000, AddOutboxStreamPosition1700000000002];
 
 /** Adds an event to the outbox inside the caller's transaction. */
-export async function recordEvent<T extends EventType>(em: EntityManager, source: string, type: T, key: string, payload: EventPayloads[T]): Promise<void> {
+export async function recordEvent<T extends EventType>(
+  em: EntityManager,
+  source: string,
+  type: T,
+  key: string,
+  payload: EventPayloads[T],
+): Promise<void> {
   await em.insert(OutboxEvent, {
     eventId: randomUUID(),
     type,
@@ -112,11 +146,18 @@ export class OutboxRelay {
   /** publishing and maintenance never overlap within one process */
   private serial: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly db: DataSource, private readonly bus: EventBus, private readonly options: RelayOptions = {}) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly bus: EventBus,
+    private readonly options: RelayOptions = {},
+  ) {}
 
   start(intervalMs = this.options.intervalMs ?? 1000): void {
     const flush = setInterval(() => void this.flush().catch((e) => log.error({ err: e }, 'outbox flush failed; will retry')), intervalMs);
-    const maintain = setInterval(() => void this.maintain().catch((e) => log.error({ err: e }, 'outbox maintenance failed; will retry')), this.options.maintenanceMs ?? 5000);
+    const maintain = setInterval(
+      () => void this.maintain().catch((e) => log.error({ err: e }, 'outbox maintenance failed; will retry')),
+      this.options.maintenanceMs ?? 5000,
+    );
     this.timers = [flush, maintain];
     for (const timer of this.timers) timer.unref();
   }
@@ -165,9 +206,17 @@ export class OutboxRelay {
       const repo = this.db.getRepository(OutboxEvent);
       const { epoch, lastId } = await this.bus.position();
       // Sent under an earlier epoch: the bus lost it.
-      const lost = await repo.update({ publishedAt: Not(IsNull()), streamEpoch: Not(epoch) }, { publishedAt: null, streamEpoch: null, streamId: null });
+      const lost = await repo.update(
+        { publishedAt: Not(IsNull()), streamEpoch: Not(epoch) },
+        { publishedAt: null, streamEpoch: null, streamId: null },
+      );
       // Sent above the stream's newest entry: lost with a rollback to an older snapshot.
-      const newest = await repo.find({ select: { seq: true, streamId: true }, where: { streamEpoch: epoch }, order: { seq: 'DESC' }, take: 500 });
+      const newest = await repo.find({
+        select: { seq: true, streamId: true },
+        where: { streamEpoch: epoch },
+        order: { seq: 'DESC' },
+        take: 500,
+      });
       const above = newest.filter((row) => row.streamId && compareStreamIds(row.streamId, lastId) > 0).map((row) => row.seq);
       if (above.length) await repo.update({ seq: In(above) }, { publishedAt: null, streamEpoch: null, streamId: null });
       if ((lost.affected ?? 0) + above.length > 0) {
@@ -176,7 +225,12 @@ export class OutboxRelay {
 
       const below = await this.bus.acknowledgedBelow();
       if (below) {
-        const sent = await repo.find({ select: { seq: true, streamId: true }, where: { streamEpoch: epoch }, order: { seq: 'ASC' }, take: 1000 });
+        const sent = await repo.find({
+          select: { seq: true, streamId: true },
+          where: { streamEpoch: epoch },
+          order: { seq: 'ASC' },
+          take: 1000,
+        });
         const done = sent.filter((row) => row.streamId && compareStreamIds(row.streamId, below) < 0).map((row) => row.seq);
         if (done.length) await repo.delete({ seq: In(done) });
         await this.bus.trim(below);
@@ -199,7 +253,9 @@ export class OutboxRelay {
     if (this.db.options.type !== 'mysql') return this.publishPending();
     const runner = this.db.createQueryRunner();
     try {
-      const [row] = (await runner.query('SELECT GET_LOCK(?, 10) AS got', [`outbox:${this.db.driver.database ?? ''}`])) as { got: number | string | null }[];
+      const [row] = (await runner.query('SELECT GET_LOCK(?, 10) AS got', [`outbox:${this.db.driver.database ?? ''}`])) as {
+        got: number | string | null;
+      }[];
       if (Number(row?.got) !== 1) return; // another instance is publishing; its run covers our rows
       try {
         await this.publishPending();
@@ -218,17 +274,27 @@ export class OutboxRelay {
       if (!rows.length) return;
       const events: EventEnvelope[] = rows.map((row) => {
         const body = JSON.parse(row.payload) as { source: string; payload: unknown };
-        return { id: row.eventId, type: row.type, key: row.eventKey, source: body.source, occurredAt: row.occurredAt.toISOString(), payload: body.payload };
+        return {
+          id: row.eventId,
+          type: row.type,
+          key: row.eventKey,
+          source: body.source,
+          occurredAt: row.occurredAt.toISOString(),
+          payload: body.payload,
+        };
       });
       const receipt = await this.bus.publish(events);
       // One statement records where every row went.
       const parameters: Record<string, string | number> = {};
-      const cases = rows.map((row, i) => {
-        parameters[`s${i}`] = row.seq;
-        parameters[`i${i}`] = receipt.ids[i];
-        return `WHEN :s${i} THEN :i${i}`;
-      }).join(' ');
-      await repo.createQueryBuilder()
+      const cases = rows
+        .map((row, i) => {
+          parameters[`s${i}`] = row.seq;
+          parameters[`i${i}`] = receipt.ids[i];
+          return `WHEN :s${i} THEN :i${i}`;
+        })
+        .join(' ');
+      await repo
+        .createQueryBuilder()
         .update(OutboxEvent)
         .set({ publishedAt: new Date(), streamEpoch: receipt.epoch, streamId: () => `CASE seq ${cases} END` })
         .where({ seq: In(rows.map((r) => r.seq)) })
@@ -246,7 +312,12 @@ export type EventApplier = (em: EntityManager, event: EventEnvelope) => Promise<
  * inbox row and the change commit together, a redelivered event finds its
  * inbox row and is skipped.
  */
-export function idempotentApplier(db: DataSource, consumer: string, appliers: Record<string, EventApplier>, afterCommit?: () => Promise<void>) {
+export function idempotentApplier(
+  db: DataSource,
+  consumer: string,
+  appliers: Record<string, EventApplier>,
+  afterCommit?: () => Promise<void>,
+) {
   return async (event: EventEnvelope): Promise<void> => {
     const apply = appliers[event.type];
     if (!apply) return;
@@ -265,10 +336,12 @@ export function idempotentApplier(db: DataSource, consumer: string, appliers: Re
 export function combineAppliers(...maps: Record<string, EventApplier>[]): Record<string, EventApplier> {
   const combined: Record<string, EventApplier[]> = {};
   for (const map of maps) for (const [type, applier] of Object.entries(map)) (combined[type] ??= []).push(applier);
-  return Object.fromEntries(Object.entries(combined).map(([type, appliers]) => [
-    type,
-    async (em: EntityManager, event: EventEnvelope) => {
-      for (const apply of appliers) await apply(em, event);
-    },
-  ]));
+  return Object.fromEntries(
+    Object.entries(combined).map(([type, appliers]) => [
+      type,
+      async (em: EntityManager, event: EventEnvelope) => {
+        for (const apply of appliers) await apply(em, event);
+      },
+    ]),
+  );
 }

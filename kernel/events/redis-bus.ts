@@ -3,7 +3,17 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { componentLogger } from '../log';
 import {
-  BusPosition, compareStreamIds, ConsumeOptions, Consumption, DeadLetter, EventBus, EventEnvelope, EventHandler, newBusStats, nextStreamId, PublishReceipt,
+  BusPosition,
+  compareStreamIds,
+  ConsumeOptions,
+  Consumption,
+  DeadLetter,
+  EventBus,
+  EventEnvelope,
+  EventHandler,
+  newBusStats,
+  nextStreamId,
+  PublishReceipt,
 } from './envelope';
 
 export { compareStreamIds } from './envelope';
@@ -82,10 +92,15 @@ export class RedisStreamBus implements EventBus {
 
   async position(): Promise<BusPosition> {
     const candidate = randomUUID();
-    const [[, previous], [, lastId]] = (await this.writer.multi()
+    const [[, previous], [, lastId]] = (await this.writer
+      .multi()
       .set(this.epochKey, candidate, 'NX', 'GET')
-      .eval(`local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1]) if not ok then return '0-0' end
-             for i = 1, #info, 2 do if info[i] == 'last-generated-id' then return info[i + 1] end end return '0-0'`, 1, this.stream)
+      .eval(
+        `local ok, info = pcall(redis.call, 'XINFO', 'STREAM', KEYS[1]) if not ok then return '0-0' end
+             for i = 1, #info, 2 do if info[i] == 'last-generated-id' then return info[i + 1] end end return '0-0'`,
+        1,
+        this.stream,
+      )
       .exec()) as [[null, string | null], [null, string]];
     return { epoch: previous ?? candidate, lastId };
   }
@@ -172,10 +187,23 @@ export class RedisStreamBus implements EventBus {
         } catch (error) {
           try {
             if (await isPoison(id, raw)) {
-              const letter: DeadLetter = { group, entryId: id, event: raw ?? '', error: String((error as Error)?.message ?? error), at: new Date().toISOString() };
-              await this.writer.multi().xadd(this.deadLetterStream, '*', 'letter', JSON.stringify(letter)).xack(this.stream, group, id).exec();
+              const letter: DeadLetter = {
+                group,
+                entryId: id,
+                event: raw ?? '',
+                error: String((error as Error)?.message ?? error),
+                at: new Date().toISOString(),
+              };
+              await this.writer
+                .multi()
+                .xadd(this.deadLetterStream, '*', 'letter', JSON.stringify(letter))
+                .xack(this.stream, group, id)
+                .exec();
               this.stats.deadLettered++;
-              log.error({ err: error, group, entry: id, deadLetterStream: this.deadLetterStream, attempts: maxAttempts }, 'event set aside as a dead letter');
+              log.error(
+                { err: error, group, entry: id, deadLetterStream: this.deadLetterStream, attempts: maxAttempts },
+                'event set aside as a dead letter',
+              );
             } else {
               // Left pending: claimed again after `claimIdleMs`. Later entries go on.
               log.error({ err: error, group, entry: id }, 'event handler failed; the entry stays pending');
@@ -195,13 +223,15 @@ export class RedisStreamBus implements EventBus {
           if (Date.now() - lastClaim > claimIdleMs / 3) {
             lastClaim = Date.now();
             // Entries a dead or failed consumer left pending come back here.
-            const claimed = (await this.writer.xautoclaim(this.stream, group, consumer, claimIdleMs, '0-0', 'COUNT', 100)) as [string, StreamEntry[]];
+            const claimed = (await this.writer.xautoclaim(this.stream, group, consumer, claimIdleMs, '0-0', 'COUNT', 100)) as [
+              string,
+              StreamEntry[],
+            ];
             await handle(claimed[1].filter((entry) => entry && entry[1]));
           }
           // Blocks no longer than the claim cadence, so pending entries are claimed on time.
           const read = (await reader.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', blockMs, 'STREAMS', this.stream, '>')) as
-            | [string, StreamEntry[]][]
-            | null;
+            [string, StreamEntry[]][] | null;
           if (read) for (const [, entries] of read) await handle(entries);
           if (failing) log.warn({ group }, 'reads again');
           failing = false;

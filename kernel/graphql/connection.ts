@@ -9,8 +9,15 @@ export class PageInfo {
   @Field(() => String, { nullable: true }) endCursor!: string | null;
 }
 
-export interface Edge<T> { cursor: string; node: T }
-export interface ConnectionShape<T> { totalCount: number; pageInfo: PageInfo; edges: Edge<T>[] }
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+export interface ConnectionShape<T> {
+  totalCount: number;
+  pageInfo: PageInfo;
+  edges: Edge<T>[];
+}
 
 /** Builds `<Name>Connection` and `<Name>Edge` object types for a node type. */
 export function Connection<T extends object>(name: string, nodeType: ClassType<T>) {

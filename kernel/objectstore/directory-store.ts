@@ -4,13 +4,23 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { badInput, notFound } from '../errors';
 import {
-  ByteRange, checkKey, checkRange, IO_CHUNK_BYTES, ObjectStore, rangeNotSatisfiable, READ_CHUNK_BYTES,
-  sameObject, StoredObject,
+  ByteRange,
+  checkKey,
+  checkRange,
+  IO_CHUNK_BYTES,
+  ObjectStore,
+  rangeNotSatisfiable,
+  READ_CHUNK_BYTES,
+  sameObject,
+  StoredObject,
 } from './store';
 
 /** Why received bytes were not stored: more than declared, or not the declared size or SHA-256. */
 export class ReceivedObjectMismatch extends Error {
-  constructor(readonly kind: 'too-large' | 'size' | 'checksum', message: string) {
+  constructor(
+    readonly kind: 'too-large' | 'size' | 'checksum',
+    message: string,
+  ) {
     super(message);
     this.name = 'ReceivedObjectMismatch';
   }
@@ -122,7 +132,10 @@ export class DirectoryStore implements ObjectStore {
       }
       const sha256 = hash.digest('hex');
       if (sha256 !== expected.sha256.toLowerCase()) {
-        throw new ReceivedObjectMismatch('checksum', `the bytes that arrived for ${key} have SHA-256 ${sha256}, not the declared ${expected.sha256}`);
+        throw new ReceivedObjectMismatch(
+          'checksum',
+          `the bytes that arrived for ${key} have SHA-256 ${sha256}, not the declared ${expected.sha256}`,
+        );
       }
     } catch (error) {
       await handle.close().catch(() => undefined);

@@ -48,9 +48,7 @@ export function signUploadGrant(secret: string, claims: UploadGrantClaims): stri
   return `${body}.${createHmac('sha256', keyOf(secret)).update(body).digest('base64url')}`;
 }
 
-export type UploadGrantCheck =
-  | { ok: true; claims: UploadGrantClaims }
-  | { ok: false; status: 400 | 403; reason: string };
+export type UploadGrantCheck = { ok: true; claims: UploadGrantClaims } | { ok: false; status: 400 | 403; reason: string };
 
 /** Checks a grant's signature and expiry; `now` in Unix seconds. */
 export function verifyUploadGrant(secret: string, token: string, now = Math.floor(Date.now() / 1000)): UploadGrantCheck {
@@ -69,7 +67,11 @@ export function verifyUploadGrant(secret: string, token: string, now = Math.floo
     return { ok: false, status: 400, reason: 'The upload grant is malformed' };
   }
   if (!Number.isSafeInteger(claims.expiresAt) || claims.expiresAt <= now) {
-    return { ok: false, status: 403, reason: `The upload grant for ${claims.key ?? 'an object'} expired at ${new Date((claims.expiresAt ?? 0) * 1000).toISOString()}: ask CDS for a new one` };
+    return {
+      ok: false,
+      status: 403,
+      reason: `The upload grant for ${claims.key ?? 'an object'} expired at ${new Date((claims.expiresAt ?? 0) * 1000).toISOString()}: ask CDS for a new one`,
+    };
   }
   return { ok: true, claims };
 }

@@ -198,9 +198,10 @@ function parseStoreUrl(template: string, region: string, baseDir: string): Store
       endpoint,
       region: params.get('region') ?? region,
       forcePathStyle: forcePathStyle === null ? undefined : forcePathStyle === 'true',
-      credentials: accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey, sessionToken: params.get('sessionToken') ?? undefined }
-        : undefined,
+      credentials:
+        accessKeyId && secretAccessKey
+          ? { accessKeyId, secretAccessKey, sessionToken: params.get('sessionToken') ?? undefined }
+          : undefined,
     };
     return {
       place: { kind: 'bucket', endpoint: endpoint ?? `aws:${options.region}`, bucket },
@@ -215,7 +216,8 @@ function overlaps(a: StoreSpec['place'], b: StoreSpec['place']): boolean {
     const inside = (x: string, y: string) => x === y || x.startsWith(y.endsWith(path.sep) ? y : y + path.sep);
     return inside(a.dir, b.dir) || inside(b.dir, a.dir);
   }
-  if (a.kind === 'bucket' && b.kind === 'bucket') return a.bucket === b.bucket && (a.endpoint === b.endpoint || (a.endpoint.startsWith('aws:') && b.endpoint.startsWith('aws:')));
+  if (a.kind === 'bucket' && b.kind === 'bucket')
+    return a.bucket === b.bucket && (a.endpoint === b.endpoint || (a.endpoint.startsWith('aws:') && b.endpoint.startsWith('aws:')));
   return false;
 }
 

@@ -2,15 +2,31 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
-  HeadObjectCommand, PutObjectCommand, S3Client, S3ClientConfig, UploadPartCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { notFound } from '../errors';
 import {
-  ByteRange, checkKey, checkRange, hashingTap, hashStream, IO_CHUNK_BYTES, ObjectStore, rangeNotSatisfiable,
-  sameObject, StoredObject,
+  ByteRange,
+  checkKey,
+  checkRange,
+  hashingTap,
+  hashStream,
+  IO_CHUNK_BYTES,
+  ObjectStore,
+  rangeNotSatisfiable,
+  sameObject,
+  StoredObject,
 } from './store';
 
 /** S3 allows at most 10,000 parts per multipart upload; parts are at least 5 MiB except the last. */
@@ -117,18 +133,29 @@ export class S3Store implements ObjectStore {
    */
   async presignPut(key: string, expected: StoredObject, expiresInSeconds: number): Promise<PresignedRequest> {
     const checksum = Buffer.from(expected.sha256, 'hex').toString('base64');
-    const url = await getSignedUrl(this.client, new PutObjectCommand({
-      Bucket: this.bucket, Key: this.objectKey(key), ContentLength: expected.sizeBytes, ChecksumSHA256: checksum,
-    }), {
-      expiresIn: expiresInSeconds,
-      signableHeaders: new Set(['content-length', 'x-amz-checksum-sha256']),
-      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
-    });
+    const url = await getSignedUrl(
+      this.client,
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        ContentLength: expected.sizeBytes,
+        ChecksumSHA256: checksum,
+      }),
+      {
+        expiresIn: expiresInSeconds,
+        signableHeaders: new Set(['content-length', 'x-amz-checksum-sha256']),
+        unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+      },
+    );
     return { method: 'PUT', url, headers: { 'content-length': String(expected.sizeBytes), 'x-amz-checksum-sha256': checksum } };
   }
 
   /** Starts a multipart upload the server will complete; answers its id and the parts (offsets and sizes) of a file of `sizeBytes`. */
-  async createMultipart(key: string, sizeBytes: number, partBytesAtLeast = PRESIGNED_PART_BYTES): Promise<{ uploadId: string; parts: { partNumber: number; offset: number; sizeBytes: number }[] }> {
+  async createMultipart(
+    key: string,
+    sizeBytes: number,
+    partBytesAtLeast = PRESIGNED_PART_BYTES,
+  ): Promise<{ uploadId: string; parts: { partNumber: number; offset: number; sizeBytes: number }[] }> {
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
     if (!created.UploadId) throw new Error(`S3 gave no upload id for '${key}'`);
     // S3 wants parts of at least 5 MiB (all but the last).
@@ -142,22 +169,44 @@ export class S3Store implements ObjectStore {
   }
 
   /** A presigned UploadPart of exactly `sizeBytes` (the signature covers the length). */
-  async presignPart(key: string, uploadId: string, partNumber: number, sizeBytes: number, expiresInSeconds: number): Promise<PresignedRequest> {
-    const url = await getSignedUrl(this.client, new UploadPartCommand({
-      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId, PartNumber: partNumber, ContentLength: sizeBytes,
-    }), { expiresIn: expiresInSeconds, signableHeaders: new Set(['content-length']) });
+  async presignPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    sizeBytes: number,
+    expiresInSeconds: number,
+  ): Promise<PresignedRequest> {
+    const url = await getSignedUrl(
+      this.client,
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        ContentLength: sizeBytes,
+      }),
+      { expiresIn: expiresInSeconds, signableHeaders: new Set(['content-length']) },
+    );
     return { method: 'PUT', url, headers: { 'content-length': String(sizeBytes) } };
   }
 
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
-    await this.client.send(new CompleteMultipartUploadCommand({
-      Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId,
-      MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-    }));
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        UploadId: uploadId,
+        MultipartUpload: {
+          Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+        },
+      }),
+    );
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
-    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId })).catch(() => undefined);
+    await this.client
+      .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), UploadId: uploadId }))
+      .catch(() => undefined);
   }
 
   /**
@@ -221,11 +270,13 @@ export class S3Store implements ObjectStore {
   }
 
   private async get(key: string, range?: ByteRange): Promise<Readable> {
-    const response = await this.client.send(new GetObjectCommand({
-      Bucket: this.bucket,
-      Key: this.objectKey(key),
-      Range: range ? `bytes=${range.start}-${range.end}` : undefined,
-    }));
+    const response = await this.client.send(
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+      }),
+    );
     const body = response.Body;
     if (!(body instanceof Readable)) throw new Error(`S3 GetObject for '${key}' returned no Node.js stream`);
     if (!range) return body;

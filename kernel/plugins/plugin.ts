@@ -22,7 +22,12 @@ export interface ServicePlugin {
 }
 
 /** What a server is given by its plugins: request hooks (request scope first), Apollo plugins, routes. */
-export function assemblePlugins(plugins: readonly Omit<ServicePlugin, 'apollo'>[] | readonly ServicePlugin[]): { hooks: RequestHook[]; apollo: ApolloServerPlugin<BaseContext>[]; routes: Route[]; listening(server: Server): void } {
+export function assemblePlugins(plugins: readonly Omit<ServicePlugin, 'apollo'>[] | readonly ServicePlugin[]): {
+  hooks: RequestHook[];
+  apollo: ApolloServerPlugin<BaseContext>[];
+  routes: Route[];
+  listening(server: Server): void;
+} {
   const listeners = plugins.flatMap((p) => (p.onResponse ? [p.onResponse] : []));
   return {
     hooks: [requestScope(listeners), ...plugins.flatMap((p) => (p.onHttpRequest ? [p.onHttpRequest] : []))],

@@ -15,15 +15,25 @@ export function useLogging(logger: Logger): ServicePlugin {
       const level = (record.status ?? 500) >= 500 ? 'error' : QUIET_PATHS.has(record.path) ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const graphql = record.graphql;
-      logger[level]({
-        requestId: record.id,
-        method: record.method,
-        path: record.path,
-        status: record.status,
-        ms: Math.round((record.durationMs ?? 0) * 10) / 10,
-        ...(record.completed ? {} : { aborted: true }),
-        ...(graphql ? { operation: graphql.operationName, type: graphql.operationType, outcome: graphql.outcome, ...(graphql.errorCodes?.length ? { errors: graphql.errorCodes } : {}) } : {}),
-      }, 'request');
+      logger[level](
+        {
+          requestId: record.id,
+          method: record.method,
+          path: record.path,
+          status: record.status,
+          ms: Math.round((record.durationMs ?? 0) * 10) / 10,
+          ...(record.completed ? {} : { aborted: true }),
+          ...(graphql
+            ? {
+                operation: graphql.operationName,
+                type: graphql.operationType,
+                outcome: graphql.outcome,
+                ...(graphql.errorCodes?.length ? { errors: graphql.errorCodes } : {}),
+              }
+            : {}),
+        },
+        'request',
+      );
     },
   };
 }

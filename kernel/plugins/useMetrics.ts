@@ -10,7 +10,12 @@ const REFUSAL_REASONS = new Set(['RATE_LIMITED', 'QUERY_TOO_COMPLEX', 'UNAUTHENT
  */
 export function useMetrics(metrics: ServiceMetrics, access: MetricsAccess): ServicePlugin {
   let connections = 0;
-  metrics.gauge('cds_open_connections', 'Open connections by transport (HTTP keep-alive and WebSocket sockets)', () => [[{ transport: 'http' }, connections]], ['transport']);
+  metrics.gauge(
+    'cds_open_connections',
+    'Open connections by transport (HTTP keep-alive and WebSocket sockets)',
+    () => [[{ transport: 'http' }, connections]],
+    ['transport'],
+  );
   return {
     routes: [metricsRoute(metrics, access)],
     onListen(server) {
@@ -23,7 +28,8 @@ export function useMetrics(metrics: ServiceMetrics, access: MetricsAccess): Serv
       const graphql = record.graphql;
       if (!graphql) {
         // Refused before GraphQL saw it: body too large, not JSON.
-        if (record.path.endsWith('/graphql') && (record.status === 400 || record.status === 413)) metrics.refused.inc({ reason: 'INVALID' });
+        if (record.path.endsWith('/graphql') && (record.status === 400 || record.status === 413))
+          metrics.refused.inc({ reason: 'INVALID' });
         return;
       }
       const outcome = graphql.outcome ?? (record.completed ? 'error' : 'aborted');

@@ -17,10 +17,19 @@ export function useTracing(service: string, options: { trustIncoming: boolean })
       const record = currentRequest();
       if (!tracingInstalled() || !record) return next();
       const parent = options.trustIncoming ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
-      const span = tracer().startSpan(`${record.method} ${record.path}`, {
-        kind: SpanKind.SERVER,
-        attributes: { 'cds.service': service, 'http.request.method': record.method, 'url.path': record.path, 'cds.request_id': record.id },
-      }, parent);
+      const span = tracer().startSpan(
+        `${record.method} ${record.path}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'cds.service': service,
+            'http.request.method': record.method,
+            'url.path': record.path,
+            'cds.request_id': record.id,
+          },
+        },
+        parent,
+      );
       spans.set(record, span);
       return context.with(trace.setSpan(parent, span), next);
     },

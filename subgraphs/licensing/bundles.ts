@@ -30,33 +30,50 @@ export interface BundleDistributionRow {
  * A refused order changes nothing and says why.
  */
 export class BundleService {
-  constructor(private readonly runtime: SubgraphRuntime, private readonly writes: LicensingWrites) {}
+  constructor(
+    private readonly runtime: SubgraphRuntime,
+    private readonly writes: LicensingWrites,
+  ) {}
 
   async orderBundle(loaders: LicensingLoaders, input: OrderBundleCommand): Promise<Bundle> {
     requireRole(loaders.scope.identity, ['admin', 'partner'], 'order bundles');
     const networkId = input.networkId?.trim() || null;
     const pbxId = input.pbxId?.trim().toLowerCase() || null;
     if ((networkId === null) === (pbxId === null)) {
-      throw badInput('Give exactly one of networkId (a network\'s bundle, shared by its PBXs) or pbxId (a standalone PBX\'s own bundle)', networkId ? 'pbxId' : 'networkId');
+      throw badInput(
+        "Give exactly one of networkId (a network's bundle, shared by its PBXs) or pbxId (a standalone PBX's own bundle)",
+        networkId ? 'pbxId' : 'networkId',
+      );
     }
     const catalogue = await loaders.tiers();
     const code = input.code.trim().toUpperCase();
     const tier = catalogue.find(code);
     if (!tier) {
-      const orderable = catalogue.tiers.filter((t) => t.code !== DEFAULT_TIER_CODE).map((t) => t.code).join(', ');
+      const orderable = catalogue.tiers
+        .filter((t) => t.code !== DEFAULT_TIER_CODE)
+        .map((t) => t.code)
+        .join(', ');
       throw badInput(`'${input.code}' is not a bundle: choose one of ${orderable}`, 'code');
     }
     const holder = await this.holderForOrder(loaders, networkId, pbxId);
 
     return this.writes.forHolder(holder, async (em) => {
-      const pbxCount = holder.type === HolderType.NETWORK ? (await networkPbxCountsIn(em, [holder.id])).get(holder.id) ?? 0 : 1;
+      const pbxCount = holder.type === HolderType.NETWORK ? ((await networkPbxCountsIn(em, [holder.id])).get(holder.id) ?? 0) : 1;
       const refusal = refusalToHold(tier, holder, pbxCount);
       if (refusal) throw conflict(`Bundle not ordered: ${refusal}.`);
       const current = (await holdingsIn(em, [holder])).get(holderKey(holder)) ?? null;
       // Ordering the bundle one already ordered changes nothing (a repeated click, a retried request).
-      if (current?.tierCode === tier.code && current.source === BundleSource.ORDERED) return heldBundle(holder, current, catalogue, pbxCount);
+      if (current?.tierCode === tier.code && current.source === BundleSource.ORDERED)
+        return heldBundle(holder, current, catalogue, pbxCount);
       const now = new Date();
-      const holding: BundleHolding = { holderType: holder.type, holderId: holder.id, tierCode: tier.code, source: BundleSource.ORDERED, effectiveFrom: now, updatedAt: now };
+      const holding: BundleHolding = {
+        holderType: holder.type,
+        holderId: holder.id,
+        tierCode: tier.code,
+        source: BundleSource.ORDERED,
+        effectiveFrom: now,
+        updatedAt: now,
+      };
       await em.upsert(BundleHolding, holding, ['holderType', 'holderId']);
       // The capacity changed: the usage alert may now be due, or over.
       await evaluateUsageAlerts(em, this.runtime.emit, [holder], now);
@@ -74,7 +91,9 @@ export class BundleService {
     const pbx = await this.runtime.directory.requirePbx(loaders.directory, pbxId ?? '');
     await loaders.scope.assertActs(pbxOwnership(pbx), 'PBX', pbx.id);
     if (pbx.networkId) {
-      throw conflict(`PBX '${pbx.id}' is in network '${pbx.networkId}', which holds the bundle all its PBXs share; order the bundle for network '${pbx.networkId}' instead`);
+      throw conflict(
+        `PBX '${pbx.id}' is in network '${pbx.networkId}', which holds the bundle all its PBXs share; order the bundle for network '${pbx.networkId}' instead`,
+      );
     }
     return standalonePbxHolder(pbx.id);
   }
@@ -89,19 +108,36 @@ export class BundleService {
     const inRegion = region === null || region === undefined ? null : normalizeRegion(region);
     const db = this.runtime.db;
 
-    const networks = db.getRepository(DirectoryNetwork).createQueryBuilder('n')
+    const networks = db
+      .getRepository(DirectoryNetwork)
+      .createQueryBuilder('n')
       .leftJoin(BundleHolding, 'h', 'h.holderType = :network AND h.holderId = n.id', { network: HolderType.NETWORK })
-      .select('h.tierCode', 'tier').addSelect('COUNT(*)', 'n').groupBy('h.tierCode');
+      .select('h.tierCode', 'tier')
+      .addSelect('COUNT(*)', 'n')
+      .groupBy('h.tierCode');
     if (inRegion) {
-      networks.where((q) => `EXISTS ${q.subQuery().select('1').from(DirectoryPbx, 'p').where('p.networkId = n.id').andWhere('p.region = :region').getQuery()}`, { region: inRegion });
+      networks.where(
+        (q) =>
+          `EXISTS ${q.subQuery().select('1').from(DirectoryPbx, 'p').where('p.networkId = n.id').andWhere('p.region = :region').getQuery()}`,
+        { region: inRegion },
+      );
     }
-    const standalone = db.getRepository(DirectoryPbx).createQueryBuilder('p')
+    const standalone = db
+      .getRepository(DirectoryPbx)
+      .createQueryBuilder('p')
       .leftJoin(BundleHolding, 'h', 'h.holderType = :pbx AND h.holderId = p.id', { pbx: HolderType.PBX })
-      .select('h.tierCode', 'tier').addSelect('COUNT(*)', 'n').where('p.networkId IS NULL').groupBy('h.tierCode');
+      .select('h.tierCode', 'tier')
+      .addSelect('COUNT(*)', 'n')
+      .where('p.networkId IS NULL')
+      .groupBy('h.tierCode');
     if (inRegion) standalone.andWhere('p.region = :region', { region: inRegion });
 
     type Row = { tier: string | null; n: string | number };
-    const [catalogue, networkRows, standaloneRows] = await Promise.all([loaders.tiers(), networks.getRawMany<Row>(), standalone.getRawMany<Row>()]);
+    const [catalogue, networkRows, standaloneRows] = await Promise.all([
+      loaders.tiers(),
+      networks.getRawMany<Row>(),
+      standalone.getRawMany<Row>(),
+    ]);
     const tally = (rows: Row[]) => {
       const counts = new Map<string, number>();
       for (const row of rows) {
@@ -112,6 +148,10 @@ export class BundleService {
     };
     const byNetwork = tally(networkRows);
     const byStandalone = tally(standaloneRows);
-    return catalogue.tiers.map((tier) => ({ tier, networks: byNetwork.get(tier.code) ?? 0, standalonePbxs: byStandalone.get(tier.code) ?? 0 }));
+    return catalogue.tiers.map((tier) => ({
+      tier,
+      networks: byNetwork.get(tier.code) ?? 0,
+      standalonePbxs: byStandalone.get(tier.code) ?? 0,
+    }));
   }
 }

@@ -20,21 +20,35 @@ export async function catalogueIn(em: EntityManager): Promise<TierCatalogue> {
 const idsOf = (holders: readonly Holder[], type: HolderType) => [...new Set(holders.filter((h) => h.type === type).map((h) => h.id))];
 
 /** `WHERE (holderType = NETWORK AND holderId IN (...)) OR (holderType = PBX AND holderId IN (...))` */
-export function whereHolders<E extends ObjectLiteral>(query: SelectQueryBuilder<E>, alias: string, holders: readonly Holder[]): SelectQueryBuilder<E> {
-  return query.andWhere(new Brackets((q) => {
-    q.where('1 = 0');
-    for (const type of [HolderType.NETWORK, HolderType.PBX]) {
-      const ids = idsOf(holders, type);
-      if (ids.length) {
-        q.orWhere(new Brackets((b) => b.where(`${alias}.holderType = :t_${type}`, { [`t_${type}`]: type }).andWhere(`${alias}.holderId IN (:...ids_${type})`, { [`ids_${type}`]: ids })));
+export function whereHolders<E extends ObjectLiteral>(
+  query: SelectQueryBuilder<E>,
+  alias: string,
+  holders: readonly Holder[],
+): SelectQueryBuilder<E> {
+  return query.andWhere(
+    new Brackets((q) => {
+      q.where('1 = 0');
+      for (const type of [HolderType.NETWORK, HolderType.PBX]) {
+        const ids = idsOf(holders, type);
+        if (ids.length) {
+          q.orWhere(
+            new Brackets((b) =>
+              b
+                .where(`${alias}.holderType = :t_${type}`, { [`t_${type}`]: type })
+                .andWhere(`${alias}.holderId IN (:...ids_${type})`, { [`ids_${type}`]: ids }),
+            ),
+          );
+        }
       }
-    }
-  }));
+    }),
+  );
 }
 
 /** Holdings by holderKey (absent: the holder holds DEFAULT). `lock` adds FOR UPDATE where supported. */
 export async function holdingsIn(
-  em: EntityManager, holders: readonly Holder[], lock: <E extends ObjectLiteral>(q: SelectQueryBuilder<E>) => SelectQueryBuilder<E> = (q) => q,
+  em: EntityManager,
+  holders: readonly Holder[],
+  lock: <E extends ObjectLiteral>(q: SelectQueryBuilder<E>) => SelectQueryBuilder<E> = (q) => q,
 ): Promise<Map<string, BundleHolding>> {
   const found = new Map<string, BundleHolding>();
   for (const part of chunks(holders)) {
@@ -48,8 +62,14 @@ export async function holdingsIn(
 export async function networkPbxCountsIn(em: EntityManager, networkIds: readonly string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const part of chunks([...new Set(networkIds)])) {
-    const rows = await em.getRepository(DirectoryPbx).createQueryBuilder('d').select('d.networkId', 'networkId').addSelect('COUNT(*)', 'n')
-      .where('d.networkId IN (:...ids)', { ids: part }).groupBy('d.networkId').getRawMany<{ networkId: string; n: string | number }>();
+    const rows = await em
+      .getRepository(DirectoryPbx)
+      .createQueryBuilder('d')
+      .select('d.networkId', 'networkId')
+      .addSelect('COUNT(*)', 'n')
+      .where('d.networkId IN (:...ids)', { ids: part })
+      .groupBy('d.networkId')
+      .getRawMany<{ networkId: string; n: string | number }>();
     for (const row of rows) counts.set(row.networkId, Number(row.n));
   }
   return counts;
@@ -58,8 +78,12 @@ export async function networkPbxCountsIn(em: EntityManager, networkIds: readonly
 /** How many PBXs of a holder hold a static IP (a standalone PBX: 0 or 1). */
 export async function assignedStaticIpsIn(em: EntityManager, holder: Holder): Promise<number> {
   if (holder.type === HolderType.PBX) return em.countBy(StaticIpAddress, { pbxId: holder.id });
-  return em.getRepository(StaticIpAddress).createQueryBuilder('s').innerJoin(DirectoryPbx, 'd', 'd.id = s.pbxId')
-    .where('d.networkId = :id', { id: holder.id }).getCount();
+  return em
+    .getRepository(StaticIpAddress)
+    .createQueryBuilder('s')
+    .innerJoin(DirectoryPbx, 'd', 'd.id = s.pbxId')
+    .where('d.networkId = :id', { id: holder.id })
+    .getCount();
 }
 
 /** What the directory says about each holder: its customer, and for a standalone PBX whether it still is one. */
@@ -72,10 +96,12 @@ export interface HolderDirectoryFacts {
 export async function directoryFactsIn(em: EntityManager, holders: readonly Holder[]): Promise<Map<string, HolderDirectoryFacts>> {
   const facts = new Map<string, HolderDirectoryFacts>();
   for (const part of chunks(idsOf(holders, HolderType.NETWORK))) {
-    for (const n of await em.findBy(DirectoryNetwork, { id: In(part) })) facts.set(holderKey({ type: HolderType.NETWORK, id: n.id }), { customerId: n.customerId, current: true });
+    for (const n of await em.findBy(DirectoryNetwork, { id: In(part) }))
+      facts.set(holderKey({ type: HolderType.NETWORK, id: n.id }), { customerId: n.customerId, current: true });
   }
   for (const part of chunks(idsOf(holders, HolderType.PBX))) {
-    for (const p of await em.findBy(DirectoryPbx, { id: In(part) })) facts.set(holderKey({ type: HolderType.PBX, id: p.id }), { customerId: p.customerId, current: p.networkId === null });
+    for (const p of await em.findBy(DirectoryPbx, { id: In(part) }))
+      facts.set(holderKey({ type: HolderType.PBX, id: p.id }), { customerId: p.customerId, current: p.networkId === null });
   }
   return facts;
 }
@@ -84,12 +110,22 @@ export async function directoryFactsIn(em: EntityManager, holders: readonly Hold
  * CDS bytes each holder's PBXs use: a network the sum over its PBXs, a
  * standalone PBX its own figure (0 once it is in a network: its network holds it).
  */
-export async function usedBytesIn(em: EntityManager, holders: readonly Holder[], facts: Map<string, HolderDirectoryFacts>): Promise<Map<string, number>> {
+export async function usedBytesIn(
+  em: EntityManager,
+  holders: readonly Holder[],
+  facts: Map<string, HolderDirectoryFacts>,
+): Promise<Map<string, number>> {
   const used = new Map<string, number>();
   for (const part of chunks(idsOf(holders, HolderType.NETWORK))) {
-    const rows = await em.getRepository(PbxUsage).createQueryBuilder('u').innerJoin(DirectoryPbx, 'd', 'd.id = u.pbxId')
-      .select('d.networkId', 'networkId').addSelect('SUM(u.usedBytes)', 'used')
-      .where('d.networkId IN (:...ids)', { ids: part }).groupBy('d.networkId').getRawMany<{ networkId: string; used: string | number | null }>();
+    const rows = await em
+      .getRepository(PbxUsage)
+      .createQueryBuilder('u')
+      .innerJoin(DirectoryPbx, 'd', 'd.id = u.pbxId')
+      .select('d.networkId', 'networkId')
+      .addSelect('SUM(u.usedBytes)', 'used')
+      .where('d.networkId IN (:...ids)', { ids: part })
+      .groupBy('d.networkId')
+      .getRawMany<{ networkId: string; used: string | number | null }>();
     for (const row of rows) used.set(holderKey({ type: HolderType.NETWORK, id: row.networkId }), Number(row.used ?? 0));
   }
   for (const part of chunks(idsOf(holders, HolderType.PBX))) {

@@ -7,7 +7,16 @@ import { SubgraphRuntime } from '../../kernel/subgraph';
 import { BundleHolding } from './entities/bundle-holding';
 import { LegacyLicense } from './entities/legacy-license';
 import { holdingsIn, networkPbxCountsIn } from './holder-facts';
-import { DEFAULT_TIER_CODE, Holder, holderKey, HolderType, LEGACY_TRANSITION_DATE, legacyRoundUp, networkHolder, standalonePbxHolder } from './holders';
+import {
+  DEFAULT_TIER_CODE,
+  Holder,
+  holderKey,
+  HolderType,
+  LEGACY_TRANSITION_DATE,
+  legacyRoundUp,
+  networkHolder,
+  standalonePbxHolder,
+} from './holders';
 import { LicensingLoaders } from './loaders';
 import { evaluateUsageAlerts } from './usage-alerts';
 import { chunks, LicensingWrites } from './writes';
@@ -51,7 +60,10 @@ const day = (date: Date) => date.toISOString().slice(0, 10);
  * the decision and the write); a dry run writes nothing.
  */
 export class LegacyTransitionService {
-  constructor(private readonly runtime: SubgraphRuntime, private readonly writes: LicensingWrites) {}
+  constructor(
+    private readonly runtime: SubgraphRuntime,
+    private readonly writes: LicensingWrites,
+  ) {}
 
   async run(loaders: LicensingLoaders, asOf: Date, dryRun: boolean): Promise<TransitionReport> {
     requireRole(loaders.scope.identity, ['admin'], 'run the legacy licence transition');
@@ -65,12 +77,15 @@ export class LegacyTransitionService {
     const licensed = await this.licensedHolders(em);
     const holders = licensed.map((l) => l.holder);
     const holdings = await holdingsIn(em, holders, (q) => (dryRun ? q : this.writes.forUpdate(q)));
-    const pbxCounts = await networkPbxCountsIn(em, holders.filter((h) => h.type === HolderType.NETWORK).map((h) => h.id));
+    const pbxCounts = await networkPbxCountsIn(
+      em,
+      holders.filter((h) => h.type === HolderType.NETWORK).map((h) => h.id),
+    );
 
     const decisions: TransitionDecision[] = [];
     const writes: BundleHolding[] = [];
     for (const { holder, customerId, legacyLicenses } of licensed) {
-      const pbxCount = holder.type === HolderType.NETWORK ? pbxCounts.get(holder.id) ?? 0 : 1;
+      const pbxCount = holder.type === HolderType.NETWORK ? (pbxCounts.get(holder.id) ?? 0) : 1;
       const decided = legacyRoundUp(holder, pbxCount, legacyLicenses);
       const holding = holdings.get(holderKey(holder));
       let rule = decided.rule;
@@ -83,20 +98,35 @@ export class LegacyTransitionService {
         rule += `; not applied: it already holds ${decided.code} by the transition since ${day(holding.effectiveFrom)}`;
       } else {
         applied = true;
-        writes.push({ holderType: holder.type, holderId: holder.id, tierCode: decided.code, source: BundleSource.ROUND_UP_TRANSITION, effectiveFrom: asOf, updatedAt: new Date() });
+        writes.push({
+          holderType: holder.type,
+          holderId: holder.id,
+          tierCode: decided.code,
+          source: BundleSource.ROUND_UP_TRANSITION,
+          effectiveFrom: asOf,
+          updatedAt: new Date(),
+        });
       }
       decisions.push({
         customerId,
         networkId: holder.type === HolderType.NETWORK ? holder.id : null,
         pbxId: holder.type === HolderType.PBX ? holder.id : null,
-        pbxCount, legacyLicenses, code: decided.code, rule, applied,
+        pbxCount,
+        legacyLicenses,
+        code: decided.code,
+        rule,
+        applied,
       });
     }
 
     if (!dryRun && writes.length) {
       for (const part of chunks(writes, 200)) await em.upsert(BundleHolding, part, ['holderType', 'holderId']);
       // Capacities changed: usage alerts may now be due, or over.
-      await evaluateUsageAlerts(em, this.runtime.emit, writes.map((w) => ({ type: w.holderType, id: w.holderId })));
+      await evaluateUsageAlerts(
+        em,
+        this.runtime.emit,
+        writes.map((w) => ({ type: w.holderType, id: w.holderId })),
+      );
     }
     return { dryRun, changed: dryRun ? 0 : writes.length, decisions };
   }
@@ -107,8 +137,14 @@ export class LegacyTransitionService {
    * a standalone PBX by its own. One statement; ordered by customer, then holder.
    */
   private async licensedHolders(em: EntityManager): Promise<LicensedHolder[]> {
-    const rows = await em.getRepository(LegacyLicense).createQueryBuilder('l').innerJoin(DirectoryPbx, 'd', 'd.id = l.pbxId')
-      .select('l.pbxId', 'pbxId').addSelect('l.count', 'count').addSelect('d.networkId', 'networkId').addSelect('d.customerId', 'customerId')
+    const rows = await em
+      .getRepository(LegacyLicense)
+      .createQueryBuilder('l')
+      .innerJoin(DirectoryPbx, 'd', 'd.id = l.pbxId')
+      .select('l.pbxId', 'pbxId')
+      .addSelect('l.count', 'count')
+      .addSelect('d.networkId', 'networkId')
+      .addSelect('d.customerId', 'customerId')
       .getRawMany<{ pbxId: string; count: string | number; networkId: string | null; customerId: string }>();
     const byHolder = new Map<string, LicensedHolder>();
     for (const row of rows) {

@@ -15,10 +15,11 @@ import { whereHolders } from './holder-facts';
 import { heldBundle, Holder, holderKey, holderStorage, HolderType, pbxCountOf, staticIpUsage, TierCatalogue } from './holders';
 
 /** Splits holderKeys back into holders. */
-const holdersOf = (keys: readonly string[]): Holder[] => keys.map((key) => {
-  const at = key.indexOf(':');
-  return { type: key.slice(0, at) as HolderType, id: key.slice(at + 1) };
-});
+const holdersOf = (keys: readonly string[]): Holder[] =>
+  keys.map((key) => {
+    const at = key.indexOf(':');
+    return { type: key.slice(0, at) as HolderType, id: key.slice(at + 1) };
+  });
 
 /** A loader of rows keyed by holder (holderType, holderId): one statement per request. */
 const byHolderKey = <E extends ObjectLiteral & { holderType: HolderType; holderId: string }>(repository: Repository<E>) =>
@@ -28,9 +29,7 @@ const byHolderKey = <E extends ObjectLiteral & { holderType: HolderType; holderI
   );
 
 /** `SELECT networkId, <aggregate> ... JOIN directory_pbx ... GROUP BY networkId` as a Map. */
-async function perNetwork(
-  rows: Promise<{ networkId: string; value: string | number | null }[]>,
-): Promise<Map<string, number>> {
+async function perNetwork(rows: Promise<{ networkId: string; value: string | number | null }[]>): Promise<Map<string, number>> {
   return new Map((await rows).map((r) => [r.networkId, Number(r.value ?? 0)]));
 }
 
@@ -42,7 +41,10 @@ const catalogues = new WeakMap<DataSource, Promise<TierCatalogue>>();
 function catalogueOf(db: DataSource): Promise<TierCatalogue> {
   let catalogue = catalogues.get(db);
   if (!catalogue) {
-    catalogue = db.getRepository(BundleTier).find({ order: { rank: 'ASC' } }).then((rows) => new TierCatalogue(rows));
+    catalogue = db
+      .getRepository(BundleTier)
+      .find({ order: { rank: 'ASC' } })
+      .then((rows) => new TierCatalogue(rows));
     catalogues.set(db, catalogue);
     catalogue.catch(() => catalogues.delete(db)); // a failed read is tried again by the next request
   }
@@ -68,25 +70,49 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
     /** Usage alerts by holderKey (rule 10); null when never raised. */
     usageAlert: byHolderKey(db.getRepository(UsageAlert)),
     /** Sum of the CDS bytes of a network's PBXs (PBXs without a figure count 0). */
-    usedBytesOfNetwork: aggregateLoader<string, number>((ids) => perNetwork(
-      usage.createQueryBuilder('u').innerJoin(DirectoryPbx, 'd', 'd.id = u.pbxId')
-        .select('d.networkId', 'networkId').addSelect('SUM(u.usedBytes)', 'value')
-        .where('d.networkId IN (:...ids)', { ids: [...ids] }).groupBy('d.networkId').getRawMany(),
-    ), 0),
+    usedBytesOfNetwork: aggregateLoader<string, number>(
+      (ids) =>
+        perNetwork(
+          usage
+            .createQueryBuilder('u')
+            .innerJoin(DirectoryPbx, 'd', 'd.id = u.pbxId')
+            .select('d.networkId', 'networkId')
+            .addSelect('SUM(u.usedBytes)', 'value')
+            .where('d.networkId IN (:...ids)', { ids: [...ids] })
+            .groupBy('d.networkId')
+            .getRawMany(),
+        ),
+      0,
+    ),
     /** One PBX's CDS bytes: a standalone PBX's storage against its own bundle (rule 10). */
-    usageOfPbx: keyedLoader<string, PbxUsage>((ids) => selectRows(db, PbxUsage, { whereIn: ['pbxId', ids] }), (u) => u.pbxId),
+    usageOfPbx: keyedLoader<string, PbxUsage>(
+      (ids) => selectRows(db, PbxUsage, { whereIn: ['pbxId', ids] }),
+      (u) => u.pbxId,
+    ),
     /** The address assigned to a PBX, if any. */
     staticIpOfPbx: keyedLoader<string, StaticIpAddress>(
       (ids) => selectRows(db, StaticIpAddress, { whereIn: ['pbxId', ids] }),
       (a) => a.pbxId ?? '',
     ),
     /** How many PBXs of a network hold a static IP. */
-    assignedStaticIpsOfNetwork: aggregateLoader<string, number>((ids) => perNetwork(
-      addresses.createQueryBuilder('s').innerJoin(DirectoryPbx, 'd', 'd.id = s.pbxId')
-        .select('d.networkId', 'networkId').addSelect('COUNT(*)', 'value')
-        .where('d.networkId IN (:...ids)', { ids: [...ids] }).groupBy('d.networkId').getRawMany(),
-    ), 0),
-    legacyLicense: keyedLoader<string, LegacyLicense>((ids) => selectRows(db, LegacyLicense, { whereIn: ['pbxId', ids] }), (l) => l.pbxId),
+    assignedStaticIpsOfNetwork: aggregateLoader<string, number>(
+      (ids) =>
+        perNetwork(
+          addresses
+            .createQueryBuilder('s')
+            .innerJoin(DirectoryPbx, 'd', 'd.id = s.pbxId')
+            .select('d.networkId', 'networkId')
+            .addSelect('COUNT(*)', 'value')
+            .where('d.networkId IN (:...ids)', { ids: [...ids] })
+            .groupBy('d.networkId')
+            .getRawMany(),
+        ),
+      0,
+    ),
+    legacyLicense: keyedLoader<string, LegacyLicense>(
+      (ids) => selectRows(db, LegacyLicense, { whereIn: ['pbxId', ids] }),
+      (l) => l.pbxId,
+    ),
   };
 
   /** How many PBXs a holder has (a network's from the directory; a standalone PBX is one). */
@@ -95,7 +121,11 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
 
   /** The bundle a holder holds (DEFAULT without a holding), through the loaders above. */
   const bundleOf = async (holder: Holder): Promise<Bundle> => {
-    const [holding, tiers, pbxCount] = await Promise.all([loaders.holding.load(holderKey(holder)), loaders.tiers(), pbxCountOfHolder(holder)]);
+    const [holding, tiers, pbxCount] = await Promise.all([
+      loaders.holding.load(holderKey(holder)),
+      loaders.tiers(),
+      pbxCountOfHolder(holder),
+    ]);
     return heldBundle(holder, holding, tiers, pbxCount);
   };
 
@@ -103,7 +133,9 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
   const storageOf = async (holder: Holder): Promise<HolderStorage> => {
     const [bundle, usedBytes] = await Promise.all([
       bundleOf(holder),
-      holder.type === HolderType.NETWORK ? loaders.usedBytesOfNetwork.load(holder.id) : loaders.usageOfPbx.load(holder.id).then((u) => u?.usedBytes ?? 0),
+      holder.type === HolderType.NETWORK
+        ? loaders.usedBytesOfNetwork.load(holder.id)
+        : loaders.usageOfPbx.load(holder.id).then((u) => u?.usedBytes ?? 0),
     ]);
     return holderStorage(holder, bundle.tier, usedBytes);
   };
@@ -111,8 +143,11 @@ export function createLicensingLoaders(db: DataSource, identity: Identity) {
   /** The holder's static-IP allowance and how much of it is used. */
   const staticIpUsageOf = async (holder: Holder): Promise<StaticIpUsage> => {
     const [bundle, pbxCount, assigned] = await Promise.all([
-      bundleOf(holder), pbxCountOfHolder(holder),
-      holder.type === HolderType.NETWORK ? loaders.assignedStaticIpsOfNetwork.load(holder.id) : loaders.staticIpOfPbx.load(holder.id).then((a) => (a ? 1 : 0)),
+      bundleOf(holder),
+      pbxCountOfHolder(holder),
+      holder.type === HolderType.NETWORK
+        ? loaders.assignedStaticIpsOfNetwork.load(holder.id)
+        : loaders.staticIpOfPbx.load(holder.id).then((a) => (a ? 1 : 0)),
     ]);
     return staticIpUsage(bundle.tier, pbxCount, assigned);
   };

@@ -4,47 +4,71 @@ import { col } from '../../kernel/columns';
 export class CreateLicensingTables1700000000400 implements MigrationInterface {
   name = 'CreateLicensingTables1700000000400';
   async up(q: QueryRunner): Promise<void> {
-    await q.createTable(new Table({
-      name: 'bundle_tier',
-      columns: [
-        col.id('code', 32), col.int('rank'), col.bytes('storageBytes'), col.int('analyticsRetentionMonths'),
-        col.int('staticIpAllowance', null), col.bool('standaloneOnly'), col.int('maxNetworkPbxs', null),
-      ],
-    }));
-    await q.createTable(new Table({
-      name: 'bundle_holding',
-      // (holderType, holderId) is the key: one bundle per holder, enforced by the database.
-      columns: [
-        col.id('holderType', 16), col.id('holderId', 64), col.string('tierCode', 32), col.string('source', 32),
-        col.instant('effectiveFrom'), col.instant('updatedAt'),
-      ],
-      indices: [{ name: 'IX_bundle_holding_tier', columnNames: ['tierCode'] }],
-      foreignKeys: [{ columnNames: ['tierCode'], referencedTableName: 'bundle_tier', referencedColumnNames: ['code'] }],
-    }));
-    await q.createTable(new Table({
-      name: 'legacy_license',
-      columns: [col.id('pbxId', 64), col.int('count'), col.instant('updatedAt')],
-    }));
-    await q.createTable(new Table({
-      name: 'static_ip_address',
-      columns: [col.id('address', 15), col.string('region', 32), col.string('pbxId', 64, true), col.instant('assignedAt', true)],
-      indices: [
-        // Rule 8, "an address is never held by two PBXs" is the primary key; "at most one per PBX" is this.
-        { name: 'UQ_static_ip_pbx', columnNames: ['pbxId'], isUnique: true },
-        { name: 'IX_static_ip_region_free', columnNames: ['region', 'pbxId'] },
-      ],
-    }));
-    await q.createTable(new Table({
-      name: 'pbx_usage',
-      columns: [col.id('pbxId', 64), col.bytes('usedBytes'), col.int('revision')],
-    }));
-    await q.createTable(new Table({
-      name: 'usage_alert',
-      columns: [
-        col.id('holderType', 16), col.id('holderId', 64), col.bool('raised'),
-        col.instant('raisedAt', true), col.instant('clearedAt', true),
-      ],
-    }));
+    await q.createTable(
+      new Table({
+        name: 'bundle_tier',
+        columns: [
+          col.id('code', 32),
+          col.int('rank'),
+          col.bytes('storageBytes'),
+          col.int('analyticsRetentionMonths'),
+          col.int('staticIpAllowance', null),
+          col.bool('standaloneOnly'),
+          col.int('maxNetworkPbxs', null),
+        ],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'bundle_holding',
+        // (holderType, holderId) is the key: one bundle per holder, enforced by the database.
+        columns: [
+          col.id('holderType', 16),
+          col.id('holderId', 64),
+          col.string('tierCode', 32),
+          col.string('source', 32),
+          col.instant('effectiveFrom'),
+          col.instant('updatedAt'),
+        ],
+        indices: [{ name: 'IX_bundle_holding_tier', columnNames: ['tierCode'] }],
+        foreignKeys: [{ columnNames: ['tierCode'], referencedTableName: 'bundle_tier', referencedColumnNames: ['code'] }],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'legacy_license',
+        columns: [col.id('pbxId', 64), col.int('count'), col.instant('updatedAt')],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'static_ip_address',
+        columns: [col.id('address', 15), col.string('region', 32), col.string('pbxId', 64, true), col.instant('assignedAt', true)],
+        indices: [
+          // Rule 8, "an address is never held by two PBXs" is the primary key; "at most one per PBX" is this.
+          { name: 'UQ_static_ip_pbx', columnNames: ['pbxId'], isUnique: true },
+          { name: 'IX_static_ip_region_free', columnNames: ['region', 'pbxId'] },
+        ],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'pbx_usage',
+        columns: [col.id('pbxId', 64), col.bytes('usedBytes'), col.int('revision')],
+      }),
+    );
+    await q.createTable(
+      new Table({
+        name: 'usage_alert',
+        columns: [
+          col.id('holderType', 16),
+          col.id('holderId', 64),
+          col.bool('raised'),
+          col.instant('raisedAt', true),
+          col.instant('clearedAt', true),
+        ],
+      }),
+    );
   }
   async down(q: QueryRunner): Promise<void> {
     await q.dropTable('usage_alert');
@@ -64,12 +88,52 @@ const GB = 1_000_000_000;
  * this one stays as it ran. Booleans as 0/1, which both databases store for a boolean column.
  */
 const CATALOGUE = [
-  { code: 'DEFAULT', rank: 0, storageBytes: 5 * GB, analyticsRetentionMonths: 3, staticIpAllowance: 0, standaloneOnly: 0, maxNetworkPbxs: null },
-  { code: 'CDS-10', rank: 1, storageBytes: 10 * GB, analyticsRetentionMonths: 12, staticIpAllowance: 1, standaloneOnly: 1, maxNetworkPbxs: null },
-  { code: 'CDS-50', rank: 2, storageBytes: 50 * GB, analyticsRetentionMonths: 60, staticIpAllowance: 5, standaloneOnly: 0, maxNetworkPbxs: 5 },
+  {
+    code: 'DEFAULT',
+    rank: 0,
+    storageBytes: 5 * GB,
+    analyticsRetentionMonths: 3,
+    staticIpAllowance: 0,
+    standaloneOnly: 0,
+    maxNetworkPbxs: null,
+  },
+  {
+    code: 'CDS-10',
+    rank: 1,
+    storageBytes: 10 * GB,
+    analyticsRetentionMonths: 12,
+    staticIpAllowance: 1,
+    standaloneOnly: 1,
+    maxNetworkPbxs: null,
+  },
+  {
+    code: 'CDS-50',
+    rank: 2,
+    storageBytes: 50 * GB,
+    analyticsRetentionMonths: 60,
+    staticIpAllowance: 5,
+    standaloneOnly: 0,
+    maxNetworkPbxs: 5,
+  },
   // null allowance: every PBX of the network (rule 7)
-  { code: 'CDS-500', rank: 3, storageBytes: 500 * GB, analyticsRetentionMonths: 120, staticIpAllowance: null, standaloneOnly: 0, maxNetworkPbxs: null },
-  { code: 'CDS-5000', rank: 4, storageBytes: 5000 * GB, analyticsRetentionMonths: 120, staticIpAllowance: null, standaloneOnly: 0, maxNetworkPbxs: null },
+  {
+    code: 'CDS-500',
+    rank: 3,
+    storageBytes: 500 * GB,
+    analyticsRetentionMonths: 120,
+    staticIpAllowance: null,
+    standaloneOnly: 0,
+    maxNetworkPbxs: null,
+  },
+  {
+    code: 'CDS-5000',
+    rank: 4,
+    storageBytes: 5000 * GB,
+    analyticsRetentionMonths: 120,
+    staticIpAllowance: null,
+    standaloneOnly: 0,
+    maxNetworkPbxs: null,
+  },
 ];
 
 export class InsertBundleTierCatalogue1700000000401 implements MigrationInterface {
@@ -84,7 +148,12 @@ export class InsertBundleTierCatalogue1700000000401 implements MigrationInterfac
     await q.query(`INSERT INTO ${escape('bundle_tier')} (${columns.map(escape).join(', ')}) VALUES ${rows.join(', ')}`);
   }
   async down(q: QueryRunner): Promise<void> {
-    await q.manager.createQueryBuilder().delete().from('bundle_tier').where('code IN (:...codes)', { codes: CATALOGUE.map((t) => t.code) }).execute();
+    await q.manager
+      .createQueryBuilder()
+      .delete()
+      .from('bundle_tier')
+      .where('code IN (:...codes)', { codes: CATALOGUE.map((t) => t.code) })
+      .execute();
   }
 }
 
@@ -99,4 +168,8 @@ export class CreateHolderLockTable1700000000402 implements MigrationInterface {
   }
 }
 
-export const LICENSING_MIGRATIONS = [CreateLicensingTables1700000000400, InsertBundleTierCatalogue1700000000401, CreateHolderLockTable1700000000402];
+export const LICENSING_MIGRATIONS = [
+  CreateLicensingTables1700000000400,
+  InsertBundleTierCatalogue1700000000401,
+  CreateHolderLockTable1700000000402,
+];

@@ -49,7 +49,10 @@ export class ProvisioningService {
     requireRole(loaders.scope.identity, ['admin'], 'add static IP pools');
     const poolRegion = normalizeRegion(region);
     if (addresses.length > MAX_POOL_ADDRESSES_PER_CALL) {
-      throw badInput(`At most ${MAX_POOL_ADDRESSES_PER_CALL} addresses may be added in one call (got ${addresses.length}); split the list`, 'addresses');
+      throw badInput(
+        `At most ${MAX_POOL_ADDRESSES_PER_CALL} addresses may be added in one call (got ${addresses.length}); split the list`,
+        'addresses',
+      );
     }
     const wanted = [...new Set(addresses.map((address) => normalizeIpv4(address)))];
     // A twin call adding the same addresses at the same moment loses on the primary key; running again sees its rows.
@@ -67,9 +70,14 @@ export class ProvisioningService {
     for (const part of chunks(wanted)) pooled.push(...(await em.findBy(StaticIpAddress, { address: In(part) })));
     const elsewhere = pooled.filter((row) => row.region !== region);
     if (elsewhere.length) {
-      const listed = elsewhere.slice(0, 10).map((row) => `${row.address} (${row.region})`).join(', ');
+      const listed = elsewhere
+        .slice(0, 10)
+        .map((row) => `${row.address} (${row.region})`)
+        .join(', ');
       const more = elsewhere.length > 10 ? ` and ${elsewhere.length - 10} more` : '';
-      throw conflict(`Nothing was added: ${elsewhere.length} of these addresses already belong to the pool of another region: ${listed}${more}. An address belongs to one region's pool.`);
+      throw conflict(
+        `Nothing was added: ${elsewhere.length} of these addresses already belong to the pool of another region: ${listed}${more}. An address belongs to one region's pool.`,
+      );
     }
     const known = new Set(pooled.map((row) => row.address));
     const fresh = wanted.filter((address) => !known.has(address)).map((address) => ({ address, region, pbxId: null, assignedAt: null }));
@@ -79,9 +87,12 @@ export class ProvisioningService {
 
   /** The size of a region's pool and how much of it is free. */
   private async poolOf(em: EntityManager, region: string): Promise<StaticIpPool> {
-    const row = await em.createQueryBuilder(StaticIpAddress, 's')
-      .select('COUNT(*)', 'size').addSelect('SUM(CASE WHEN s.pbxId IS NULL THEN 1 ELSE 0 END)', 'available')
-      .where('s.region = :region', { region }).getRawOne<{ size: string | number; available: string | number | null }>();
+    const row = await em
+      .createQueryBuilder(StaticIpAddress, 's')
+      .select('COUNT(*)', 'size')
+      .addSelect('SUM(CASE WHEN s.pbxId IS NULL THEN 1 ELSE 0 END)', 'available')
+      .where('s.region = :region', { region })
+      .getRawOne<{ size: string | number; available: string | number | null }>();
     return { region, size: Number(row?.size ?? 0), available: Number(row?.available ?? 0) };
   }
 }

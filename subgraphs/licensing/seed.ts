@@ -34,14 +34,26 @@ export async function seedLicensing(db: DataSource, rows: LicensingSeed): Promis
       if (fresh.length) await em.insert(StaticIpAddress, fresh);
     }
     for (const h of rows.holdings ?? []) {
-      await em.upsert(BundleHolding, {
-        holderType: h.holderType, holderId: h.holderId, tierCode: h.tierCode,
-        source: h.source ?? BundleSource.ORDERED, effectiveFrom: h.effectiveFrom ?? now, updatedAt: now,
-      }, ['holderType', 'holderId']);
+      await em.upsert(
+        BundleHolding,
+        {
+          holderType: h.holderType,
+          holderId: h.holderId,
+          tierCode: h.tierCode,
+          source: h.source ?? BundleSource.ORDERED,
+          effectiveFrom: h.effectiveFrom ?? now,
+          updatedAt: now,
+        },
+        ['holderType', 'holderId'],
+      );
     }
     for (const s of rows.staticIps ?? []) {
       // Only a free address is assigned, so running the seed again keeps the first assignment as it was.
-      await em.update(StaticIpAddress, { address: normalizeIpv4(s.address), pbxId: IsNull() }, { pbxId: s.pbxId, assignedAt: s.assignedAt ?? now });
+      await em.update(
+        StaticIpAddress,
+        { address: normalizeIpv4(s.address), pbxId: IsNull() },
+        { pbxId: s.pbxId, assignedAt: s.assignedAt ?? now },
+      );
     }
   });
 }

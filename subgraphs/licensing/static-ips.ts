@@ -39,7 +39,10 @@ export interface StaticIpRelease {
  * from a PBX that holds none answers `released: false`. Neither is an error.
  */
 export class StaticIpService {
-  constructor(private readonly runtime: SubgraphRuntime, private readonly writes: LicensingWrites) {}
+  constructor(
+    private readonly runtime: SubgraphRuntime,
+    private readonly writes: LicensingWrites,
+  ) {}
 
   async assign(loaders: LicensingLoaders, pbxId: string): Promise<StaticIpAssignment> {
     const pbx = await this.pbxForChange(loaders, pbxId, 'assign static IPs');
@@ -61,22 +64,39 @@ export class StaticIpService {
     if (usage.available <= 0) {
       const holds = `${describeHolder(holder)} holds ${tierCode}, which allows ${usage.allowance === 1 ? '1 PBX' : `${usage.allowance} PBXs`} with a static IP`;
       const already = `${usage.assigned} ${usage.assigned === 1 ? 'has' : 'have'} one`;
-      throw conflict(`No static IP assigned to PBX '${pbx.id}': the static-IP allowance is used up (${holds}; ${already}). Release one, or order a larger bundle.`);
+      throw conflict(
+        `No static IP assigned to PBX '${pbx.id}': the static-IP allowance is used up (${holds}; ${already}). Release one, or order a larger bundle.`,
+      );
     }
     for (;;) {
-      const free = await this.writes.forUpdateSkipLocked(em.getRepository(StaticIpAddress).createQueryBuilder('s'))
-        .where('s.region = :region AND s.pbxId IS NULL', { region: pbx.region }).orderBy('s.address', 'ASC').limit(1).getOne();
+      const free = await this.writes
+        .forUpdateSkipLocked(em.getRepository(StaticIpAddress).createQueryBuilder('s'))
+        .where('s.region = :region AND s.pbxId IS NULL', { region: pbx.region })
+        .orderBy('s.address', 'ASC')
+        .limit(1)
+        .getOne();
       if (!free) {
-        throw conflict(`No static IP assigned to PBX '${pbx.id}': the static-IP pool of region ${pbx.region} is empty (every address in it is assigned). An admin can add addresses to it.`);
+        throw conflict(
+          `No static IP assigned to PBX '${pbx.id}': the static-IP pool of region ${pbx.region} is empty (every address in it is assigned). An admin can add addresses to it.`,
+        );
       }
       const assignedAt = new Date();
-      const taken = await em.createQueryBuilder().update(StaticIpAddress).set({ pbxId: pbx.id, assignedAt })
-        .where('address = :address AND pbxId IS NULL', { address: free.address }).execute();
+      const taken = await em
+        .createQueryBuilder()
+        .update(StaticIpAddress)
+        .set({ pbxId: pbx.id, assignedAt })
+        .where('address = :address AND pbxId IS NULL', { address: free.address })
+        .execute();
       // Another holder's request took this address between the pick and the update: pick again.
       if (taken.affected !== 1) continue;
       return {
         staticIp: { address: free.address, region: free.region, pbxId: pbx.id, assignedAt },
-        usage: { ...usage, assigned: usage.assigned + 1, available: Math.max(0, usage.available - 1), overAllowance: usage.assigned + 1 > usage.allowance },
+        usage: {
+          ...usage,
+          assigned: usage.assigned + 1,
+          available: Math.max(0, usage.available - 1),
+          overAllowance: usage.assigned + 1 > usage.allowance,
+        },
       };
     }
   }
@@ -87,8 +107,12 @@ export class StaticIpService {
     return this.writes.forHolder(holder, async (em) => {
       const held = await em.findOneBy(StaticIpAddress, { pbxId: pbx.id });
       if (held) {
-        await em.createQueryBuilder().update(StaticIpAddress).set({ pbxId: null, assignedAt: null })
-          .where('address = :address AND pbxId = :pbx', { address: held.address, pbx: pbx.id }).execute();
+        await em
+          .createQueryBuilder()
+          .update(StaticIpAddress)
+          .set({ pbxId: null, assignedAt: null })
+          .where('address = :address AND pbxId = :pbx', { address: held.address, pbx: pbx.id })
+          .execute();
       }
       const { usage } = await this.usageIn(em, holder);
       return { released: held !== null, address: held?.address ?? null, usage };
@@ -100,7 +124,7 @@ export class StaticIpService {
     const catalogue = await catalogueIn(em);
     const holding = (await holdingsIn(em, [holder])).get(holderKey(holder));
     const tier = holding ? catalogue.get(holding.tierCode) : catalogue.defaultTier;
-    const pbxCount = holder.type === HolderType.NETWORK ? (await networkPbxCountsIn(em, [holder.id])).get(holder.id) ?? 0 : 1;
+    const pbxCount = holder.type === HolderType.NETWORK ? ((await networkPbxCountsIn(em, [holder.id])).get(holder.id) ?? 0) : 1;
     return { usage: staticIpUsage(tier, pbxCount, await assignedStaticIpsIn(em, holder)), tierCode: tier.code };
   }
 

@@ -36,22 +36,40 @@ export async function evaluateUsageAlerts(em: EntityManager, emit: Emit, holders
     const customerId = facts.get(key)?.customerId;
     if (reachesUsageAlert(storage) && !alert?.raised && customerId) {
       if (!alert) {
-        await em.createQueryBuilder().insert().into(UsageAlert)
-          .values({ holderType: holder.type, holderId: holder.id, raised: false, raisedAt: null, clearedAt: null }).orIgnore().execute();
+        await em
+          .createQueryBuilder()
+          .insert()
+          .into(UsageAlert)
+          .values({ holderType: holder.type, holderId: holder.id, raised: false, raisedAt: null, clearedAt: null })
+          .orIgnore()
+          .execute();
       }
-      const update = await em.createQueryBuilder().update(UsageAlert).set({ raised: true, raisedAt: now })
-        .where('holderType = :type AND holderId = :id AND raised = 0', { type: holder.type, id: holder.id }).execute();
+      const update = await em
+        .createQueryBuilder()
+        .update(UsageAlert)
+        .set({ raised: true, raisedAt: now })
+        .where('holderType = :type AND holderId = :id AND raised = 0', { type: holder.type, id: holder.id })
+        .execute();
       if (update.affected === 1) {
         raised++;
         const payload: EventPayloads['StorageUsageAlertRaised'] = {
-          holderType: holder.type, holderId: holder.id, customerId,
-          usedBytes: storage.usedBytes, capacityBytes: storage.capacityBytes, usageRatio: storage.usageRatio, raisedAt: now.toISOString(),
+          holderType: holder.type,
+          holderId: holder.id,
+          customerId,
+          usedBytes: storage.usedBytes,
+          capacityBytes: storage.capacityBytes,
+          usageRatio: storage.usageRatio,
+          raisedAt: now.toISOString(),
         };
         await emit(em, 'StorageUsageAlertRaised', key, payload);
       }
     } else if (!reachesUsageAlert(storage) && alert?.raised) {
-      await em.createQueryBuilder().update(UsageAlert).set({ raised: false, clearedAt: now })
-        .where('holderType = :type AND holderId = :id AND raised <> 0', { type: holder.type, id: holder.id }).execute();
+      await em
+        .createQueryBuilder()
+        .update(UsageAlert)
+        .set({ raised: false, clearedAt: now })
+        .where('holderType = :type AND holderId = :id AND raised <> 0', { type: holder.type, id: holder.id })
+        .execute();
     }
   }
   return raised;

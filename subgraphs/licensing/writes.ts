@@ -81,7 +81,8 @@ export class LicensingWrites {
   private async lockHolder(em: EntityManager, holder: Holder): Promise<void> {
     if (!this.mysql) return;
     const row = await this.forUpdate(em.getRepository(HolderLock).createQueryBuilder('l'))
-      .where('l.holderType = :type AND l.holderId = :id', { type: holder.type, id: holder.id }).getOne();
+      .where('l.holderType = :type AND l.holderId = :id', { type: holder.type, id: holder.id })
+      .getOne();
     if (!row) throw new Error(`holder_lock row of ${holder.type} ${holder.id} is missing after it was ensured`);
   }
 }

@@ -15,20 +15,51 @@ export const customerOwnershipOf = (customer: Customer) => ({ customerId: custom
 export function createNetworkLoaders(db: DataSource, identity: Identity) {
   const pbxs = db.getRepository(Pbx);
   const loaders = {
-    customer: keyedLoader<string, Customer>((ids) => selectRows(db, Customer, { whereIn: ['id', ids] }), (c) => c.id),
-    network: keyedLoader<string, WmsNetwork>((ids) => selectRows(db, WmsNetwork, { whereIn: ['id', ids] }), (n) => n.id),
-    pbx: keyedLoader<string, Pbx>((ids) => selectRows(db, Pbx, { whereIn: ['id', ids] }), (p) => p.id),
+    customer: keyedLoader<string, Customer>(
+      (ids) => selectRows(db, Customer, { whereIn: ['id', ids] }),
+      (c) => c.id,
+    ),
+    network: keyedLoader<string, WmsNetwork>(
+      (ids) => selectRows(db, WmsNetwork, { whereIn: ['id', ids] }),
+      (n) => n.id,
+    ),
+    pbx: keyedLoader<string, Pbx>(
+      (ids) => selectRows(db, Pbx, { whereIn: ['id', ids] }),
+      (p) => p.id,
+    ),
     pbxsOfNetwork: groupedLoader<string, Pbx>(
-      (ids) => selectRows(db, Pbx, { whereIn: ['networkId', ids], orderBy: [['name', 'ASC'], ['id', 'ASC']] }),
+      (ids) =>
+        selectRows(db, Pbx, {
+          whereIn: ['networkId', ids],
+          orderBy: [
+            ['name', 'ASC'],
+            ['id', 'ASC'],
+          ],
+        }),
       (p) => p.networkId ?? '',
     ),
     pbxCountOfNetwork: countLoader(pbxs, 'networkId'),
     networksOfCustomer: groupedLoader<string, WmsNetwork>(
-      (ids) => selectRows(db, WmsNetwork, { whereIn: ['customerId', ids], orderBy: [['name', 'ASC'], ['id', 'ASC']] }),
+      (ids) =>
+        selectRows(db, WmsNetwork, {
+          whereIn: ['customerId', ids],
+          orderBy: [
+            ['name', 'ASC'],
+            ['id', 'ASC'],
+          ],
+        }),
       (n) => n.customerId,
     ),
     standalonePbxsOfCustomer: groupedLoader<string, Pbx>(
-      (ids) => selectRows(db, Pbx, { whereIn: ['customerId', ids], isNull: ['networkId'], orderBy: [['name', 'ASC'], ['id', 'ASC']] }),
+      (ids) =>
+        selectRows(db, Pbx, {
+          whereIn: ['customerId', ids],
+          isNull: ['networkId'],
+          orderBy: [
+            ['name', 'ASC'],
+            ['id', 'ASC'],
+          ],
+        }),
       (p) => p.customerId,
     ),
   };

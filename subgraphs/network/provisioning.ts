@@ -3,7 +3,12 @@ import { EntityManager } from 'typeorm';
 import { forUpdate, isDuplicateKeyError } from '../../kernel/database';
 import { PbxSnapshot } from '../../kernel/events/catalog';
 import {
-  normalizeClientId, normalizeDisplayName, normalizePbxName, normalizeRegion, normalizeSerial, parseWmsVersion,
+  normalizeClientId,
+  normalizeDisplayName,
+  normalizePbxName,
+  normalizeRegion,
+  normalizeSerial,
+  parseWmsVersion,
 } from '../../kernel/domain/rules';
 import { conflict, notFound } from '../../kernel/errors';
 import { requireRole } from '../../kernel/identity';
@@ -61,8 +66,16 @@ export class ProvisioningService {
       if (await em.existsBy(Pbx, { id })) throw conflict(`A PBX with serial '${id}' is already registered`);
       const now = new Date();
       const pbx = em.create(Pbx, {
-        id, name, kind: input.kind, wmsVersion: input.wmsVersion.trim(), region,
-        customerId: customer.id, networkId: network?.id ?? null, revision: 1, createdAt: now, updatedAt: now,
+        id,
+        name,
+        kind: input.kind,
+        wmsVersion: input.wmsVersion.trim(),
+        region,
+        customerId: customer.id,
+        networkId: network?.id ?? null,
+        revision: 1,
+        createdAt: now,
+        updatedAt: now,
       });
       await em.insert(Pbx, pbx);
       await this.runtime.emit(em, 'PbxRegistered', id, { pbx: snapshotOf(pbx) });
@@ -125,7 +138,9 @@ export class ProvisioningService {
     if (!network) throw notFound('Network', networkId);
     await loaders.scope.assertActs(networkOwnershipOf(network), 'Network', networkId);
     if (network.customerId !== customerId) {
-      throw conflict(`Network '${networkId}' belongs to another customer; a PBX can only join a network of its own customer ('${customerId}')`);
+      throw conflict(
+        `Network '${networkId}' belongs to another customer; a PBX can only join a network of its own customer ('${customerId}')`,
+      );
     }
     return network;
   }

@@ -11,7 +11,6 @@ import { PbxResolver } from './resolvers/pbx.resolver';
 import { ProvisioningResolver } from './resolvers/provisioning.resolver';
 import { WmsNetworkResolver } from './resolvers/wms-network.resolver';
 
-
 /** The network subgraph: customers, WMS networks and PBXs, and their provisioning. */
 export const networkSubgraph: SubgraphDefinition<NetworkServices, NetworkLoaders> = {
   name: 'network',

@@ -66,8 +66,8 @@ export async function rebuildDayCounts(em: EntityManager, pbxIds?: readonly stri
   await em.query(`DELETE FROM ${table}${only}`, pbxIds ? [...pbxIds] : []);
   const day = dayExpression(em, q('startedAt'));
   await em.query(
-    `INSERT INTO ${table} (${q('pbxId')}, ${q('day')}, ${q('recordings')}) `
-      + `SELECT ${q('pbxId')}, ${day}, COUNT(*) FROM ${q('recording')}${only} GROUP BY ${q('pbxId')}, ${day}`,
+    `INSERT INTO ${table} (${q('pbxId')}, ${q('day')}, ${q('recordings')}) ` +
+      `SELECT ${q('pbxId')}, ${day}, COUNT(*) FROM ${q('recording')}${only} GROUP BY ${q('pbxId')}, ${day}`,
     pbxIds ? [...pbxIds] : [],
   );
 }

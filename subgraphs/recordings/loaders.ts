@@ -27,7 +27,10 @@ export function createRecordingsLoaders(db: DataSource, identity: Identity) {
   return {
     directory,
     scope,
-    recording: keyedLoader<string, Recording>((ids) => db.getRepository(Recording).findBy({ id: In([...ids]) }), (r) => r.id),
+    recording: keyedLoader<string, Recording>(
+      (ids) => db.getRepository(Recording).findBy({ id: In([...ids]) }),
+      (r) => r.id,
+    ),
     recordingPage: new DataLoader<RecordingPageRequest, Recording[], string>((requests) => queries.pages(requests), {
       cacheKeyFn: (r) => JSON.stringify([r.pbxId, r.rows, ...windowKey(r.window), millis(r.after?.startedAt ?? null), r.after?.id ?? null]),
       maxBatchSize: 1000,

@@ -35,9 +35,7 @@ export interface PlaybackGrant {
 const keyOf = (secret: string) => createHmac('sha256', secret).update('cds-graph/recording-playback-link/v1').digest();
 
 function signature(secret: string, grant: PlaybackGrant): string {
-  return createHmac('sha256', keyOf(secret))
-    .update(`${grant.recordingId}\n${grant.pbxId}\n${grant.expiresAt}`)
-    .digest('base64url');
+  return createHmac('sha256', keyOf(secret)).update(`${grant.recordingId}\n${grant.pbxId}\n${grant.expiresAt}`).digest('base64url');
 }
 
 /** The query string of a signed link (without `?`). */
@@ -46,12 +44,15 @@ export function signPlaybackGrant(secret: string, grant: PlaybackGrant): string 
   return query.toString();
 }
 
-export type PlaybackGrantCheck =
-  | { ok: true; grant: PlaybackGrant }
-  | { ok: false; reason: string };
+export type PlaybackGrantCheck = { ok: true; grant: PlaybackGrant } | { ok: false; reason: string };
 
 /** Checks a link's `pbx`, `exp` and `sig` for one recording; `now` in Unix seconds. */
-export function verifyPlaybackGrant(secret: string, recordingId: string, params: URLSearchParams, now = Math.floor(Date.now() / 1000)): PlaybackGrantCheck {
+export function verifyPlaybackGrant(
+  secret: string,
+  recordingId: string,
+  params: URLSearchParams,
+  now = Math.floor(Date.now() / 1000),
+): PlaybackGrantCheck {
   const pbxId = params.get('pbx') ?? '';
   const exp = params.get('exp') ?? '';
   const sig = params.get('sig') ?? '';
@@ -62,10 +63,13 @@ export function verifyPlaybackGrant(secret: string, recordingId: string, params:
   const expected = Buffer.from(signature(secret, grant));
   const given = Buffer.from(sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    return { ok: false, reason: 'The playback link\'s signature is not valid for this recording' };
+    return { ok: false, reason: "The playback link's signature is not valid for this recording" };
   }
   if (grant.expiresAt <= now) {
-    return { ok: false, reason: `The playback link expired at ${new Date(grant.expiresAt * 1000).toISOString()}; ask for the recording's playbackUrl again` };
+    return {
+      ok: false,
+      reason: `The playback link expired at ${new Date(grant.expiresAt * 1000).toISOString()}; ask for the recording's playbackUrl again`,
+    };
   }
   return { ok: true, grant };
 }

@@ -49,8 +49,10 @@ export interface RecordingCountRequest {
 export const DAY_SEEK_MIN_OFFSET = 2_000;
 
 /** The sort key of a recording, as it goes into a cursor (milliseconds, id). */
-export const sortKeyOf = (recording: Pick<Recording, 'startedAt' | 'id'>): (string | number)[] =>
-  [recording.startedAt.getTime(), recording.id];
+export const sortKeyOf = (recording: Pick<Recording, 'startedAt' | 'id'>): (string | number)[] => [
+  recording.startedAt.getTime(),
+  recording.id,
+];
 
 export function parseRecordingCursor(after: string): RecordingCursor {
   const [millis, id] = decodeCursor(after, 2);
@@ -140,16 +142,23 @@ export class RecordingQueries {
       const endDay = to ? floorDay(to) : null;
       if (firstDay && endDay && firstDay.getTime() >= endDay.getTime()) return null; // no whole day to skip
       const conditions = this.wholeDays(request.pbxId, firstDay, endDay, params);
-      parts.push(`SELECT ${k} AS ${this.q('pageKey')}, ${this.q('day')}, ${this.q('recordings')} AS ${this.q('n')} FROM ${this.dayTable} WHERE ${conditions.join(' AND ')}`);
+      parts.push(
+        `SELECT ${k} AS ${this.q('pageKey')}, ${this.q('day')}, ${this.q('recordings')} AS ${this.q('n')} FROM ${this.dayTable} WHERE ${conditions.join(' AND ')}`,
+      );
       // The partial day at `to` (from its midnight, or from `from` when that is later) is counted row by row.
       const partialFrom = endDay && from && from.getTime() > endDay.getTime() ? from : endDay;
       if (to && partialFrom && partialFrom.getTime() < to.getTime()) {
-        parts.push(`SELECT ${k}, NULL, COUNT(*) FROM ${this.table} WHERE ${this.where(request.pbxId, { from: partialFrom, to }, null, params)}`);
+        parts.push(
+          `SELECT ${k}, NULL, COUNT(*) FROM ${this.table} WHERE ${this.where(request.pbxId, { from: partialFrom, to }, null, params)}`,
+        );
       }
       return { newestPartial: 0, days: [] as { day: string; n: number }[] };
     });
     if (!parts.length) return [...requests];
-    const rows = await this.db.query<{ pageKey: number | string; day: string | null; n: number | string }[]>(parts.join(' UNION ALL '), params);
+    const rows = await this.db.query<{ pageKey: number | string; day: string | null; n: number | string }[]>(
+      parts.join(' UNION ALL '),
+      params,
+    );
     for (const row of rows) {
       const plan = plans[Number(row.pageKey)];
       if (!plan) continue;
@@ -169,7 +178,11 @@ export class RecordingQueries {
       }
       if (before === null) return request;
       // Everything from that midnight on is behind the page: bound the window there and walk only the rest.
-      return { ...request, window: { from: request.window.from, to: new Date(`${before}T00:00:00.000Z`) }, offset: request.offset - skipped };
+      return {
+        ...request,
+        window: { from: request.window.from, to: new Date(`${before}T00:00:00.000Z`) },
+        offset: request.offset - skipped,
+      };
     });
   }
 
@@ -190,10 +203,13 @@ export class RecordingQueries {
     // pbxId leads the ORDER BY so the index order is the sort order even where pbxId is a range (see `where`).
     const order = `${this.q('pbxId')} DESC, ${this.q('startedAt')} DESC, ${this.q('id')} DESC`;
     const parts = requests.map((request, k) => {
-      if (!Number.isSafeInteger(request.rows) || request.rows < 1) throw new Error(`page size must be a positive integer (got ${request.rows})`);
+      if (!Number.isSafeInteger(request.rows) || request.rows < 1)
+        throw new Error(`page size must be a positive integer (got ${request.rows})`);
       const where = this.where(request.pbxId, request.window, request.after, params);
-      return `SELECT ${k} AS ${this.q('pageKey')}, ${this.q(`p${k}`)}.* FROM `
-        + `(SELECT ${selectList} FROM ${this.table} WHERE ${where} ORDER BY ${order} LIMIT ${request.rows}) ${this.q(`p${k}`)}`;
+      return (
+        `SELECT ${k} AS ${this.q('pageKey')}, ${this.q(`p${k}`)}.* FROM ` +
+        `(SELECT ${selectList} FROM ${this.table} WHERE ${where} ORDER BY ${order} LIMIT ${request.rows}) ${this.q(`p${k}`)}`
+      );
     });
     return { sql: parts.join(' UNION ALL '), params };
   }
@@ -204,14 +220,18 @@ export class RecordingQueries {
     const selectList = this.columns.map((c) => `${this.q('r')}.${this.q(c.databaseName)}`).join(', ');
     const order = `${this.q('pbxId')} DESC, ${this.q('startedAt')} DESC, ${this.q('id')} DESC`;
     const parts = requests.map((request, k) => {
-      if (!Number.isSafeInteger(request.rows) || request.rows < 1) throw new Error(`page size must be a positive integer (got ${request.rows})`);
-      if (!Number.isSafeInteger(request.offset) || request.offset < 0) throw new Error(`offset must be a whole number, 0 or more (got ${request.offset})`);
+      if (!Number.isSafeInteger(request.rows) || request.rows < 1)
+        throw new Error(`page size must be a positive integer (got ${request.rows})`);
+      if (!Number.isSafeInteger(request.offset) || request.offset < 0)
+        throw new Error(`offset must be a whole number, 0 or more (got ${request.offset})`);
       const where = this.where(request.pbxId, request.window, null, params);
       const keys = this.q(`k${k}`);
       // The derived table selects only index columns, so both engines skip the offset in the index alone.
-      return `SELECT ${k} AS ${this.q('pageKey')}, ${selectList} FROM ${this.table} ${this.q('r')} INNER JOIN `
-        + `(SELECT ${this.q('id')} FROM ${this.table} WHERE ${where} ORDER BY ${order} LIMIT ${request.rows} OFFSET ${request.offset}) ${keys} `
-        + `ON ${this.q('r')}.${this.q('id')} = ${keys}.${this.q('id')}`;
+      return (
+        `SELECT ${k} AS ${this.q('pageKey')}, ${selectList} FROM ${this.table} ${this.q('r')} INNER JOIN ` +
+        `(SELECT ${this.q('id')} FROM ${this.table} WHERE ${where} ORDER BY ${order} LIMIT ${request.rows} OFFSET ${request.offset}) ${keys} ` +
+        `ON ${this.q('r')}.${this.q('id')} = ${keys}.${this.q('id')}`
+      );
     });
     return { sql: parts.join(' UNION ALL '), params };
   }
@@ -226,7 +246,9 @@ export class RecordingQueries {
    */
   countStatement(requests: readonly RecordingCountRequest[]): Statement {
     const params: unknown[] = [];
-    const parts = requests.map((request, k) => `SELECT ${k} AS ${this.q('pageKey')}, ${this.countExpression(request, params)} AS ${this.q('n')}`);
+    const parts = requests.map(
+      (request, k) => `SELECT ${k} AS ${this.q('pageKey')}, ${this.countExpression(request, params)} AS ${this.q('n')}`,
+    );
     return { sql: parts.join(' UNION ALL '), params };
   }
 

@@ -42,14 +42,15 @@ export function effectiveLocation(
   recording: { location: RecordingLocation; localCopyExpiresAt: Date | null },
   now: Date = new Date(),
 ): RecordingLocation {
-  if (recording.location === RecordingLocation.CDS_WITH_LOCAL_COPY
-    && recording.localCopyExpiresAt
-    && recording.localCopyExpiresAt.getTime() <= now.getTime()) {
+  if (
+    recording.location === RecordingLocation.CDS_WITH_LOCAL_COPY &&
+    recording.localCopyExpiresAt &&
+    recording.localCopyExpiresAt.getTime() <= now.getTime()
+  ) {
     return RecordingLocation.CDS;
   }
   return recording.location;
 }
-
 
 /** A time window on the call start: `from` inclusive, `to` exclusive; either may be open. */
 export interface RecordingWindow {
@@ -59,7 +60,10 @@ export interface RecordingWindow {
 
 /** Checks a window; `from` after `to` is refused rather than answered with nothing. */
 export function recordingWindow(from: Date | null | undefined, to: Date | null | undefined): RecordingWindow {
-  for (const [name, value] of [['from', from], ['to', to]] as const) {
+  for (const [name, value] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (value && Number.isNaN(value.getTime())) throw badInput(`'${name}' is not a valid instant`, name);
   }
   if (from && to && from.getTime() > to.getTime()) {

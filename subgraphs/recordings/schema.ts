@@ -6,7 +6,12 @@ import { RecordingDayCount } from './entities/recording-day-count';
 import { createRecordingsLoaders, RecordingsLoaders } from './loaders';
 import { RECORDINGS_MIGRATIONS } from './migrations';
 import { RecordingService } from './recordings';
-import { PbxRecordingsByOffsetResolver, PbxRecordingsResolver, RecordingConnectionResolver, RecordingOffsetPageResolver } from './resolvers/pbx.resolver';
+import {
+  PbxRecordingsByOffsetResolver,
+  PbxRecordingsResolver,
+  RecordingConnectionResolver,
+  RecordingOffsetPageResolver,
+} from './resolvers/pbx.resolver';
 import { RecordingResolver } from './resolvers/recording.resolver';
 import { RegistrationResolver } from './resolvers/registration.resolver';
 import { EventPayloads } from '../../kernel/events/catalog';
@@ -18,7 +23,14 @@ import { EventPayloads } from '../../kernel/events/catalog';
  */
 export const recordingsSubgraph: SubgraphDefinition<RecordingsServices, RecordingsLoaders> = {
   name: 'recordings',
-  resolvers: [PbxRecordingsResolver, RecordingConnectionResolver, PbxRecordingsByOffsetResolver, RecordingOffsetPageResolver, RecordingResolver, RegistrationResolver],
+  resolvers: [
+    PbxRecordingsResolver,
+    RecordingConnectionResolver,
+    PbxRecordingsByOffsetResolver,
+    RecordingOffsetPageResolver,
+    RecordingResolver,
+    RegistrationResolver,
+  ],
   orphanedTypes: [PbxStub, Recording],
   entities: [Recording, RecordingDayCount],
   migrations: RECORDINGS_MIGRATIONS,

@@ -11,7 +11,10 @@ import { MigrationCategory } from './entities/migration-category';
 import { ACTIVE_MIGRATION_STATUSES, sortByCategory } from './rules';
 
 /** Newest first; the id breaks ties so the order never changes between requests. */
-const NEWEST_FIRST: [keyof Migration & string, 'DESC'][] = [['createdAt', 'DESC'], ['id', 'DESC']];
+const NEWEST_FIRST: [keyof Migration & string, 'DESC'][] = [
+  ['createdAt', 'DESC'],
+  ['id', 'DESC'],
+];
 
 /** Request-scoped loaders of the storage subgraph: one statement per kind of lookup per request. */
 export function createStorageLoaders(runtime: SubgraphRuntime, identity: Identity) {
@@ -20,20 +23,36 @@ export function createStorageLoaders(runtime: SubgraphRuntime, identity: Identit
   const loaders = {
     directory,
     /** The row, or null for a PBX never activated (see notActivated). */
-    cdsStatus: keyedLoader<string, CdsStatus>((ids) => selectRows(db, CdsStatus, { whereIn: ['pbxId', ids] }), (s) => s.pbxId),
-    usageOfPbx: groupedLoader<string, CdsUsage>((ids) => selectRows(db, CdsUsage, { whereIn: ['pbxId', ids] }), (u) => u.pbxId),
-    migration: keyedLoader<string, Migration>((ids) => selectRows(db, Migration, { whereIn: ['id', ids] }), (m) => m.id),
+    cdsStatus: keyedLoader<string, CdsStatus>(
+      (ids) => selectRows(db, CdsStatus, { whereIn: ['pbxId', ids] }),
+      (s) => s.pbxId,
+    ),
+    usageOfPbx: groupedLoader<string, CdsUsage>(
+      (ids) => selectRows(db, CdsUsage, { whereIn: ['pbxId', ids] }),
+      (u) => u.pbxId,
+    ),
+    migration: keyedLoader<string, Migration>(
+      (ids) => selectRows(db, Migration, { whereIn: ['id', ids] }),
+      (m) => m.id,
+    ),
     migrationsOfPbx: groupedLoader<string, Migration>(
       (ids) => selectRows(db, Migration, { whereIn: ['pbxId', ids], orderBy: NEWEST_FIRST }),
       (m) => m.pbxId,
     ),
     /** The newest QUEUED or RUNNING migration of each PBX (the PBX's "current" one). */
-    currentMigration: keyedLoader<string, Migration>(async (ids) => {
-      const active = await selectRows(db, Migration, { whereIn: ['pbxId', ids], and: [['status', ACTIVE_MIGRATION_STATUSES]], orderBy: NEWEST_FIRST });
-      const newest = new Map<string, Migration>();
-      for (const m of active) if (!newest.has(m.pbxId)) newest.set(m.pbxId, m);
-      return [...newest.values()];
-    }, (m) => m.pbxId),
+    currentMigration: keyedLoader<string, Migration>(
+      async (ids) => {
+        const active = await selectRows(db, Migration, {
+          whereIn: ['pbxId', ids],
+          and: [['status', ACTIVE_MIGRATION_STATUSES]],
+          orderBy: NEWEST_FIRST,
+        });
+        const newest = new Map<string, Migration>();
+        for (const m of active) if (!newest.has(m.pbxId)) newest.set(m.pbxId, m);
+        return [...newest.values()];
+      },
+      (m) => m.pbxId,
+    ),
     categoriesOfMigration: groupedLoader<string, MigrationCategory>(
       async (ids) => sortByCategory(await selectRows(db, MigrationCategory, { whereIn: ['migrationId', ids] })),
       (c) => c.migrationId,
@@ -52,7 +71,11 @@ export function createStorageLoaders(runtime: SubgraphRuntime, identity: Identit
    * Throws FORBIDDEN for a PBX outside the caller's scope, naming `as` (the
    * thing asked for, so a refusal does not reveal which PBX a migration is of).
    */
-  async function visiblePbx(id: string, as: { kind: string; id: string } = { kind: 'PBX', id }, revision?: number | null): Promise<DirectoryPbx | null> {
+  async function visiblePbx(
+    id: string,
+    as: { kind: string; id: string } = { kind: 'PBX', id },
+    revision?: number | null,
+  ): Promise<DirectoryPbx | null> {
     const pbx = await runtime.directory.freshPbx(directory, id, revision);
     if (!pbx) return null;
     await scope.assertSees(pbxOwnership(pbx), as.kind, as.id);

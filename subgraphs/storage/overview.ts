@@ -43,16 +43,17 @@ export async function cdsOverview(db: DataSource, region: string | null): Promis
   // An enum constant, inlined: the SELECT and GROUP BY expressions must be the same text for MySQL's ONLY_FULL_GROUP_BY.
   const state = `COALESCE(${q('s')}.${q('state')}, '${CdsState.NOT_ACTIVATED}')`;
   const sql = [
-    `SELECT 's' AS ${q('kind')}, ${state} AS ${q('k')}, COUNT(*) AS ${q('n')}, COALESCE(SUM(${q('s')}.${q('usedBytes')}), 0) AS ${q('bytes')} `
-      + `FROM ${d} LEFT JOIN ${q('cds_status')} ${q('s')} ON ${q('s')}.${q('pbxId')} = ${pbx}${inRegion()} GROUP BY ${state}`,
-    `SELECT 'c', ${q('u')}.${q('category')}, COALESCE(SUM(${q('u')}.${q('itemCount')}), 0), COALESCE(SUM(${q('u')}.${q('usedBytes')}), 0) `
-      + `FROM ${d} INNER JOIN ${q('cds_usage')} ${q('u')} ON ${q('u')}.${q('pbxId')} = ${pbx}${inRegion()} GROUP BY ${q('u')}.${q('category')}`,
-    `SELECT 'm', ${q('m')}.${q('status')}, COUNT(*), 0 `
-      + `FROM ${d} INNER JOIN ${q('migration')} ${q('m')} ON ${q('m')}.${q('pbxId')} = ${pbx}${inRegion()} GROUP BY ${q('m')}.${q('status')}`,
+    `SELECT 's' AS ${q('kind')}, ${state} AS ${q('k')}, COUNT(*) AS ${q('n')}, COALESCE(SUM(${q('s')}.${q('usedBytes')}), 0) AS ${q('bytes')} ` +
+      `FROM ${d} LEFT JOIN ${q('cds_status')} ${q('s')} ON ${q('s')}.${q('pbxId')} = ${pbx}${inRegion()} GROUP BY ${state}`,
+    `SELECT 'c', ${q('u')}.${q('category')}, COALESCE(SUM(${q('u')}.${q('itemCount')}), 0), COALESCE(SUM(${q('u')}.${q('usedBytes')}), 0) ` +
+      `FROM ${d} INNER JOIN ${q('cds_usage')} ${q('u')} ON ${q('u')}.${q('pbxId')} = ${pbx}${inRegion()} GROUP BY ${q('u')}.${q('category')}`,
+    `SELECT 'm', ${q('m')}.${q('status')}, COUNT(*), 0 ` +
+      `FROM ${d} INNER JOIN ${q('migration')} ${q('m')} ON ${q('m')}.${q('pbxId')} = ${pbx}${inRegion()} GROUP BY ${q('m')}.${q('status')}`,
   ].join(' UNION ALL ');
   const rows = await db.query<Row[]>(sql, params);
 
-  const of = (kind: string) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.k, { n: Number(r.n ?? 0), bytes: Number(r.bytes ?? 0) }]));
+  const of = (kind: string) =>
+    new Map(rows.filter((r) => r.kind === kind).map((r) => [r.k, { n: Number(r.n ?? 0), bytes: Number(r.bytes ?? 0) }]));
   const states = of('s');
   const categories = of('c');
   const migrations = of('m');
@@ -63,7 +64,9 @@ export async function cdsOverview(db: DataSource, region: string | null): Promis
     usedBytes: [...states.values()].reduce((sum, s) => sum + s.bytes, 0),
     byState,
     byCategory: DATA_CATEGORIES.map((category) => ({
-      category, usedBytes: categories.get(category)?.bytes ?? 0, itemCount: categories.get(category)?.n ?? 0,
+      category,
+      usedBytes: categories.get(category)?.bytes ?? 0,
+      itemCount: categories.get(category)?.n ?? 0,
     })),
     migrationsByStatus: MIGRATION_STATUSES.map((status) => ({ status, count: migrations.get(status)?.n ?? 0 })),
   };

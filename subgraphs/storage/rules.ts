@@ -45,8 +45,11 @@ export function migrationTotals(categories: readonly (Progress & { category: Dat
  */
 export function migrationPercent(migration: Progress & { status: MigrationStatus }): number {
   if (migration.status === MigrationStatus.COMPLETED) return 100;
-  const ratio = migration.bytesTotal > 0 ? migration.bytesDone / migration.bytesTotal
-    : migration.itemsTotal > 0 ? migration.itemsDone / migration.itemsTotal
-      : 0;
+  const ratio =
+    migration.bytesTotal > 0
+      ? migration.bytesDone / migration.bytesTotal
+      : migration.itemsTotal > 0
+        ? migration.itemsDone / migration.itemsTotal
+        : 0;
   return Math.round(Math.min(1, Math.max(0, ratio)) * 10000) / 100;
 }

@@ -35,9 +35,13 @@ export const storageSubgraph: SubgraphDefinition<StorageServices, StorageLoaders
     const stores = RegionStores.fromConfig(runtime.settings.CDS_STORES ?? DEFAULT_CDS_STORES);
     const leaseMs = Number(runtime.settings.MIGRATION_LEASE_SECONDS ?? 30) * 1000;
     const grantSeconds = Number(runtime.settings.UPLOAD_GRANT_SECONDS ?? 900);
-    if (!Number.isInteger(grantSeconds) || grantSeconds < 1 || grantSeconds > 86_400) throw new Error(`UPLOAD_GRANT_SECONDS must be 1..86400 (got '${runtime.settings.UPLOAD_GRANT_SECONDS}')`);
+    if (!Number.isInteger(grantSeconds) || grantSeconds < 1 || grantSeconds > 86_400)
+      throw new Error(`UPLOAD_GRANT_SECONDS must be 1..86400 (got '${runtime.settings.UPLOAD_GRANT_SECONDS}')`);
     const multipartMin = Number(runtime.settings.UPLOAD_MULTIPART_MIN_BYTES ?? MULTIPART_MIN_BYTES);
-    if (!Number.isSafeInteger(multipartMin) || multipartMin < 5 * 1024 * 1024) throw new Error(`UPLOAD_MULTIPART_MIN_BYTES must be a whole number of at least 5 MiB (got '${runtime.settings.UPLOAD_MULTIPART_MIN_BYTES}')`);
+    if (!Number.isSafeInteger(multipartMin) || multipartMin < 5 * 1024 * 1024)
+      throw new Error(
+        `UPLOAD_MULTIPART_MIN_BYTES must be a whole number of at least 5 MiB (got '${runtime.settings.UPLOAD_MULTIPART_MIN_BYTES}')`,
+      );
     const uploads = new UploadService(runtime, stores, grantSeconds, multipartMin);
     return { runtime, usage, lifecycle: new LifecycleService(runtime, usage, stores, leaseMs, uploads) };
   },

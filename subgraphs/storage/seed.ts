@@ -57,10 +57,17 @@ export async function seedStorage(db: DataSource, rows: StorageSeed): Promise<st
         await em.delete(Migration, { id: m.id });
       }
       const current = await em.findOneBy(CdsStatus, { pbxId: s.pbxId });
-      await em.save(CdsStatus, em.create(CdsStatus, {
-        pbxId: s.pbxId, state: s.state, region: s.region ?? null, activatedAt: s.activatedAt ?? null,
-        usedBytes: current?.usedBytes ?? 0, revision: (current?.revision ?? 0) + 1,
-      }));
+      await em.save(
+        CdsStatus,
+        em.create(CdsStatus, {
+          pbxId: s.pbxId,
+          state: s.state,
+          region: s.region ?? null,
+          activatedAt: s.activatedAt ?? null,
+          usedBytes: current?.usedBytes ?? 0,
+          revision: (current?.revision ?? 0) + 1,
+        }),
+      );
     }
     for (const u of rows.usage ?? []) await em.save(CdsUsage, em.create(CdsUsage, u));
     for (const pbxId of new Set((rows.usage ?? []).map((u) => u.pbxId))) {
@@ -72,16 +79,30 @@ export async function seedStorage(db: DataSource, rows: StorageSeed): Promise<st
       const categories = DATA_CATEGORIES.map((category) => {
         const given = m.categories?.find((c) => c.category === category);
         return em.create(MigrationCategory, {
-          migrationId: id, category, state: given?.state ?? initialCategoryState(category),
-          itemsTotal: given?.itemsTotal ?? 0, itemsDone: given?.itemsDone ?? 0,
-          bytesTotal: given?.bytesTotal ?? 0, bytesDone: given?.bytesDone ?? 0,
+          migrationId: id,
+          category,
+          state: given?.state ?? initialCategoryState(category),
+          itemsTotal: given?.itemsTotal ?? 0,
+          itemsDone: given?.itemsDone ?? 0,
+          bytesTotal: given?.bytesTotal ?? 0,
+          bytesDone: given?.bytesDone ?? 0,
         });
       });
-      await em.insert(Migration, em.create(Migration, {
-        id, pbxId: m.pbxId, status: m.status, trigger: m.trigger, region: m.region, error: m.error ?? null,
-        startedAt: m.startedAt, finishedAt: m.finishedAt ?? null, createdAt: m.createdAt ?? m.startedAt,
-        ...migrationTotals(categories),
-      }));
+      await em.insert(
+        Migration,
+        em.create(Migration, {
+          id,
+          pbxId: m.pbxId,
+          status: m.status,
+          trigger: m.trigger,
+          region: m.region,
+          error: m.error ?? null,
+          startedAt: m.startedAt,
+          finishedAt: m.finishedAt ?? null,
+          createdAt: m.createdAt ?? m.startedAt,
+          ...migrationTotals(categories),
+        }),
+      );
       await em.insert(MigrationCategory, categories);
       ids.push(id);
     }

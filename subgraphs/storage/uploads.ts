@@ -4,9 +4,7 @@ import { DataCategory } from '../../kernel/domain/enums';
 import { badInput, conflict, DomainError, forbidden } from '../../kernel/errors';
 import { mapLimited } from '../../kernel/map-limited';
 import { DirectoryStore } from '../../kernel/objectstore/directory-store';
-import {
-  signUploadGrant, UPLOAD_PATH, uploadGrantSecretFrom, UploadGrantClaims, verifyUploadGrant,
-} from '../../kernel/objectstore/grants';
+import { signUploadGrant, UPLOAD_PATH, uploadGrantSecretFrom, UploadGrantClaims, verifyUploadGrant } from '../../kernel/objectstore/grants';
 import { S3Store } from '../../kernel/objectstore/s3-store';
 import { objectKeyFor, ObjectStore, sourcePathHash, StoredObject } from '../../kernel/objectstore/store';
 import { SubgraphRuntime } from '../../kernel/subgraph';
@@ -24,9 +22,18 @@ export interface CdsRegions {
 
 export type UploadTransport = 'CDS_GATEWAY' | 'S3_PUT' | 'S3_MULTIPART';
 
-export interface HttpHeaderValue { name: string; value: string }
+export interface HttpHeaderValue {
+  name: string;
+  value: string;
+}
 
-export interface UploadPartGrant { partNumber: number; offset: number; sizeBytes: number; url: string; headers: HttpHeaderValue[] }
+export interface UploadPartGrant {
+  partNumber: number;
+  offset: number;
+  sizeBytes: number;
+  url: string;
+  headers: HttpHeaderValue[];
+}
 
 export interface UploadGrantView extends DeclaredItem {
   objectKey: string;
@@ -38,7 +45,14 @@ export interface UploadGrantView extends DeclaredItem {
   expiresAt: Date;
 }
 
-export interface CopyCheck { sourcePath: string; objectKey: string | null; sizeBytes: number; sha256: string | null; verified: boolean; reason: string | null }
+export interface CopyCheck {
+  sourcePath: string;
+  objectKey: string | null;
+  sizeBytes: number;
+  sha256: string | null;
+  verified: boolean;
+  reason: string | null;
+}
 
 /** Items per grant request, and per purge check: one round trip covers a report's batch. */
 export const MAX_GRANTS_PER_CALL = 1000;
@@ -75,7 +89,8 @@ export class UploadService {
 
   /** Grants for a batch of items of a migration the caller's run holds. */
   async grants(loaders: StorageLoaders, migration: Migration, pbxId: string, items: DeclaredItem[]): Promise<UploadGrantView[]> {
-    if (items.length > MAX_GRANTS_PER_CALL) throw badInput(`At most ${MAX_GRANTS_PER_CALL} items per grant request (got ${items.length})`, 'items');
+    if (items.length > MAX_GRANTS_PER_CALL)
+      throw badInput(`At most ${MAX_GRANTS_PER_CALL} items per grant request (got ${items.length})`, 'items');
     const checked = items.map((item) => checkDeclaredItem(item));
     const store = this.storeOf(migration.region);
     const sub = loaders.scope.identity.sub;
@@ -84,8 +99,15 @@ export class UploadService {
       const objectKey = objectKeyFor(pbxId, item.category, item.sourcePath, item.sha256);
       const seconds = this.grantSeconds + Math.ceil(item.sizeBytes / 1e6);
       const claims: UploadGrantClaims = {
-        id: randomUUID(), pbxId, sub, migrationId: migration.id, region: migration.region, key: objectKey,
-        sizeBytes: item.sizeBytes, sha256: item.sha256, expiresAt: now + seconds,
+        id: randomUUID(),
+        pbxId,
+        sub,
+        migrationId: migration.id,
+        region: migration.region,
+        key: objectKey,
+        sizeBytes: item.sizeBytes,
+        sha256: item.sha256,
+        expiresAt: now + seconds,
       };
       const expiresAt = new Date(claims.expiresAt * 1000);
       const base = { ...item, objectKey, expiresAt };
@@ -95,10 +117,12 @@ export class UploadService {
           return { ...base, transport: 'S3_PUT', token: this.sign(claims), url: put.url, headers: h(put.headers), parts: [] };
         }
         const { uploadId, parts } = await store.createMultipart(objectKey, item.sizeBytes, this.multipartMinBytes);
-        const presigned = await Promise.all(parts.map(async (part) => {
-          const request = await store.presignPart(objectKey, uploadId, part.partNumber, part.sizeBytes, seconds);
-          return { ...part, url: request.url, headers: h(request.headers) };
-        }));
+        const presigned = await Promise.all(
+          parts.map(async (part) => {
+            const request = await store.presignPart(objectKey, uploadId, part.partNumber, part.sizeBytes, seconds);
+            return { ...part, url: request.url, headers: h(request.headers) };
+          }),
+        );
         return { ...base, transport: 'S3_MULTIPART', token: this.sign({ ...claims, uploadId }), url: null, headers: [], parts: presigned };
       }
       if (store instanceof DirectoryStore) {
@@ -109,7 +133,12 @@ export class UploadService {
   }
 
   /** The server completes a multipart upload it started, for the caller the grant was issued to. */
-  async completeMultipart(loaders: StorageLoaders, migration: Migration, token: string, parts: { partNumber: number; etag: string }[]): Promise<string> {
+  async completeMultipart(
+    loaders: StorageLoaders,
+    migration: Migration,
+    token: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<string> {
     const claims = this.grantOf(loaders, migration, token);
     if (!claims.uploadId) throw badInput('This grant is not for a multipart upload', 'token');
     const store = this.storeOf(claims.region);
@@ -142,8 +171,11 @@ export class UploadService {
     const store = this.storeOf(region);
     const forged = items.filter((item) => item.objectKey !== objectKeyFor(pbxId, item.category, item.sourcePath, item.sha256));
     if (forged.length) {
-      throw badInput(`CDS chooses object keys: '${forged[0].objectKey.slice(0, 300)}' is not the key of ${forged[0].sourcePath}`
-        + ` (${forged.length} item${forged.length === 1 ? '' : 's'} of this report name a key CDS did not give); nothing was counted`, 'items');
+      throw badInput(
+        `CDS chooses object keys: '${forged[0].objectKey.slice(0, 300)}' is not the key of ${forged[0].sourcePath}` +
+          ` (${forged.length} item${forged.length === 1 ? '' : 's'} of this report name a key CDS did not give); nothing was counted`,
+        'items',
+      );
     }
     const known = await this.knownObjects(pbxId, items);
     const failures: { sourcePath: string; why: string }[] = [];
@@ -160,14 +192,24 @@ export class UploadService {
         return;
       }
       if (!(await store.verify(item.objectKey, expected))) {
-        failures.push({ sourcePath: item.sourcePath, why: `does not hold the reported ${item.sizeBytes} bytes with SHA-256 ${item.sha256} (removed; upload it again)` });
+        failures.push({
+          sourcePath: item.sourcePath,
+          why: `does not hold the reported ${item.sizeBytes} bytes with SHA-256 ${item.sha256} (removed; upload it again)`,
+        });
         await store.delete(item.objectKey).catch(() => undefined);
       }
     });
     if (failures.length) {
-      throw new DomainError('CONFLICT', `${failures.length} reported object${failures.length === 1 ? '' : 's'} did not verify in CDS, so nothing of this report was counted: `
-        + failures.slice(0, 3).map((f) => `${f.sourcePath} ${f.why}`).join('; ') + (failures.length > 3 ? '; ...' : ''),
-      { unverified: failures.map((f) => f.sourcePath) });
+      throw new DomainError(
+        'CONFLICT',
+        `${failures.length} reported object${failures.length === 1 ? '' : 's'} did not verify in CDS, so nothing of this report was counted: ` +
+          failures
+            .slice(0, 3)
+            .map((f) => `${f.sourcePath} ${f.why}`)
+            .join('; ') +
+          (failures.length > 3 ? '; ...' : ''),
+        { unverified: failures.map((f) => f.sourcePath) },
+      );
     }
   }
 
@@ -176,31 +218,54 @@ export class UploadService {
    * store now, against the size and SHA-256 CDS recorded when it counted it.
    */
   async checkCopies(pbxId: string, region: string, category: DataCategory, sourcePaths: string[]): Promise<CopyCheck[]> {
-    if (sourcePaths.length > MAX_GRANTS_PER_CALL) throw badInput(`At most ${MAX_GRANTS_PER_CALL} paths per check (got ${sourcePaths.length})`, 'sourcePaths');
+    if (sourcePaths.length > MAX_GRANTS_PER_CALL)
+      throw badInput(`At most ${MAX_GRANTS_PER_CALL} paths per check (got ${sourcePaths.length})`, 'sourcePaths');
     const rows = await this.runtime.db.getRepository(CdsObject).findBy({
-      pbxId, category, pathHash: In(sourcePaths.map((p) => sourcePathHash(p))),
+      pbxId,
+      category,
+      pathHash: In(sourcePaths.map((p) => sourcePathHash(p))),
     });
     const byPath = new Map(rows.map((r) => [r.sourcePath, r]));
     const store = this.storeOf(region);
     return mapLimited(sourcePaths, VERIFY_CONCURRENCY, async (sourcePath): Promise<CopyCheck> => {
       const row = byPath.get(sourcePath);
-      if (!row) return { sourcePath, objectKey: null, sizeBytes: 0, sha256: null, verified: false, reason: 'CDS has no verified copy of this file' };
+      if (!row)
+        return {
+          sourcePath,
+          objectKey: null,
+          sizeBytes: 0,
+          sha256: null,
+          verified: false,
+          reason: 'CDS has no verified copy of this file',
+        };
       const verified = await store.verify(row.objectKey, row).catch(() => false);
-      return { sourcePath, objectKey: row.objectKey, sizeBytes: row.sizeBytes, sha256: row.sha256, verified, reason: verified ? null : 'the CDS copy is missing or no longer matches its SHA-256' };
+      return {
+        sourcePath,
+        objectKey: row.objectKey,
+        sizeBytes: row.sizeBytes,
+        sha256: row.sha256,
+        verified,
+        reason: verified ? null : 'the CDS copy is missing or no longer matches its SHA-256',
+      };
     });
   }
 
   private async knownObjects(pbxId: string, items: DeclaredItem[]): Promise<Map<string, CdsObject>> {
     const found = new Map<string, CdsObject>();
     for (let i = 0; i < items.length; i += 500) {
-      const rows = await this.runtime.db.getRepository(CdsObject).findBy({ pbxId, pathHash: In(items.slice(i, i + 500).map((x) => sourcePathHash(x.sourcePath))) });
+      const rows = await this.runtime.db
+        .getRepository(CdsObject)
+        .findBy({ pbxId, pathHash: In(items.slice(i, i + 500).map((x) => sourcePathHash(x.sourcePath))) });
       for (const row of rows) found.set(`${row.category}\u0000${row.sourcePath}`, row);
     }
     return found;
   }
 
   private sign(claims: UploadGrantClaims): string {
-    if (!this.secret) throw conflict('Uploads into CDS are not configured: set UPLOAD_GRANT_SECRET (or JWT_SECRET) for the storage subgraph and the gateway');
+    if (!this.secret)
+      throw conflict(
+        'Uploads into CDS are not configured: set UPLOAD_GRANT_SECRET (or JWT_SECRET) for the storage subgraph and the gateway',
+      );
     return signUploadGrant(this.secret, claims);
   }
 

@@ -14,9 +14,16 @@ export type UsageChange = EventPayloads['CdsUsageChanged'];
  */
 export async function recomputeUsage(em: EntityManager, pbxId: string): Promise<UsageChange> {
   const { state, region, activatedAt, usedBytes, revision } = notActivated(pbxId);
-  await em.createQueryBuilder().insert().into(CdsStatus)
-    .values({ pbxId, state, region, activatedAt, usedBytes, revision }).orIgnore().execute();
-  await em.createQueryBuilder().update(CdsStatus)
+  await em
+    .createQueryBuilder()
+    .insert()
+    .into(CdsStatus)
+    .values({ pbxId, state, region, activatedAt, usedBytes, revision })
+    .orIgnore()
+    .execute();
+  await em
+    .createQueryBuilder()
+    .update(CdsStatus)
     .set({
       usedBytes: () => '(SELECT COALESCE(SUM(u.usedBytes), 0) FROM cds_usage u WHERE u.pbxId = cds_status.pbxId)',
       revision: () => 'revision + 1',

@@ -25,5 +25,9 @@ export function ensureBoardBuilt(): void {
 /** The board's own operations (board/src/operations/*.graphql). */
 export function boardOperations(): { file: string; source: string }[] {
   const dir = path.join(BOARD_DIR, 'src', 'operations');
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort().map((file) => ({ file, source: fs.readFileSync(path.join(dir, file), 'utf8') }));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((file) => ({ file, source: fs.readFileSync(path.join(dir, file), 'utf8') }));
 }

@@ -24,17 +24,21 @@ export interface PbxSpec {
 }
 
 export async function registerPbx(stack: TestStack, spec: PbxSpec) {
-  await stack.ok(provisioning.registerPbx(), {
-    input: {
-      id: spec.id,
-      name: spec.name ?? `pbx-${spec.id}.wildixin.com`,
-      kind: spec.kind ?? 'CLOUD',
-      wmsVersion: spec.wmsVersion ?? '6.04.20230901.1',
-      region: spec.region ?? 'eu-central-1',
-      customerId: spec.customerId,
-      networkId: spec.networkId ?? null,
+  await stack.ok(
+    provisioning.registerPbx(),
+    {
+      input: {
+        id: spec.id,
+        name: spec.name ?? `pbx-${spec.id}.wildixin.com`,
+        kind: spec.kind ?? 'CLOUD',
+        wmsVersion: spec.wmsVersion ?? '6.04.20230901.1',
+        region: spec.region ?? 'eu-central-1',
+        customerId: spec.customerId,
+        networkId: spec.networkId ?? null,
+      },
     },
-  }, tokens.admin());
+    tokens.admin(),
+  );
 }
 
 /** A customer with one network of `count` PBXs (kinds rotating CLOUD, VIRTUAL, HARDWARE). */

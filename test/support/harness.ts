@@ -41,7 +41,12 @@ export interface TestStack extends Stack {
 }
 
 /** POSTs a GraphQL operation; `token` null sends no Authorization header. */
-export async function postGraphQL<T>(url: string, query: string, variables: Record<string, unknown> = {}, token: string | null = tokens.admin()): Promise<GraphQLResult<T>> {
+export async function postGraphQL<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token: string | null = tokens.admin(),
+): Promise<GraphQLResult<T>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -82,8 +87,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const prefix = `t_${process.pid}_${randomBytes(3).toString('hex')}`;
   const useRedis = Boolean(options.redis || options.redisUrl) || TEST_BUS === 'redis';
   const redisUrl = options.redisUrl ?? REDIS_URL;
-  const db: StackDatabase = TEST_DB === 'mysql' ? { kind: 'mysql', url: MYSQL_URL, prefix }
-    : { kind: 'sqlite', dir: options.redis || options.redisUrl ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
+  const db: StackDatabase =
+    TEST_DB === 'mysql'
+      ? { kind: 'mysql', url: MYSQL_URL, prefix }
+      : { kind: 'sqlite', dir: options.redis || options.redisUrl ? fs.mkdtempSync(path.join(os.tmpdir(), 'cds-test-')) : ':memory:' };
   const stream = `cds-test:${prefix}:events`;
   const stack = await startStack({
     config: testConfig({ ...TEST_ENV, ...options.env }),

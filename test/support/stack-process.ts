@@ -24,23 +24,25 @@ async function main(): Promise<void> {
     db: { kind: 'sqlite', dir },
     jwtSecret: process.env.JWT_SECRET ?? 'test-secret-for-cds-graph',
     gatewayPort: 0,
-    gatewayRoutes: [async (req, res, url) => {
-      if (url.pathname !== '/test/slow') return false;
-      // Headers first: the client then knows this request is in flight here.
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      await new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms') ?? 200)));
-      const networkId = url.searchParams.get('dashboard');
-      if (!networkId) return void res.end(JSON.stringify({ slept: true })), true;
-      // Then real work in a subgraph while the gateway drains (the gateway itself accepts no new connection now).
-      const answer = await fetch(stack.subgraphs.network.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization ?? '') },
-        body: JSON.stringify({ query: DASHBOARD, variables: { networkId } }),
-      });
-      res.end(await answer.text());
-      return true;
-    }],
+    gatewayRoutes: [
+      async (req, res, url) => {
+        if (url.pathname !== '/test/slow') return false;
+        // Headers first: the client then knows this request is in flight here.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        await new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms') ?? 200)));
+        const networkId = url.searchParams.get('dashboard');
+        if (!networkId) return (void res.end(JSON.stringify({ slept: true })), true);
+        // Then real work in a subgraph while the gateway drains (the gateway itself accepts no new connection now).
+        const answer = await fetch(stack.subgraphs.network.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization ?? '') },
+          body: JSON.stringify({ query: DASHBOARD, variables: { networkId } }),
+        });
+        res.end(await answer.text());
+        return true;
+      },
+    ],
   });
   stopOnTerminationSignals({
     name: 'stack',

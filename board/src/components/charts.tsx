@@ -24,7 +24,9 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
   return (
     <figure className="chart" aria-labelledby={`${id}-caption`}>
       <figcaption id={`${id}-caption`}>{title}</figcaption>
-      {bars.length === 0 ? <p className="empty">Nothing to show.</p> : (
+      {bars.length === 0 ? (
+        <p className="empty">Nothing to show.</p>
+      ) : (
         <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-caption ${id}-desc`} preserveAspectRatio="xMinYMin meet">
           <desc id={`${id}-desc`}>{bars.map((b) => `${b.label}: ${b.display ?? `${b.value}${unit ? ` ${unit}` : ''}`}`).join('; ')}</desc>
           {bars.map((bar, i) => {
@@ -32,9 +34,13 @@ export function BarChart({ title, bars, unit }: { title: string; bars: Bar[]; un
             const w = bar.value > 0 ? Math.max(2, (bar.value / max) * barSpace) : 0;
             return (
               <g key={bar.label} transform={`translate(0, ${y})`}>
-                <text x={labelWidth - 8} y={row / 2} textAnchor="end" dominantBaseline="middle" className="chart-label">{bar.label}</text>
+                <text x={labelWidth - 8} y={row / 2} textAnchor="end" dominantBaseline="middle" className="chart-label">
+                  {bar.label}
+                </text>
                 <rect x={labelWidth} y={4} width={w} height={row - 10} rx={3} className={`chart-bar chart-bar-${i % 5}`} />
-                <text x={labelWidth + w + 6} y={row / 2} dominantBaseline="middle" className="chart-value">{bar.display ?? bar.value}</text>
+                <text x={labelWidth + w + 6} y={row / 2} dominantBaseline="middle" className="chart-value">
+                  {bar.display ?? bar.value}
+                </text>
               </g>
             );
           })}

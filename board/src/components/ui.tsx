@@ -5,7 +5,11 @@ import { CdsState, HolderStorage } from '../types';
 import { bytes } from '../format';
 
 export function Loading({ what }: { what: string }) {
-  return <p className="loading" role="status" aria-live="polite">Loading {what}…</p>;
+  return (
+    <p className="loading" role="status" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
 }
 
 export function Empty({ children }: { children: ReactNode }) {
@@ -18,17 +22,29 @@ export function ErrorNote({ error, retry }: { error: BoardError | string; retry?
   return (
     <div className="error" role="alert">
       <span>{message}</span>
-      {retry && <button type="button" className="link-button" onClick={retry}>Try again</button>}
+      {retry && (
+        <button type="button" className="link-button" onClick={retry}>
+          Try again
+        </button>
+      )}
     </div>
   );
 }
 
 export function Notice({ children }: { children: ReactNode }) {
-  return <div className="notice" role="status">{children}</div>;
+  return (
+    <div className="notice" role="status">
+      {children}
+    </div>
+  );
 }
 
 export function StatePill({ state }: { state: string }) {
-  return <span className={`pill pill-${state.toLowerCase()}`} data-state={state}>{words(state)}</span>;
+  return (
+    <span className={`pill pill-${state.toLowerCase()}`} data-state={state}>
+      {words(state)}
+    </span>
+  );
 }
 
 export function CdsStatePill({ state }: { state: CdsState }) {
@@ -53,12 +69,24 @@ export function UsageMeter({ storage }: { storage: HolderStorage }) {
   const level = storage.alertActive ? 'alert' : ratio >= 0.8 ? 'warn' : 'ok';
   return (
     <div className="usage">
-      <div className={`meter meter-${level}`} role="meter" aria-label="Storage used" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(ratio * 100)}>
+      <div
+        className={`meter meter-${level}`}
+        role="meter"
+        aria-label="Storage used"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(ratio * 100)}
+      >
         <div className="meter-fill" style={{ width: `${width}%` }} />
       </div>
-      <p className="usage-text">{bytes(storage.usedBytes)} of {bytes(storage.capacityBytes)} used ({percent(ratio)})</p>
+      <p className="usage-text">
+        {bytes(storage.usedBytes)} of {bytes(storage.capacityBytes)} used ({percent(ratio)})
+      </p>
       {storage.alertActive && (
-        <p className="usage-alert" role="alert">Storage alert: usage reached 95% of the capacity{storage.alertRaisedAt ? ` (raised ${new Date(storage.alertRaisedAt).toLocaleString()})` : ''}. Order a larger bundle.</p>
+        <p className="usage-alert" role="alert">
+          Storage alert: usage reached 95% of the capacity
+          {storage.alertRaisedAt ? ` (raised ${new Date(storage.alertRaisedAt).toLocaleString()})` : ''}. Order a larger bundle.
+        </p>
       )}
     </div>
   );

@@ -12,23 +12,32 @@ import { BytesColumn } from '../../../kernel/columns';
 @Entity('bundle_tier')
 export class BundleTier {
   @Field(() => String, { description: 'DEFAULT, CDS-10, CDS-50, CDS-500 or CDS-5000' })
-  @PrimaryColumn({ type: 'varchar', length: 32 }) code!: string;
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  code!: string;
 
   /** sort order of the catalogue: DEFAULT first, then smallest to largest */
   @Column({ type: 'int' }) rank!: number;
 
   @Field(() => GraphQLSafeInt, { description: 'Storage capacity in bytes (1 GB = 10^9 bytes)' })
-  @BytesColumn() storageBytes!: number;
+  @BytesColumn()
+  storageBytes!: number;
 
   @Field(() => Int, { description: 'How many months Cloud Analytics data is kept' })
-  @Column({ type: 'int' }) analyticsRetentionMonths!: number;
+  @Column({ type: 'int' })
+  analyticsRetentionMonths!: number;
 
-  @Field(() => Int, { nullable: true, description: 'How many PBXs of the holder may have a static IP; null means every PBX of the network' })
-  @Column({ type: 'int', nullable: true }) staticIpAllowance!: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How many PBXs of the holder may have a static IP; null means every PBX of the network',
+  })
+  @Column({ type: 'int', nullable: true })
+  staticIpAllowance!: number | null;
 
   @Field({ description: 'Only standalone PBXs may hold this tier' })
-  @Column({ type: 'boolean' }) standaloneOnly!: boolean;
+  @Column({ type: 'boolean' })
+  standaloneOnly!: boolean;
 
   @Field(() => Int, { nullable: true, description: 'The most PBXs a network holding this tier may have; null for no limit' })
-  @Column({ type: 'int', nullable: true }) maxNetworkPbxs!: number | null;
+  @Column({ type: 'int', nullable: true })
+  maxNetworkPbxs!: number | null;
 }

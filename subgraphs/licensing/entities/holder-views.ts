@@ -24,12 +24,15 @@ export class StaticIpUsage {
   @Field(() => Int, { description: 'How many PBXs hold one' }) assigned!: number;
   @Field(() => Int, { description: 'How many more may be assigned (never below 0)' }) available!: number;
   @Field({
-    description: 'More PBXs hold a static IP than the allowance allows (a PBX that had one joined the holder): they keep their addresses, and no more are assigned until enough are released or a larger bundle is ordered',
+    description:
+      'More PBXs hold a static IP than the allowance allows (a PBX that had one joined the holder): they keep their addresses, and no more are assigned until enough are released or a larger bundle is ordered',
   })
   overAllowance!: boolean;
 }
 
-@ObjectType('HolderStorage', { description: "CDS bytes used by a holder's PBXs against its bundle's capacity, and its usage alert (rule 10)" })
+@ObjectType('HolderStorage', {
+  description: "CDS bytes used by a holder's PBXs against its bundle's capacity, and its usage alert (rule 10)",
+})
 export class HolderStorage {
   /** whose storage this is (not a field: the alert fields look the holder's alert up by it) */
   holder!: Holder;

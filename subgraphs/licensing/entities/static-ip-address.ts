@@ -10,7 +10,7 @@ import { InstantColumn } from '../../../kernel/columns';
  * Served as `StaticIp` only while assigned; assigning sets pbxId and assignedAt
  * together and releasing clears both.
  */
-@ObjectType('StaticIp', { description: 'A public IPv4 address assigned to a cloud PBX from its region\'s pool' })
+@ObjectType('StaticIp', { description: "A public IPv4 address assigned to a cloud PBX from its region's pool" })
 @Entity('static_ip_address')
 @Index('IX_static_ip_region_free', ['region', 'pbxId'])
 @Index('UQ_static_ip_pbx', ['pbxId'], { unique: true })

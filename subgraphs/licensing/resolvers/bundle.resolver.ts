@@ -7,7 +7,8 @@ import { Bundle } from '../entities/holder-views';
 class OrderBundleInput {
   @Field(() => ID, { nullable: true, description: 'A network: the bundle all its PBXs share' }) networkId?: string | null;
   @Field(() => ID, { nullable: true, description: 'A standalone PBX (in no network): its own bundle' }) pbxId?: string | null;
-  @Field({ description: 'CDS-10, CDS-50, CDS-500 or CDS-5000 (DEFAULT is what a holder has without a bundle and cannot be ordered)' }) code!: string;
+  @Field({ description: 'CDS-10, CDS-50, CDS-500 or CDS-5000 (DEFAULT is what a holder has without a bundle and cannot be ordered)' })
+  code!: string;
 }
 
 @ObjectType()
@@ -25,14 +26,19 @@ class BundleDistributionRow {
 @Resolver()
 export class BundleResolver {
   @Mutation(() => OrderBundlePayload, {
-    description: "Admins, or the customer's partner: orders a bundle for a network or a standalone PBX (rule 7). Refused (CONFLICT) when the holder may not hold it, or for a PBX in a network (its network holds the bundle). Ordering the bundle already ordered changes nothing.",
+    description:
+      "Admins, or the customer's partner: orders a bundle for a network or a standalone PBX (rule 7). Refused (CONFLICT) when the holder may not hold it, or for a PBX in a network (its network holds the bundle). Ordering the bundle already ordered changes nothing.",
   })
-  async orderBundle(@Arg('input', () => OrderBundleInput) input: OrderBundleInput, @Ctx() { services, loaders }: LicensingContext): Promise<OrderBundlePayload> {
+  async orderBundle(
+    @Arg('input', () => OrderBundleInput) input: OrderBundleInput,
+    @Ctx() { services, loaders }: LicensingContext,
+  ): Promise<OrderBundlePayload> {
     return { bundle: await services.bundles.orderBundle(loaders, input) };
   }
 
   @Query(() => [BundleDistributionRow], {
-    description: 'Analysts and admins: how many networks and standalone PBXs hold each tier, every tier listed. With a region: standalone PBXs in it, and networks with at least one PBX in it.',
+    description:
+      'Analysts and admins: how many networks and standalone PBXs hold each tier, every tier listed. With a region: standalone PBXs in it, and networks with at least one PBX in it.',
   })
   bundleDistribution(
     @Ctx() { services, loaders }: LicensingContext,

@@ -18,12 +18,18 @@ export class PbxLicensingResolver {
     return holderOfPbx(await services.runtime.directory.requirePbx(loaders.directory, pbx.id));
   }
 
-  @FieldResolver(() => Bundle, { nullable: PARTIAL, description: "Its network's bundle, or its own when it is standalone" + unlessDown('licensing') })
+  @FieldResolver(() => Bundle, {
+    nullable: PARTIAL,
+    description: "Its network's bundle, or its own when it is standalone" + unlessDown('licensing'),
+  })
   async bundle(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<Bundle> {
     return context.loaders.bundleOf(await this.holder(pbx, context));
   }
 
-  @FieldResolver(() => Int, { nullable: PARTIAL, description: 'How many months Cloud Analytics keeps its data (rule 6)' + unlessDown('licensing') })
+  @FieldResolver(() => Int, {
+    nullable: PARTIAL,
+    description: 'How many months Cloud Analytics keeps its data (rule 6)' + unlessDown('licensing'),
+  })
   async analyticsRetentionMonths(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<number> {
     return analyticsRetentionMonths((await context.loaders.bundleOf(await this.holder(pbx, context))).tier);
   }
@@ -33,14 +39,20 @@ export class PbxLicensingResolver {
     return loaders.staticIpOfPbx.load(pbx.id);
   }
 
-  @FieldResolver(() => StaticIpUsage, { nullable: PARTIAL, description: "Its holder's static-IP allowance and use: its network's, or its own when it is standalone (rule 8)" + unlessDown('licensing') })
+  @FieldResolver(() => StaticIpUsage, {
+    nullable: PARTIAL,
+    description:
+      "Its holder's static-IP allowance and use: its network's, or its own when it is standalone (rule 8)" + unlessDown('licensing'),
+  })
   async staticIpUsage(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<StaticIpUsage> {
     return context.loaders.staticIpUsageOf(await this.holder(pbx, context));
   }
 
   @FieldResolver(() => HolderStorage, {
     nullable: PARTIAL,
-    description: "Its holder's CDS storage against the bundle's capacity, with the usage alert: its network's, or its own when it is standalone" + unlessDown('licensing'),
+    description:
+      "Its holder's CDS storage against the bundle's capacity, with the usage alert: its network's, or its own when it is standalone" +
+      unlessDown('licensing'),
   })
   async holderStorage(@Root() pbx: PbxStub, @Ctx() context: LicensingContext): Promise<HolderStorage> {
     return context.loaders.storageOf(await this.holder(pbx, context));

@@ -15,7 +15,8 @@ export class LicensingProvisioningResolver {
   }
 
   @Mutation(() => StaticIpPool, {
-    description: "Admins only: adds IPv4 addresses (at most 4096 per call) to a region's static-IP pool. Addresses already in this region's pool are ignored; one in another region's pool refuses the call (CONFLICT).",
+    description:
+      "Admins only: adds IPv4 addresses (at most 4096 per call) to a region's static-IP pool. Addresses already in this region's pool are ignored; one in another region's pool refuses the call (CONFLICT).",
   })
   addStaticIpPool(
     @Arg('region') region: string,

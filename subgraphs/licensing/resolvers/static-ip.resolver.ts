@@ -19,16 +19,24 @@ class ReleaseStaticIpPayload {
 @Resolver()
 export class StaticIpResolver {
   @Mutation(() => AssignStaticIpPayload, {
-    description: "Admins, or the customer's partner: assigns a cloud PBX an address from its region's pool (rule 8), within its holder's allowance. A PBX that already holds one gets it back unchanged. CONFLICT for virtual and hardware PBXs, an allowance used up, or an empty pool.",
+    description:
+      "Admins, or the customer's partner: assigns a cloud PBX an address from its region's pool (rule 8), within its holder's allowance. A PBX that already holds one gets it back unchanged. CONFLICT for virtual and hardware PBXs, an allowance used up, or an empty pool.",
   })
-  async assignStaticIp(@Arg('pbxId', () => ID) pbxId: string, @Ctx() { services, loaders }: LicensingContext): Promise<AssignStaticIpPayload> {
+  async assignStaticIp(
+    @Arg('pbxId', () => ID) pbxId: string,
+    @Ctx() { services, loaders }: LicensingContext,
+  ): Promise<AssignStaticIpPayload> {
     return services.staticIps.assign(loaders, pbxId);
   }
 
   @Mutation(() => ReleaseStaticIpPayload, {
-    description: "Admins, or the customer's partner: returns a cloud PBX's static IP to its region's pool; `released` false when it held none",
+    description:
+      "Admins, or the customer's partner: returns a cloud PBX's static IP to its region's pool; `released` false when it held none",
   })
-  async releaseStaticIp(@Arg('pbxId', () => ID) pbxId: string, @Ctx() { services, loaders }: LicensingContext): Promise<ReleaseStaticIpPayload> {
+  async releaseStaticIp(
+    @Arg('pbxId', () => ID) pbxId: string,
+    @Ctx() { services, loaders }: LicensingContext,
+  ): Promise<ReleaseStaticIpPayload> {
     return services.staticIps.release(loaders, pbxId);
   }
 }

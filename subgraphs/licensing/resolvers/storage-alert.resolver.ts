@@ -7,7 +7,9 @@ import { PbxStub, WmsNetworkStub } from '../entities/stubs';
 import { Holder, holderKey, HolderType } from '../holders';
 
 /** A holder's usage alert (rule 10), as `storageAlerts` delivers it. Its id is `<NETWORK|PBX>:<holder id>`. */
-@ObjectType('StorageAlert', { description: "A holder's CDS usage alert (rule 10): raised once when usage reaches 95% of capacity, again only after it fell below" })
+@ObjectType('StorageAlert', {
+  description: "A holder's CDS usage alert (rule 10): raised once when usage reaches 95% of capacity, again only after it fell below",
+})
 export class StorageAlert {
   @Field(() => ID) id!: string;
   @Field({ description: 'NETWORK or PBX (a standalone PBX holds its own bundle)' }) holderType!: string;
@@ -36,13 +38,17 @@ extend type Subscription {
 export function parseAlertId(id: string): Holder {
   const [type, ...rest] = id.split(':');
   const holderId = rest.join(':');
-  if ((type !== HolderType.NETWORK && type !== HolderType.PBX) || !holderId) throw badInput(`'${id}' is not a storage alert id (NETWORK:<id> or PBX:<serial>)`, 'id');
+  if ((type !== HolderType.NETWORK && type !== HolderType.PBX) || !holderId)
+    throw badInput(`'${id}' is not a storage alert id (NETWORK:<id> or PBX:<serial>)`, 'id');
   return { type: type as HolderType, id: holderId };
 }
 
 @Resolver(() => StorageAlert)
 export class StorageAlertResolver {
-  @Query(() => StorageAlert, { nullable: true, description: "A holder's usage alert by id (NETWORK:<id> or PBX:<serial>); NOT_FOUND when it was never raised" })
+  @Query(() => StorageAlert, {
+    nullable: true,
+    description: "A holder's usage alert by id (NETWORK:<id> or PBX:<serial>); NOT_FOUND when it was never raised",
+  })
   async storageAlert(@Arg('id', () => ID) id: string, @Ctx() { loaders, services }: LicensingContext): Promise<StorageAlert> {
     const holder = parseAlertId(id);
     if (holder.type === HolderType.NETWORK) {
@@ -55,7 +61,12 @@ export class StorageAlertResolver {
     const row = await loaders.usageAlert.load(holderKey(holder));
     if (!row) throw notFound('Storage alert', id);
     return Object.assign(new StorageAlert(), {
-      id: holderKey(holder), holderType: holder.type, active: row.raised, raisedAt: row.raisedAt, clearedAt: row.clearedAt, holder,
+      id: holderKey(holder),
+      holderType: holder.type,
+      active: row.raised,
+      raisedAt: row.raisedAt,
+      clearedAt: row.clearedAt,
+      holder,
     });
   }
 

@@ -14,8 +14,12 @@ export class Pbx {
   @Field(() => ID, { description: 'The serial' }) @PrimaryColumn({ type: 'varchar', length: 64 }) id!: string;
   @Field({ description: 'DNS name, e.g. acme.wildixin.com' }) @Column({ type: 'varchar', length: 253 }) name!: string;
   @Field(() => PbxKind) @Column({ type: 'varchar', length: 16 }) kind!: PbxKind;
-  @Field({ description: 'The WMS version it last reported, e.g. 6.05.20231120.1' }) @Column({ type: 'varchar', length: 64 }) wmsVersion!: string;
-  @Field({ description: 'The AWS region it runs in (cloud) or is configured for (virtual, hardware)' }) @Column({ type: 'varchar', length: 32 }) region!: string;
+  @Field({ description: 'The WMS version it last reported, e.g. 6.05.20231120.1' })
+  @Column({ type: 'varchar', length: 64 })
+  wmsVersion!: string;
+  @Field({ description: 'The AWS region it runs in (cloud) or is configured for (virtual, hardware)' })
+  @Column({ type: 'varchar', length: 32 })
+  region!: string;
   @Column({ type: 'varchar', length: 64 }) customerId!: string;
   @Column({ type: 'varchar', length: 64, nullable: true }) networkId!: string | null;
   /**
@@ -25,12 +29,19 @@ export class Pbx {
    */
   @Directive('@inaccessible')
   @Field(() => Int, { description: 'Internal: the change counter replicas catch up to' })
-  @Column({ type: 'int', default: 1 }) revision!: number;
+  @Column({ type: 'int', default: 1 })
+  revision!: number;
   @Field() @InstantColumn() createdAt!: Date;
   @InstantColumn() updatedAt!: Date;
 }
 
 export const snapshotOf = (pbx: Pbx): PbxSnapshot => ({
-  id: pbx.id, name: pbx.name, kind: pbx.kind, wmsVersion: pbx.wmsVersion, region: pbx.region,
-  customerId: pbx.customerId, networkId: pbx.networkId, revision: pbx.revision,
+  id: pbx.id,
+  name: pbx.name,
+  kind: pbx.kind,
+  wmsVersion: pbx.wmsVersion,
+  region: pbx.region,
+  customerId: pbx.customerId,
+  networkId: pbx.networkId,
+  revision: pbx.revision,
 });

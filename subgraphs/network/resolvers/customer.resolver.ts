@@ -23,7 +23,8 @@ export class CustomerResolver {
     const limit = pageSize(first);
     const scope = await loaders.scope.listFilter();
     const query = services.runtime.db.getRepository(Customer).createQueryBuilder('c');
-    if (scope && 'customers' in scope) query.andWhere(scope.customers.length ? 'c.id IN (:...scoped)' : '1 = 0', { scoped: scope.customers });
+    if (scope && 'customers' in scope)
+      query.andWhere(scope.customers.length ? 'c.id IN (:...scoped)' : '1 = 0', { scoped: scope.customers });
     if (scope && 'pbxId' in scope) query.andWhere('c.id = :own', { own: scope.customerId ?? '' });
     if (nameContains) {
       query.andWhere(...likeContains('c.name', 'pattern', nameContains));
@@ -33,7 +34,11 @@ export class CustomerResolver {
       const [name, id] = decodeCursor(after, 2);
       query.andWhere(new Brackets((q) => q.where('c.name > :name', { name }).orWhere('c.name = :name AND c.id > :id', { name, id })));
     }
-    const rows = await query.orderBy('c.name', 'ASC').addOrderBy('c.id', 'ASC').take(limit + 1).getMany();
+    const rows = await query
+      .orderBy('c.name', 'ASC')
+      .addOrderBy('c.id', 'ASC')
+      .take(limit + 1)
+      .getMany();
     return toConnection(rows, limit, totalCount, (c) => [c.name, c.id]);
   }
 

@@ -29,11 +29,26 @@ class RegisterPbxInput {
   @Field(() => ID, { nullable: true, description: 'A network of the same customer; none for a standalone PBX' }) networkId?: string | null;
 }
 
-@ObjectType() class CreateCustomerPayload { @Field(() => Customer) customer!: Customer; }
-@ObjectType() class CreateNetworkPayload { @Field(() => WmsNetwork) network!: WmsNetwork; }
-@ObjectType() class RegisterPbxPayload { @Field(() => Pbx) pbx!: Pbx; }
-@ObjectType() class AssignPbxToNetworkPayload { @Field(() => Pbx) pbx!: Pbx; }
-@ObjectType() class ReportWmsVersionPayload { @Field(() => Pbx) pbx!: Pbx; }
+@ObjectType()
+class CreateCustomerPayload {
+  @Field(() => Customer) customer!: Customer;
+}
+@ObjectType()
+class CreateNetworkPayload {
+  @Field(() => WmsNetwork) network!: WmsNetwork;
+}
+@ObjectType()
+class RegisterPbxPayload {
+  @Field(() => Pbx) pbx!: Pbx;
+}
+@ObjectType()
+class AssignPbxToNetworkPayload {
+  @Field(() => Pbx) pbx!: Pbx;
+}
+@ObjectType()
+class ReportWmsVersionPayload {
+  @Field(() => Pbx) pbx!: Pbx;
+}
 
 @Resolver()
 export class ProvisioningResolver {
@@ -52,7 +67,9 @@ export class ProvisioningResolver {
     return { pbx: await services.provisioning.registerPbx(loaders, input) };
   }
 
-  @Mutation(() => AssignPbxToNetworkPayload, { description: 'Moves a PBX into a network of its customer, or makes it standalone (networkId null)' })
+  @Mutation(() => AssignPbxToNetworkPayload, {
+    description: 'Moves a PBX into a network of its customer, or makes it standalone (networkId null)',
+  })
   async assignPbxToNetwork(
     @Arg('pbxId', () => ID) pbxId: string,
     @Arg('networkId', () => ID, { nullable: true }) networkId: string | null,

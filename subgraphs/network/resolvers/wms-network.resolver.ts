@@ -37,7 +37,8 @@ export class WmsNetworkResolver {
     const limit = pageSize(first);
     const scope = await loaders.scope.listFilter();
     const query = services.runtime.db.getRepository(WmsNetwork).createQueryBuilder('n');
-    if (scope && 'customers' in scope) query.andWhere(scope.customers.length ? 'n.customerId IN (:...scoped)' : '1 = 0', { scoped: scope.customers });
+    if (scope && 'customers' in scope)
+      query.andWhere(scope.customers.length ? 'n.customerId IN (:...scoped)' : '1 = 0', { scoped: scope.customers });
     if (scope && 'pbxId' in scope) query.andWhere('n.id = :own', { own: scope.networkId ?? '' });
     if (filter?.customerId) query.andWhere('n.customerId = :customerId', { customerId: filter.customerId });
     if (filter?.nameContains) {
@@ -48,7 +49,11 @@ export class WmsNetworkResolver {
       const [name, id] = decodeCursor(after, 2);
       query.andWhere(new Brackets((q) => q.where('n.name > :name', { name }).orWhere('n.name = :name AND n.id > :id', { name, id })));
     }
-    const rows = await query.orderBy('n.name', 'ASC').addOrderBy('n.id', 'ASC').take(limit + 1).getMany();
+    const rows = await query
+      .orderBy('n.name', 'ASC')
+      .addOrderBy('n.id', 'ASC')
+      .take(limit + 1)
+      .getMany();
     return toConnection(rows, limit, totalCount, (n) => [n.name, n.id]);
   }
 

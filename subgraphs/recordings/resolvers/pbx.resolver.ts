@@ -38,8 +38,10 @@ export interface RecordingPage extends Omit<ConnectionShape<Recording>, 'totalCo
 export class PbxRecordingsResolver {
   @FieldResolver(() => RecordingConnection, {
     nullable: PARTIAL,
-    description: 'Its call recordings, newest first (by call start, then id); `first` 1..500, default 50; `after` is an opaque cursor. '
-      + 'Paged per PBX by keyset, so a page costs the same however many recordings the PBX has' + unlessDown('recordings'),
+    description:
+      'Its call recordings, newest first (by call start, then id); `first` 1..500, default 50; `after` is an opaque cursor. ' +
+      'Paged per PBX by keyset, so a page costs the same however many recordings the PBX has' +
+      unlessDown('recordings'),
   })
   async recordings(
     @Root() pbx: PbxStub,
@@ -63,12 +65,14 @@ export class PbxRecordingsResolver {
 export class PbxRecordingsByOffsetResolver {
   @FieldResolver(() => RecordingOffsetPage, {
     nullable: PARTIAL,
-    description: 'Its call recordings by position, newest first (by call start, then id), for clients that page with offsets '
-      + '(GET /api/v1/pbx/recordings). `first` 1..500, default 100; `offset` 0 or more, default 0. '
-      + 'Cost: an offset has to be walked. Whole days newer than the page are skipped by per-day counts, and the rest (at most '
-      + "one day's recordings) is walked inside the (pbxId, startedAt, id) index, reading table rows only for the page itself; "
-      + 'so a deep page costs about a millisecond plus one row per day of history, not one per skipped recording. '
-      + 'Pages shift when recordings arrive between requests; `recordings` (keyset cursors) does not, prefer it where you can keep a cursor' + unlessDown('recordings'),
+    description:
+      'Its call recordings by position, newest first (by call start, then id), for clients that page with offsets ' +
+      '(GET /api/v1/pbx/recordings). `first` 1..500, default 100; `offset` 0 or more, default 0. ' +
+      'Cost: an offset has to be walked. Whole days newer than the page are skipped by per-day counts, and the rest (at most ' +
+      "one day's recordings) is walked inside the (pbxId, startedAt, id) index, reading table rows only for the page itself; " +
+      'so a deep page costs about a millisecond plus one row per day of history, not one per skipped recording. ' +
+      'Pages shift when recordings arrive between requests; `recordings` (keyset cursors) does not, prefer it where you can keep a cursor' +
+      unlessDown('recordings'),
   })
   async recordingsByOffset(
     @Root() pbx: PbxStub,

@@ -9,7 +9,10 @@ import { assertMayHearRecording, assertMayReadPersonalData, effectiveLocation } 
 
 @Resolver(() => Recording)
 export class RecordingResolver {
-  @Query(() => Recording, { nullable: true, description: 'A recording by id; null when there is none, FORBIDDEN when its PBX is outside your scope' })
+  @Query(() => Recording, {
+    nullable: true,
+    description: 'A recording by id; null when there is none, FORBIDDEN when its PBX is outside your scope',
+  })
   recording(@Arg('id', () => ID) id: string, @Ctx() { loaders, services }: RecordingsContext): Promise<Recording | null> {
     return services.recordings.visibleRecording(loaders, id.trim());
   }
@@ -33,10 +36,11 @@ export class RecordingResolver {
 
   @FieldResolver(() => String, {
     nullable: true,
-    description: "Where the gateway streams the file from CDS (GET, Range requests welcome); null while the file is only on the PBX. "
-      + `Carries a signature valid ${PLAYBACK_LINK_TTL_SECONDS / 60} minutes (never beyond your token), so an <audio> element can play it without an Authorization header; `
-      + 'a bearer token works on it too. Relative to the gateway unless it is configured with its public address. '
-      + "Personal data (the call's audio): FORBIDDEN to analysts",
+    description:
+      'Where the gateway streams the file from CDS (GET, Range requests welcome); null while the file is only on the PBX. ' +
+      `Carries a signature valid ${PLAYBACK_LINK_TTL_SECONDS / 60} minutes (never beyond your token), so an <audio> element can play it without an Authorization header; ` +
+      'a bearer token works on it too. Relative to the gateway unless it is configured with its public address. ' +
+      "Personal data (the call's audio): FORBIDDEN to analysts",
   })
   playbackUrl(@Root() recording: Recording, @Ctx() { identity, services }: RecordingsContext): string | null {
     assertMayHearRecording(identity);

@@ -23,7 +23,8 @@ class MigratedRecordingInput {
 
 @ObjectType()
 class RegisterRecordingsPayload {
-  @Field(() => Int, { description: 'How many of the given recordings are now registered (already registered ones included)' }) registered!: number;
+  @Field(() => Int, { description: 'How many of the given recordings are now registered (already registered ones included)' })
+  registered!: number;
 }
 
 /** Registers the recordings an agent moved; they read LOCAL until their migration completes (rule 5). */
@@ -31,7 +32,9 @@ export const MAX_RECORDINGS_PER_CALL = 1000;
 
 @Resolver()
 export class RegistrationResolver {
-  @Mutation(() => RegisterRecordingsPayload, { description: 'The CDS agent registers recordings it copied and verified (at most 1000 a call); idempotent per file' })
+  @Mutation(() => RegisterRecordingsPayload, {
+    description: 'The CDS agent registers recordings it copied and verified (at most 1000 a call); idempotent per file',
+  })
   async registerRecordings(
     @Arg('pbxId', () => ID) pbxId: string,
     @Arg('migrationId', () => ID, { nullable: true }) migrationId: string | null,
@@ -39,7 +42,8 @@ export class RegistrationResolver {
     @Ctx() { loaders, services }: RecordingsContext,
   ): Promise<RegisterRecordingsPayload> {
     requireRole(loaders.scope.identity, ['admin', 'partner', 'pbx'], 'register recordings');
-    if (recordings.length > MAX_RECORDINGS_PER_CALL) throw badInput(`At most ${MAX_RECORDINGS_PER_CALL} recordings a call (got ${recordings.length})`, 'recordings');
+    if (recordings.length > MAX_RECORDINGS_PER_CALL)
+      throw badInput(`At most ${MAX_RECORDINGS_PER_CALL} recordings a call (got ${recordings.length})`, 'recordings');
     const pbx = await services.runtime.directory.requirePbx(loaders.directory, pbxId.trim().toLowerCase());
     await loaders.scope.assertActs(pbxOwnership(pbx), 'PBX', pbx.id);
     for (const r of recordings) {
@@ -47,12 +51,18 @@ export class RegistrationResolver {
       const sourcePath = normalizeSourcePath(r.sourcePath);
       const expected = objectKeyFor(pbx.id, DataCategory.CALL_RECORDINGS, sourcePath, r.sha256);
       if (r.objectKey !== expected) {
-        throw badInput(`'${r.objectKey.slice(0, 300)}' is not the CDS object key of ${sourcePath} of PBX ${pbx.id} (CDS chooses keys); nothing was registered`, 'objectKey');
+        throw badInput(
+          `'${r.objectKey.slice(0, 300)}' is not the CDS object key of ${sourcePath} of PBX ${pbx.id} (CDS chooses keys); nothing was registered`,
+          'objectKey',
+        );
       }
     }
-    const rows = await services.runtime.transact((em) => services.recordings.registerRecordings(
-      em, recordings.map((r) => ({ ...r, pbxId: pbx.id, migrationId })),
-    ));
+    const rows = await services.runtime.transact((em) =>
+      services.recordings.registerRecordings(
+        em,
+        recordings.map((r) => ({ ...r, pbxId: pbx.id, migrationId })),
+      ),
+    );
     return { registered: rows.length };
   }
 }

@@ -16,7 +16,8 @@ import { DataCategory } from '../../../kernel/domain/enums';
 @Index('IX_cds_object_migration', ['pbxId', 'migrationId', 'category'])
 export class CdsObject {
   @Field(() => Int, { description: 'Order of verification; page with afterSeq' })
-  @PrimaryGeneratedColumn({ type: 'integer' }) seq!: number;
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  seq!: number;
   @Column({ type: 'varchar', length: 64 }) pbxId!: string;
   @Field(() => DataCategory) @Column({ type: 'varchar', length: 24 }) category!: DataCategory;
   @Field({ description: "The file's path on the PBX, relative to its storage root" }) @Column({ type: 'text' }) sourcePath!: string;
@@ -24,7 +25,9 @@ export class CdsObject {
   @Column({ type: 'varchar', length: 64 }) pathHash!: string;
   @Field({ description: 'Where it lives in the CDS store of its region' }) @Column({ type: 'text' }) objectKey!: string;
   @Field(() => GraphQLSafeInt) @BytesColumn() sizeBytes!: number;
-  @Field({ description: 'Hex SHA-256 of the content, verified on the stored copy' }) @Column({ type: 'varchar', length: 64 }) sha256!: string;
+  @Field({ description: 'Hex SHA-256 of the content, verified on the stored copy' })
+  @Column({ type: 'varchar', length: 64 })
+  sha256!: string;
   /** The migration that last confirmed it (verified it, or heard its local file is still there): only those count for it. */
   @Column({ type: 'varchar', length: 36 }) migrationId!: string;
   @Field() @InstantColumn() verifiedAt!: Date;

@@ -10,17 +10,26 @@ import { CdsState } from '../../../kernel/domain/enums';
 export class CdsStatus {
   @PrimaryColumn({ type: 'varchar', length: 64 }) pbxId!: string;
   @Field(() => CdsState) @Column({ type: 'varchar', length: 24 }) state!: CdsState;
-  @Field(() => String, { nullable: true, description: 'The AWS region CDS keeps this PBX\'s data in; null before activation' })
-  @Column({ type: 'varchar', length: 32, nullable: true }) region!: string | null;
+  @Field(() => String, { nullable: true, description: "The AWS region CDS keeps this PBX's data in; null before activation" })
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  region!: string | null;
   @Field(() => Date, { nullable: true, description: 'When CDS became ACTIVE' })
-  @InstantColumn({ nullable: true }) activatedAt!: Date | null;
+  @InstantColumn({ nullable: true })
+  activatedAt!: Date | null;
   @Field(() => GraphQLSafeInt, { description: 'Bytes in CDS, all categories together' })
-  @BytesColumn() usedBytes!: number;
+  @BytesColumn()
+  usedBytes!: number;
   /** grows with every change; travels in CdsUsageChanged so consumers keep the newest */
   @Column({ type: 'int', default: 0 }) revision!: number;
 }
 
 /** What a PBX without a row has: registered PBXs start NOT_ACTIVATED with nothing stored. */
-export const notActivated = (pbxId: string): CdsStatus => Object.assign(new CdsStatus(), {
-  pbxId, state: CdsState.NOT_ACTIVATED, region: null, activatedAt: null, usedBytes: 0, revision: 0,
-});
+export const notActivated = (pbxId: string): CdsStatus =>
+  Object.assign(new CdsStatus(), {
+    pbxId,
+    state: CdsState.NOT_ACTIVATED,
+    region: null,
+    activatedAt: null,
+    usedBytes: 0,
+    revision: 0,
+  });

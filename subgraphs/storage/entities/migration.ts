@@ -15,7 +15,8 @@ export class Migration {
   @Field(() => MigrationStatus) @Column({ type: 'varchar', length: 16 }) status!: MigrationStatus;
   @Field(() => MigrationTrigger) @Column({ type: 'varchar', length: 16 }) trigger!: MigrationTrigger;
   @Field({ description: 'The AWS region of the CDS it moves into' }) @Column({ type: 'varchar', length: 32 }) region!: string;
-  @Field(() => String, { nullable: true, description: 'Why it failed, in words' }) @Column({ type: 'text', nullable: true }) error!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why it failed, in words' }) @Column({ type: 'text', nullable: true }) error!:
+    string | null;
   /** Totals over the categories that move (rule 4), kept with the run so lists need no sums. */
   @Field(() => Int) @Column({ type: 'int', default: 0 }) itemsTotal!: number;
   @Field(() => Int) @Column({ type: 'int', default: 0 }) itemsDone!: number;
@@ -30,6 +31,9 @@ export class Migration {
   @InstantColumn({ nullable: true }) leaseExpiresAt!: Date | null;
   /** Entries of the source tree the agent left alone (symbolic links, devices), as JSON [{sourcePath, reason}], the first 200. */
   @Column({ type: 'text', nullable: true }) skippedJson!: string | null;
-  @Field(() => Int, { description: 'How many entries of the source tree the agent skipped (symbolic links, special files): they were not migrated' })
-  @Column({ type: 'int', default: 0 }) skippedCount!: number;
+  @Field(() => Int, {
+    description: 'How many entries of the source tree the agent skipped (symbolic links, special files): they were not migrated',
+  })
+  @Column({ type: 'int', default: 0 })
+  skippedCount!: number;
 }

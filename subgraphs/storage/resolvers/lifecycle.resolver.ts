@@ -56,28 +56,36 @@ export class LifecycleResolver {
   }
 
   @Mutation(() => ActivateCompanyDataStoragePayload, {
-    description: 'Activates CDS for a VIRTUAL or HARDWARE PBX on WMS 6.05 or later, or again after a failed migration: starts a migration (ADMIN_SCRIPT)',
+    description:
+      'Activates CDS for a VIRTUAL or HARDWARE PBX on WMS 6.05 or later, or again after a failed migration: starts a migration (ADMIN_SCRIPT)',
   })
   async activateCompanyDataStorage(
     @Arg('pbxId', () => ID) pbxId: string,
-    @Arg('region', () => String, { nullable: true, description: "The CDS region; defaults to the PBX's configured region" }) region: string | null,
+    @Arg('region', () => String, { nullable: true, description: "The CDS region; defaults to the PBX's configured region" })
+    region: string | null,
     @Ctx() { services, loaders }: StorageContext,
   ) {
     return { migration: await services.lifecycle.activate(loaders, pbxId, region) };
   }
 
-  @Mutation(() => MigrationRun, { description: 'An agent takes a QUEUED or RUNNING migration and says what it found; CONFLICT while another agent holds it' })
+  @Mutation(() => MigrationRun, {
+    description: 'An agent takes a QUEUED or RUNNING migration and says what it found; CONFLICT while another agent holds it',
+  })
   async beginMigrationRun(
     @Arg('migrationId', () => ID) migrationId: string,
     @Arg('inventory', () => [CategoryInventoryInput]) inventory: CategoryInventoryInput[],
     @Arg('resumeToken', () => String, { nullable: true }) resumeToken: string | null,
     @Ctx() { services, loaders }: StorageContext,
-    @Arg('skipped', () => [SkippedEntryInput], { nullable: true, description: 'Entries of the source tree left alone, by name' }) skipped?: SkippedEntryInput[] | null,
+    @Arg('skipped', () => [SkippedEntryInput], { nullable: true, description: 'Entries of the source tree left alone, by name' })
+    skipped?: SkippedEntryInput[] | null,
   ) {
     return services.lifecycle.beginRun(loaders, migrationId, inventory, resumeToken, skipped ?? []);
   }
 
-  @Mutation(() => Migration, { description: 'Reports uploaded files (at most 1000 a call); CDS verifies each stored object (key, size, SHA-256) before it counts, once; otherwise nothing of the report counts' })
+  @Mutation(() => Migration, {
+    description:
+      'Reports uploaded files (at most 1000 a call); CDS verifies each stored object (key, size, SHA-256) before it counts, once; otherwise nothing of the report counts',
+  })
   reportMigrationProgress(
     @Arg('migrationId', () => ID) migrationId: string,
     @Arg('runToken') runToken: string,

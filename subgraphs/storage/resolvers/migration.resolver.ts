@@ -35,12 +35,18 @@ export class MigrationResolver {
     return loaders.categoriesOfMigration.load(migration.id);
   }
 
-  @FieldResolver(() => [SkippedEntry], { description: 'Entries of the source tree the agent left alone (symbolic links, special files), the first 200 by name; skippedCount counts them all' })
+  @FieldResolver(() => [SkippedEntry], {
+    description:
+      'Entries of the source tree the agent left alone (symbolic links, special files), the first 200 by name; skippedCount counts them all',
+  })
   skipped(@Root() migration: Migration): SkippedEntry[] {
     return migration.skippedJson ? (JSON.parse(migration.skippedJson) as SkippedEntry[]) : [];
   }
 
-  @FieldResolver(() => Date, { nullable: true, description: "Until when recordings keep their local copy on the PBX (rule 5: completion + 7 days); null until COMPLETED" })
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description: 'Until when recordings keep their local copy on the PBX (rule 5: completion + 7 days); null until COMPLETED',
+  })
   localCopyExpiresAt(@Root() migration: Migration): Date | null {
     return migration.status === MigrationStatus.COMPLETED && migration.finishedAt ? localCopyExpiry(migration.finishedAt) : null;
   }

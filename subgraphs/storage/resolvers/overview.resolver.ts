@@ -29,17 +29,21 @@ class MigrationStatusCount {
 class CdsOverview {
   @Field(() => String, { nullable: true, description: 'The region they are for; null for the whole fleet' }) region!: string | null;
   @Field(() => Int, { description: 'Registered PBXs' }) pbxCount!: number;
-  @Field(() => GraphQLSafeInt, { description: 'Bytes in CDS, all PBXs and categories together (the sum of their cds.usedBytes)' }) usedBytes!: number;
-  @Field(() => [CdsStateCount], { description: 'PBXs per CDS state; a PBX never activated counts as NOT_ACTIVATED' }) byState!: CdsStateCount[];
+  @Field(() => GraphQLSafeInt, { description: 'Bytes in CDS, all PBXs and categories together (the sum of their cds.usedBytes)' })
+  usedBytes!: number;
+  @Field(() => [CdsStateCount], { description: 'PBXs per CDS state; a PBX never activated counts as NOT_ACTIVATED' })
+  byState!: CdsStateCount[];
   @Field(() => [CdsCategoryTotal], { description: 'Bytes and items in CDS per data category' }) byCategory!: CdsCategoryTotal[];
-  @Field(() => [MigrationStatusCount], { description: 'Migrations (every run, past ones included) per status' }) migrationsByStatus!: MigrationStatusCount[];
+  @Field(() => [MigrationStatusCount], { description: 'Migrations (every run, past ones included) per status' })
+  migrationsByStatus!: MigrationStatusCount[];
 }
 
 @Resolver()
 export class OverviewResolver {
   @Query(() => CdsOverview, {
-    description: "Admins and analysts: CDS across all PBXs, or those whose region (the PBX's configured region) is `region`; "
-      + 'counted by the database in one statement, consistent with what PbxDetails shows per PBX',
+    description:
+      "Admins and analysts: CDS across all PBXs, or those whose region (the PBX's configured region) is `region`; " +
+      'counted by the database in one statement, consistent with what PbxDetails shows per PBX',
   })
   cdsOverview(
     @Ctx() { loaders, services }: StorageContext,

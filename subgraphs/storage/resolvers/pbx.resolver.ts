@@ -9,7 +9,10 @@ import { PbxStub } from '../entities/pbx-stub';
 @Resolver(() => PbxStub)
 export class PbxStorageResolver {
   @Directive('@requires(fields: "revision")')
-  @FieldResolver(() => CdsStatus, { nullable: PARTIAL, description: 'Its Company Data Storage; NOT_ACTIVATED until activated' + unlessDown('storage') })
+  @FieldResolver(() => CdsStatus, {
+    nullable: PARTIAL,
+    description: 'Its Company Data Storage; NOT_ACTIVATED until activated' + unlessDown('storage'),
+  })
   async cds(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<CdsStatus> {
     return (await loaders.cdsStatus.load(pbx.id)) ?? notActivated(pbx.id);
   }
@@ -21,7 +24,10 @@ export class PbxStorageResolver {
    * a client seeing a current migration can rely on it still progressing.
    */
   @Directive('@requires(fields: "revision")')
-  @FieldResolver(() => Migration, { nullable: true, description: 'The newest migration still QUEUED or RUNNING; null when none is under way' })
+  @FieldResolver(() => Migration, {
+    nullable: true,
+    description: 'The newest migration still QUEUED or RUNNING; null when none is under way',
+  })
   currentMigration(@Root() pbx: PbxStub, @Ctx() { loaders }: StorageContext): Promise<Migration | null> {
     return loaders.currentMigration.load(pbx.id);
   }

@@ -35,7 +35,7 @@ class HttpHeader {
 @ObjectType({ description: 'One part of a presigned multipart upload' })
 class UploadPart {
   @Field(() => Int) partNumber!: number;
-  @Field(() => GraphQLSafeInt, { description: "Where the part starts in the file" }) offset!: number;
+  @Field(() => GraphQLSafeInt, { description: 'Where the part starts in the file' }) offset!: number;
   @Field(() => GraphQLSafeInt) sizeBytes!: number;
   @Field() url!: string;
   @Field(() => [HttpHeader]) headers!: HttpHeader[];
@@ -45,12 +45,14 @@ class UploadPart {
 class UploadGrant {
   @Field(() => DataCategory) category!: DataCategory;
   @Field() sourcePath!: string;
-  @Field({ description: "The object's key, chosen by CDS: under the PBX's own prefix, derived from the file and its SHA-256" }) objectKey!: string;
+  @Field({ description: "The object's key, chosen by CDS: under the PBX's own prefix, derived from the file and its SHA-256" })
+  objectKey!: string;
   @Field(() => GraphQLSafeInt) sizeBytes!: number;
   @Field() sha256!: string;
   @Field(() => UploadTransportKind) transport!: UploadTransportKind;
   @Field({ description: 'The signed grant: sent with a CDS_GATEWAY upload; presented to complete a multipart upload' }) token!: string;
-  @Field(() => String, { nullable: true, description: 'Where to send the bytes (a path at the gateway for CDS_GATEWAY)' }) url!: string | null;
+  @Field(() => String, { nullable: true, description: 'Where to send the bytes (a path at the gateway for CDS_GATEWAY)' }) url!:
+    string | null;
   @Field(() => [HttpHeader], { description: 'Headers the request must carry exactly (the signature covers them)' }) headers!: HttpHeader[];
   @Field(() => [UploadPart]) parts!: UploadPart[];
   @Field() expiresAt!: Date;
@@ -76,7 +78,8 @@ class CdsCopyCheck {
 @Resolver()
 export class UploadResolver {
   @Mutation(() => [UploadGrant], {
-    description: "Upload grants for files of a migration this agent run holds (at most 1000 a call): CDS chooses each key; a grant is short-lived and single-use",
+    description:
+      'Upload grants for files of a migration this agent run holds (at most 1000 a call): CDS chooses each key; a grant is short-lived and single-use',
   })
   requestUploadGrants(
     @Arg('migrationId', () => ID) migrationId: string,
@@ -87,7 +90,9 @@ export class UploadResolver {
     return services.lifecycle.grants(loaders, migrationId, runToken, items);
   }
 
-  @Mutation(() => String, { description: "Completes a presigned multipart upload (the grant's token and each part's ETag); answers the object key" })
+  @Mutation(() => String, {
+    description: "Completes a presigned multipart upload (the grant's token and each part's ETag); answers the object key",
+  })
   completeMultipartUpload(
     @Arg('migrationId', () => ID) migrationId: string,
     @Arg('runToken') runToken: string,
@@ -98,7 +103,9 @@ export class UploadResolver {
     return services.lifecycle.completeUpload(loaders, migrationId, runToken, token, parts);
   }
 
-  @Query(() => [CdsCopyCheck], { description: "Re-verifies the CDS copies of a PBX's files (at most 1000 a call): what an agent asks before it removes a local copy" })
+  @Query(() => [CdsCopyCheck], {
+    description: "Re-verifies the CDS copies of a PBX's files (at most 1000 a call): what an agent asks before it removes a local copy",
+  })
   cdsCopyChecks(
     @Arg('pbxId', () => ID) pbxId: string,
     @Arg('category', () => DataCategory) category: DataCategory,
