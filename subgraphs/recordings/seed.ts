@@ -85,6 +85,7 @@ export async function seedRecordings(db: DataSource | EntityManager, pbxId: stri
       sha256: migrated ? createHash('sha256').update(callId).digest('hex') : null,
       objectKey: migrated ? `${serial}/${sourcePath}` : null,
       sourcePath,
+      sourcePathHash: null,
       migrationId: migrated ? options.migrationId ?? null : null,
       createdAt: now,
     });
