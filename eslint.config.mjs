@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'schema/', 'bench/dashboard/node_modules/'] },
+  { ignores: ['**/node_modules/', '**/dist/', '.data/', 'coverage/', 'schema/', 'bench/.work/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

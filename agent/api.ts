@@ -86,7 +86,7 @@ export class GraphQLClient {
     } catch (error) {
       throw new TransientError(transportCause(error));
     }
-    let body: { data?: T | null; errors?: GraphQLErrorBody[] } | null = null;
+    let body: { data?: T | null; errors?: GraphQLErrorBody[] } | null;
     const text = await response.text().catch(() => '');
     try {
       body = text ? (JSON.parse(text) as { data?: T | null; errors?: GraphQLErrorBody[] }) : null;

@@ -132,7 +132,7 @@ export class Uploader {
       })());
       const answer = await this.request('POST', url, { 'content-type': 'application/octet-stream', 'content-length': String(length), authorization: this.options.authorization }, stream);
       type Answer = { results?: { objectKey: string; status: string; reason?: string }[]; reason?: string };
-      let parsed: Answer | null = null;
+      let parsed: Answer | null;
       try {
         parsed = JSON.parse(answer.body) as Answer;
       } catch {

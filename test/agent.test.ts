@@ -40,11 +40,10 @@ afterAll(async () => {
 async function allRecordings(pbxId: string): Promise<{ totalCount: number; nodes: RecordingNode[] }> {
   const nodes: RecordingNode[] = [];
   let after: string | null = null;
-  let totalCount = 0;
   for (;;) {
     const data: { pbx: { recordings: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: RecordingNode }[] } } } =
       await s.stack.ok(contractOperation('Recordings.graphql', 'Recordings'), { pbxId, first: 500, after }, tokens.pbx(pbxId));
-    totalCount = data.pbx.recordings.totalCount;
+    const totalCount = data.pbx.recordings.totalCount;
     nodes.push(...data.pbx.recordings.edges.map((e) => e.node));
     if (!data.pbx.recordings.pageInfo.hasNextPage) return { totalCount, nodes };
     after = data.pbx.recordings.pageInfo.endCursor;

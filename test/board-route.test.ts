@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { boardRoute } from '../gateway/board';
+import { get as httpGet } from 'node:http';
 import { listen, RunningHttpServer } from '../kernel/http';
 
 /** How the gateway serves the board's build: SPA fallback, content types, caching, CSP, and a missing build. */
@@ -54,8 +55,7 @@ describe('the /board route', () => {
     expect(await response.text()).toBe(js); // fetch decodes the gzip
     const raw = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
       // node's fetch hides content-encoding handling; check the bytes on the wire once.
-      const http = require('node:http') as typeof import('node:http');
-      http.get(`${server.url}/board/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+      httpGet(`${server.url}/board/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));

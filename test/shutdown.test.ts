@@ -125,9 +125,10 @@ describe('graceful shutdown', () => {
     expect(cut).toEqual([]);
     // The subscription was told why it ended, then closed with 1001 Going Away.
     expect(subscription.closed?.code ?? 1001).toBe(1001);
-    expect(JSON.stringify([...subscription.results, ...subscription.errors])).toMatch(/shutting down/);
+    const told = [JSON.stringify(subscription.results), ...subscription.errors.map((e) => `${(e as { message?: string; reason?: string })?.message ?? ''} ${(e as { reason?: string })?.reason ?? ''} ${JSON.stringify(e)}`), subscription.closed?.reason ?? ''];
+    expect(told.join(' ')).toMatch(/shutting down/);
     expect(code).toBe(0);
     expect(at - signalledAt).toBeLessThan(8_000);
     expect(stderr).toMatch(/stopped cleanly/);
-  }, 60_000);
+  }, 120_000); // most of it is the child compiling and starting on a shared machine
 });

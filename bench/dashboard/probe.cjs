@@ -1,3 +1,4 @@
+/* global performance */
 // Preloaded (node -r) into each subgraph process by the benchmark only: counts the
 // /graphql requests the process serves and, while recording, when each began and
 // ended (wall clock, ms), so the driver can tell subgraph time from gateway time.

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       if (status !== 200) { failed++; return; }
       if (seen.has(text)) return;
       // Each distinct body text is parsed and compared once (gateways answer the same bytes every time).
-      let same = false;
+      let same: boolean;
       try { same = isDeepStrictEqual(JSON.parse(text), expected); } catch { same = false; }
       if (same && seen.size < 16) seen.add(text);
       if (!same) mismatched++;

@@ -49,7 +49,7 @@ export function sessionFromToken(raw: string): Session | string {
 }
 
 export function loadSession(): Session | null {
-  let stored: string | null = null;
+  let stored: string | null;
   try {
     stored = window.sessionStorage.getItem(KEY);
   } catch {

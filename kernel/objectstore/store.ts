@@ -170,5 +170,6 @@ export function sameObject(actual: StoredObject, expected: StoredObject): boolea
 }
 
 function printable(s: unknown): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped here
   return String(s).replace(/[\0-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).slice(0, 200);
 }

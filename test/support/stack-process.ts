@@ -18,9 +18,8 @@ const DASHBOARD = `query ($networkId: ID!) { network(id: $networkId) { id name p
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-shutdown-'));
   const config = testConfig({ SHUTDOWN_TIMEOUT_MS: process.env.SHUTDOWN_TIMEOUT_MS ?? '10000' });
-  // eslint-disable-next-line prefer-const -- the route below reads it once it is set
-  let stack: Awaited<ReturnType<typeof startStack>>;
-  stack = await startStack({
+  // The route below reads `stack` only once it is set.
+  const stack: Awaited<ReturnType<typeof startStack>> = await startStack({
     config,
     db: { kind: 'sqlite', dir },
     jwtSecret: process.env.JWT_SECRET ?? 'test-secret-for-cds-graph',
