@@ -8,7 +8,16 @@ import { Recording } from '../subgraphs/recordings/entities/recording';
 import { tokens } from './support/harness';
 import { contractOperation } from './support/operations';
 import {
-  AgentStack, cdsObjects, fingerprint, listFiles, pbxView, REGION, registerAgentPbx, runAgent, sha256, startAgentStack,
+  AgentStack,
+  cdsObjects,
+  fingerprint,
+  listFiles,
+  pbxView,
+  REGION,
+  registerAgentPbx,
+  runAgent,
+  sha256,
+  startAgentStack,
 } from './agent-harness';
 
 /**
@@ -25,8 +34,16 @@ const CLOUD_OLD = 'a70000000003';
 const DAY = 24 * 3600 * 1000;
 
 interface RecordingNode {
-  id: string; callId: string; startedAt: string; durationSeconds: number; sizeBytes: number;
-  caller: string | null; callee: string | null; location: string; localCopyExpiresAt: string | null; sha256: string | null;
+  id: string;
+  callId: string;
+  startedAt: string;
+  durationSeconds: number;
+  sizeBytes: number;
+  caller: string | null;
+  callee: string | null;
+  location: string;
+  localCopyExpiresAt: string | null;
+  sha256: string | null;
 }
 
 let s: AgentStack;
@@ -41,8 +58,9 @@ async function allRecordings(pbxId: string): Promise<{ totalCount: number; nodes
   const nodes: RecordingNode[] = [];
   let after: string | null = null;
   for (;;) {
-    const data: { pbx: { recordings: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: RecordingNode }[] } } } =
-      await s.stack.ok(contractOperation('Recordings.graphql', 'Recordings'), { pbxId, first: 500, after }, tokens.pbx(pbxId));
+    const data: {
+      pbx: { recordings: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: RecordingNode }[] } };
+    } = await s.stack.ok(contractOperation('Recordings.graphql', 'Recordings'), { pbxId, first: 500, after }, tokens.pbx(pbxId));
     const totalCount = data.pbx.recordings.totalCount;
     nodes.push(...data.pbx.recordings.edges.map((e) => e.node));
     if (!data.pbx.recordings.pageInfo.hasNextPage) return { totalCount, nodes };
@@ -58,7 +76,13 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
   beforeAll(async () => {
     await registerAgentPbx(s, VM, 'VIRTUAL');
     dir = path.join(s.tmp, 'vm');
-    tree = await generateSampleTree(dir, { recordings: 150, backups: { count: 3, bytes: 300_000 }, voicemails: 7, faxes: 4, recordingsPerFolder: 40 });
+    tree = await generateSampleTree(dir, {
+      recordings: 150,
+      backups: { count: 3, bytes: 300_000 },
+      voicemails: 7,
+      faxes: 4,
+      recordingsPerFolder: 40,
+    });
     before = fingerprint(dir);
   });
 
@@ -74,9 +98,29 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
 
   it('shows ACTIVE, the migration COMPLETED at 100% and usage per category in PbxDetails', async () => {
     await s.stack.settle();
-    const { pbx } = await s.stack.ok<{ pbx: { cds: { state: string; region: string; activatedAt: string; usedBytes: number; usageByCategory: { category: string; usedBytes: number; itemCount: number }[] }; migrations: { status: string; trigger: string; percent: number; itemsTotal: number; itemsDone: number; bytesTotal: number; bytesDone: number; error: string | null; finishedAt: string; categories: { category: string; state: string; itemsTotal: number; itemsDone: number; bytesTotal: number; bytesDone: number }[] }[] } }>(
-      contractOperation('PbxDetails.graphql', 'PbxDetails'), { pbxId: VM },
-    );
+    const { pbx } = await s.stack.ok<{
+      pbx: {
+        cds: {
+          state: string;
+          region: string;
+          activatedAt: string;
+          usedBytes: number;
+          usageByCategory: { category: string; usedBytes: number; itemCount: number }[];
+        };
+        migrations: {
+          status: string;
+          trigger: string;
+          percent: number;
+          itemsTotal: number;
+          itemsDone: number;
+          bytesTotal: number;
+          bytesDone: number;
+          error: string | null;
+          finishedAt: string;
+          categories: { category: string; state: string; itemsTotal: number; itemsDone: number; bytesTotal: number; bytesDone: number }[];
+        }[];
+      };
+    }>(contractOperation('PbxDetails.graphql', 'PbxDetails'), { pbxId: VM });
     const recordingBytes = tree.recordings.reduce((n, r) => n + r.sizeBytes, 0);
     const backupBytes = tree.backups.reduce((n, b) => n + b.sizeBytes, 0);
     expect(pbx.cds).toMatchObject({ state: 'ACTIVE', region: REGION, usedBytes: recordingBytes + backupBytes });
@@ -85,9 +129,24 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
     expect(usage.BACKUPS).toMatchObject({ usedBytes: backupBytes, itemCount: 3 });
     expect(pbx.migrations).toHaveLength(1);
     const [m] = pbx.migrations;
-    expect(m).toMatchObject({ status: 'COMPLETED', trigger: 'ADMIN_SCRIPT', percent: 100, itemsTotal: 153, itemsDone: 153, bytesTotal: recordingBytes + backupBytes, bytesDone: recordingBytes + backupBytes, error: null });
+    expect(m).toMatchObject({
+      status: 'COMPLETED',
+      trigger: 'ADMIN_SCRIPT',
+      percent: 100,
+      itemsTotal: 153,
+      itemsDone: 153,
+      bytesTotal: recordingBytes + backupBytes,
+      bytesDone: recordingBytes + backupBytes,
+      error: null,
+    });
     const categories = Object.fromEntries(m.categories.map((c) => [c.category, c]));
-    expect(categories.CALL_RECORDINGS).toMatchObject({ state: 'COMPLETED', itemsTotal: 150, itemsDone: 150, bytesTotal: recordingBytes, bytesDone: recordingBytes });
+    expect(categories.CALL_RECORDINGS).toMatchObject({
+      state: 'COMPLETED',
+      itemsTotal: 150,
+      itemsDone: 150,
+      bytesTotal: recordingBytes,
+      bytesDone: recordingBytes,
+    });
     expect(categories.BACKUPS).toMatchObject({ state: 'COMPLETED', itemsTotal: 3, itemsDone: 3, bytesTotal: backupBytes });
     expect(categories.VOICEMAILS).toMatchObject({ state: 'NOT_SUPPORTED_YET', itemsTotal: 7, bytesTotal: tree.voicemails.bytes });
     expect(categories.FAXES).toMatchObject({ state: 'NOT_SUPPORTED_YET', itemsTotal: 4, bytesTotal: tree.faxes.bytes });
@@ -107,7 +166,13 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
       expect(node.sizeBytes).toBe(r.sizeBytes);
       expect(node.sha256).toBe(sha256(path.join(dir, r.sourcePath)));
       if (r.sidecar) {
-        expect(node).toMatchObject({ callId: r.sidecar.callId, startedAt: r.sidecar.startedAt, durationSeconds: r.sidecar.durationSeconds, caller: r.sidecar.caller, callee: r.sidecar.callee });
+        expect(node).toMatchObject({
+          callId: r.sidecar.callId,
+          startedAt: r.sidecar.startedAt,
+          durationSeconds: r.sidecar.durationSeconds,
+          caller: r.sidecar.caller,
+          callee: r.sidecar.callee,
+        });
       } else {
         // Without a sidecar: the file's modification time, nothing else.
         expect(node).toMatchObject({ callId: '', durationSeconds: 0, caller: null, callee: null });
@@ -150,10 +215,16 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
       // The 7 days pass for the first 60 recordings (the test moves their expiry into the past).
       const expired = tree.recordings.slice(0, 60);
       const kept = tree.recordings.slice(60);
-      await repo.update({ pbxId: VM, sourcePath: In(expired.map((r) => r.sourcePath)) }, { localCopyExpiresAt: new Date(Date.now() - 60_000) });
+      await repo.update(
+        { pbxId: VM, sourcePath: In(expired.map((r) => r.sourcePath)) },
+        { localCopyExpiresAt: new Date(Date.now() - 60_000) },
+      );
       // One expired recording's CDS copy no longer verifies: its local copy must stay.
       const bad = expired[7];
-      const badObject = path.join(s.storeRoot(), ...objectKeyFor(VM, 'CALL_RECORDINGS', bad.sourcePath, sha256(path.join(dir, bad.sourcePath))).split('/'));
+      const badObject = path.join(
+        s.storeRoot(),
+        ...objectKeyFor(VM, 'CALL_RECORDINGS', bad.sourcePath, sha256(path.join(dir, bad.sourcePath))).split('/'),
+      );
       const original = readFileSync(badObject);
       const damaged = Buffer.from(original);
       damaged[100] ^= 0xff;
@@ -200,9 +271,11 @@ describe('a VIRTUAL PBX: the agent activates CDS and migrates', () => {
 describe('a cloud PBX: the agent picks up the migration its WMS upgrade started', () => {
   it('registered on 6.04, reports 6.05 (WMS_UPGRADE migration), then the agent migrates it', async () => {
     await registerAgentPbx(s, CLOUD, 'CLOUD', '6.04.20230901.1');
-    const reported = await s.stack.ok<{ reportWmsVersion: { pbx: { wmsVersion: string; cds: { state: string }; currentMigration: { id: string; status: string; trigger: string } | null } } }>(
-      contractOperation('Lifecycle.graphql', 'ReportWmsVersion'), { pbxId: CLOUD, version: '6.05.20240115.2' }, tokens.pbx(CLOUD),
-    );
+    const reported = await s.stack.ok<{
+      reportWmsVersion: {
+        pbx: { wmsVersion: string; cds: { state: string }; currentMigration: { id: string; status: string; trigger: string } | null };
+      };
+    }>(contractOperation('Lifecycle.graphql', 'ReportWmsVersion'), { pbxId: CLOUD, version: '6.05.20240115.2' }, tokens.pbx(CLOUD));
     expect(reported.reportWmsVersion.pbx.currentMigration).toMatchObject({ status: 'QUEUED', trigger: 'WMS_UPGRADE' });
     const migrationId = reported.reportWmsVersion.pbx.currentMigration!.id;
 
@@ -214,10 +287,16 @@ describe('a cloud PBX: the agent picks up the migration its WMS upgrade started'
     const view = await pbxView(s, CLOUD);
     expect(view.cds.state).toBe('ACTIVE');
     expect(view.migrations).toHaveLength(1);
-    expect(view.migrations[0]).toMatchObject({ id: migrationId, trigger: 'WMS_UPGRADE', status: 'COMPLETED', itemsDone: 41, itemsTotal: 41 });
+    expect(view.migrations[0]).toMatchObject({
+      id: migrationId,
+      trigger: 'WMS_UPGRADE',
+      status: 'COMPLETED',
+      itemsDone: 41,
+      itemsTotal: 41,
+    });
   });
 
-  it('a cloud PBX below 6.05 is refused with the server\'s reason, exit 1', async () => {
+  it("a cloud PBX below 6.05 is refused with the server's reason, exit 1", async () => {
     await registerAgentPbx(s, CLOUD_OLD, 'CLOUD', '6.04.20230901.1');
     const dir = path.join(s.tmp, 'cloud-old');
     await generateSampleTree(dir, { recordings: 3 });
@@ -239,7 +318,10 @@ describe('what the agent reads', () => {
       writeFileSync(path.join(dir, p), content);
     };
     write('recordings/2024/05/deep/x.MP3', Buffer.alloc(1000, 7));
-    write('recordings/2024/05/deep/x.json', JSON.stringify({ callId: 42, startedAt: '2024-05-01T10:00:00+02:00', durationSeconds: '12.6', caller: ' 201 ', callee: '' }));
+    write(
+      'recordings/2024/05/deep/x.json',
+      JSON.stringify({ callId: 42, startedAt: '2024-05-01T10:00:00+02:00', durationSeconds: '12.6', caller: ' 201 ', callee: '' }),
+    );
     write('recordings/2024/05/deep/y.wav', Buffer.alloc(500, 9));
     write('recordings/2024/05/deep/y.json', '{ not json');
     write('recordings/notes.txt', 'not a recording');
@@ -272,18 +354,34 @@ describe('what the agent reads', () => {
     expect(Buffer.byteLength(longPath)).toBeGreaterThan(1300);
     expect(Buffer.byteLength(longRecording)).toBeGreaterThan(1300);
     expect(objects.map((o) => o.sourcePath).sort()).toEqual(
-      ['backups/empty.bak', longPath, 'backups/real.tar', 'recordings/2024/05/deep/x.MP3', 'recordings/2024/05/deep/y.wav', longRecording].sort(),
+      [
+        'backups/empty.bak',
+        longPath,
+        'backups/real.tar',
+        'recordings/2024/05/deep/x.MP3',
+        'recordings/2024/05/deep/y.wav',
+        longRecording,
+      ].sort(),
     );
-    expect(objects.find((o) => o.sourcePath === 'backups/empty.bak')).toMatchObject({ sizeBytes: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+    expect(objects.find((o) => o.sourcePath === 'backups/empty.bak')).toMatchObject({
+      sizeBytes: 0,
+      sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
     // Nothing of /etc reached CDS; the links are reported by name, in the summary and on the migration.
     for (const o of objects) expect(o.sha256).not.toBe(sha256('/etc/passwd'));
     expect(good.stdout).toMatch(/Skipped 5 entries of the source tree \(not migrated\): .*backups\/etc \(a symbolic link/);
     expect(good.stdout).toContain('recordings/x.wav (a symbolic link');
-    const skipped = await s.stack.ok<{ pbx: { migrations: { skippedCount: number; skipped: { sourcePath: string; reason: string }[] }[] } }>(
-      `query($id: ID!) { pbx(id: $id) { migrations { skippedCount skipped { sourcePath reason } } } }`, { id: pbxId },
-    );
+    const skipped = await s.stack.ok<{
+      pbx: { migrations: { skippedCount: number; skipped: { sourcePath: string; reason: string }[] }[] };
+    }>(`query($id: ID!) { pbx(id: $id) { migrations { skippedCount skipped { sourcePath reason } } } }`, { id: pbxId });
     expect(skipped.pbx.migrations[0].skippedCount).toBe(5);
-    expect(skipped.pbx.migrations[0].skipped.map((e) => e.sourcePath).sort()).toEqual(['backups/etc', 'backups/link.tar', 'recordings/notes.txt', 'recordings/orphan.json', 'recordings/x.wav']);
+    expect(skipped.pbx.migrations[0].skipped.map((e) => e.sourcePath).sort()).toEqual([
+      'backups/etc',
+      'backups/link.tar',
+      'recordings/notes.txt',
+      'recordings/orphan.json',
+      'recordings/x.wav',
+    ]);
     const { nodes } = await allRecordings(pbxId);
     const x = nodes.find((n) => n.sizeBytes === 1000)!;
     expect(x).toMatchObject({ callId: '42', startedAt: '2024-05-01T08:00:00.000Z', durationSeconds: 13, caller: '201', callee: null });
@@ -300,24 +398,29 @@ describe('what the agent reads', () => {
 describe('an agent that cannot reach the store at all', () => {
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
   const itAsOther = process.getuid?.() === 0 && setpriv ? it : it.skip;
-  itAsOther('as another user, with the store directory closed to it, the migration completes: every byte went through the gateway', async () => {
-    const pbxId = 'a70000000005';
-    await registerAgentPbx(s, pbxId, 'VIRTUAL');
-    const dir = path.join(s.tmp, 'no-store');
-    const tree = await generateSampleTree(dir, { recordings: 20, backups: { count: 1, bytes: 50_000 } });
-    mkdirSync(s.storeRoot(), { recursive: true });
-    chmodSync(path.join(s.tmp, 'cds'), 0o700); // root's; the agent runs as nobody
-    execFileSync('chown', ['-R', 'nobody', dir]);
-    chmodSync(s.tmp, 0o755);
-    const run = await runAgent(s, pbxId, dir, { prefix: [setpriv!, '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--bounding-set', '-all'] });
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const view = await pbxView(s, pbxId);
-    expect(view.cds.state).toBe('ACTIVE');
-    expect(view.migrations[0]).toMatchObject({ status: 'COMPLETED', itemsDone: 21, itemsTotal: 21 });
-    for (const o of await cdsObjects(s, pbxId)) expect(sha256(path.join(s.storeRoot(), o.objectKey))).toBe(o.sha256);
-    expect(tree.recordings).toHaveLength(20);
-  });
+  itAsOther(
+    'as another user, with the store directory closed to it, the migration completes: every byte went through the gateway',
+    async () => {
+      const pbxId = 'a70000000005';
+      await registerAgentPbx(s, pbxId, 'VIRTUAL');
+      const dir = path.join(s.tmp, 'no-store');
+      const tree = await generateSampleTree(dir, { recordings: 20, backups: { count: 1, bytes: 50_000 } });
+      mkdirSync(s.storeRoot(), { recursive: true });
+      chmodSync(path.join(s.tmp, 'cds'), 0o700); // root's; the agent runs as nobody
+      execFileSync('chown', ['-R', 'nobody', dir]);
+      chmodSync(s.tmp, 0o755);
+      const run = await runAgent(s, pbxId, dir, {
+        prefix: [setpriv!, '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--bounding-set', '-all'],
+      });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const view = await pbxView(s, pbxId);
+      expect(view.cds.state).toBe('ACTIVE');
+      expect(view.migrations[0]).toMatchObject({ status: 'COMPLETED', itemsDone: 21, itemsTotal: 21 });
+      for (const o of await cdsObjects(s, pbxId)) expect(sha256(path.join(s.storeRoot(), o.objectKey))).toBe(o.sha256);
+      expect(tree.recordings).toHaveLength(20);
+    },
+  );
 });
 
 describe('usage errors', () => {

@@ -12,7 +12,8 @@ import { MYSQL_URL, TEST_DB } from './support/harness';
 
 // Migration 302 on a database that already holds recordings: their paths get their SHA-256, which then identifies them.
 const name = `cds_mig302_${process.pid}`;
-const db: DatabaseConfig = TEST_DB === 'mysql' ? { kind: 'mysql', url: `${MYSQL_URL}/${name}` } : { kind: 'sqlite', file: `/tmp/${name}.sqlite` };
+const db: DatabaseConfig =
+  TEST_DB === 'mysql' ? { kind: 'mysql', url: `${MYSQL_URL}/${name}` } : { kind: 'sqlite', file: `/tmp/${name}.sqlite` };
 const path = 'recordings/2024/05/ä ü/call-1.wav';
 let ds: DataSource | null = null;
 
@@ -32,19 +33,42 @@ it('backfills sourcePathHash of existing rows; the same file registered again st
   const before = await openDatabase({ db, entities: [], migrations: RECORDINGS_MIGRATIONS.slice(0, 2) });
   const e = (n: string) => before.driver.escape(n);
   const cols = ['id', 'pbxId', 'callId', 'startedAt', 'durationSeconds', 'sizeBytes', 'location', 'sourcePath', 'createdAt'];
-  await before.query(`INSERT INTO ${e('recording')} (${cols.map(e).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [randomUUID(), 'a90000000001', 'c1', '2024-05-01 10:00:00.000', 10, 100, 'LOCAL', path, '2024-05-01 10:00:00.000']);
+  await before.query(`INSERT INTO ${e('recording')} (${cols.map(e).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    randomUUID(),
+    'a90000000001',
+    'c1',
+    '2024-05-01 10:00:00.000',
+    10,
+    100,
+    'LOCAL',
+    path,
+    '2024-05-01 10:00:00.000',
+  ]);
   await before.destroy();
 
   ds = await openDatabase({ db, entities: [Recording, RecordingDayCount], migrations: RECORDINGS_MIGRATIONS });
   const [row] = await ds.getRepository(Recording).find();
   expect(row.sourcePathHash).toBe(sourcePathHash(path));
 
-  const again = (sourcePath: string) => ds!.getRepository(Recording).create({
-    id: randomUUID(), pbxId: 'a90000000001', callId: 'c1', startedAt: new Date('2024-05-01T10:00:00Z'), durationSeconds: 10, sizeBytes: 100,
-    caller: null, callee: null, location: row.location, localCopyExpiresAt: null, sha256: null, objectKey: null, sourcePath,
-    sourcePathHash: null, migrationId: null, createdAt: new Date(),
-  });
+  const again = (sourcePath: string) =>
+    ds!.getRepository(Recording).create({
+      id: randomUUID(),
+      pbxId: 'a90000000001',
+      callId: 'c1',
+      startedAt: new Date('2024-05-01T10:00:00Z'),
+      durationSeconds: 10,
+      sizeBytes: 100,
+      caller: null,
+      callee: null,
+      location: row.location,
+      localCopyExpiresAt: null,
+      sha256: null,
+      objectKey: null,
+      sourcePath,
+      sourcePathHash: null,
+      migrationId: null,
+      createdAt: new Date(),
+    });
   expect(await ds.transaction((em) => insertRecordingRows(em, [again(path)]))).toHaveLength(0);
   const long = `recordings/${'ö'.repeat(800)}.wav`;
   expect(await ds.transaction((em) => insertRecordingRows(em, [again(long), again(long)]))).toHaveLength(1);

@@ -80,7 +80,10 @@ export function checkKey(key: string): string {
 
 /** The key of one migrated file: `<pbxSerial>/<category>/<relative/path>`, checked (objects written before upload grants). */
 export function cdsObjectKey(pbxSerial: string, category: string, relativePath: string): string {
-  for (const [name, part] of [['PBX serial', pbxSerial], ['category', category]] as const) {
+  for (const [name, part] of [
+    ['PBX serial', pbxSerial],
+    ['category', category],
+  ] as const) {
     if (!part || part.includes('/')) throw badInput(`Invalid CDS object key part: ${name} '${printable(part)}'`, 'key');
   }
   return checkKey(`${pbxSerial}/${category}/${relativePath}`);
@@ -104,7 +107,10 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * The extension (`.wav`, `.mp3`) is kept so playback knows the media type.
  */
 export function objectKeyFor(pbxSerial: string, category: string, sourcePath: string, sha256: string): string {
-  for (const [name, part] of [['PBX serial', pbxSerial], ['category', category]] as const) {
+  for (const [name, part] of [
+    ['PBX serial', pbxSerial],
+    ['category', category],
+  ] as const) {
     if (!part || !/^[A-Za-z0-9_-]+$/.test(part)) throw badInput(`Invalid CDS object key part: ${name} '${printable(part)}'`, 'key');
   }
   const sha = sha256.toLowerCase();
@@ -171,5 +177,7 @@ export function sameObject(actual: StoredObject, expected: StoredObject): boolea
 
 function printable(s: unknown): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped here
-  return String(s).replace(/[\0-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).slice(0, 200);
+  return String(s)
+    .replace(/[\0-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .slice(0, 200);
 }

@@ -53,14 +53,20 @@ export async function insertRecordingRows(em: EntityManager, rows: readonly Reco
   for (const row of rows) row.sourcePathHash = row.sourcePath === null ? null : sourcePathHash(row.sourcePath);
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
-    await em.createQueryBuilder().insert().into(Recording)
+    await em
+      .createQueryBuilder()
+      .insert()
+      .into(Recording)
       .values(chunk)
       .orUpdate(['pbxId'], ['pbxId', 'sourcePathHash'])
       .updateEntity(false)
       .execute();
     // Ids are new random UUIDs: one found now was written by this statement, not by an earlier registration.
-    const found = await em.createQueryBuilder(Recording, 'r').select('r.id', 'id')
-      .where('r.id IN (:...ids)', { ids: chunk.map((r) => r.id) }).getRawMany<{ id: string }>();
+    const found = await em
+      .createQueryBuilder(Recording, 'r')
+      .select('r.id', 'id')
+      .where('r.id IN (:...ids)', { ids: chunk.map((r) => r.id) })
+      .getRawMany<{ id: string }>();
     const ours = new Set(found.map((r) => r.id));
     inserted.push(...chunk.filter((r) => ours.has(r.id)));
   }
@@ -132,9 +138,14 @@ export class RecordingService {
    * local copy kept until `completedAt` + 7 days.
    */
   async markMigrated(em: EntityManager, pbxId: string, completedAt: Date): Promise<void> {
-    await em.createQueryBuilder().update(Recording)
+    await em
+      .createQueryBuilder()
+      .update(Recording)
       .set({ location: RecordingLocation.CDS_WITH_LOCAL_COPY, localCopyExpiresAt: localCopyExpiry(completedAt) })
-      .where('pbxId = :pbxId AND location = :local AND objectKey IS NOT NULL AND sha256 IS NOT NULL', { pbxId, local: RecordingLocation.LOCAL })
+      .where('pbxId = :pbxId AND location = :local AND objectKey IS NOT NULL AND sha256 IS NOT NULL', {
+        pbxId,
+        local: RecordingLocation.LOCAL,
+      })
       .execute();
   }
 
@@ -179,7 +190,11 @@ export class RecordingService {
 
 /** `recordings/2024/x.wav`: forward slashes, relative, no `.` or `..` segments. */
 export function normalizeSourcePath(path: string, field = 'sourcePath'): string {
-  const segments = path.trim().replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.');
+  const segments = path
+    .trim()
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.');
   if (path.trim().startsWith('/') || /^[A-Za-z]:/.test(path.trim())) {
     throw badInput(`'${path}' must be relative to the PBX's storage root`, field);
   }
@@ -188,7 +203,8 @@ export function normalizeSourcePath(path: string, field = 'sourcePath'): string 
   }
   const normalized = segments.join('/');
   if (normalized.includes('\0')) throw badInput(`'${field}' contains a NUL character, which no file name can`, field);
-  if (Buffer.byteLength(normalized) > MAX_SOURCE_PATH_BYTES) throw badInput(`'${field}' is longer than ${MAX_SOURCE_PATH_BYTES} bytes`, field);
+  if (Buffer.byteLength(normalized) > MAX_SOURCE_PATH_BYTES)
+    throw badInput(`'${field}' is longer than ${MAX_SOURCE_PATH_BYTES} bytes`, field);
   return normalized;
 }
 
@@ -202,15 +218,18 @@ function optionalText(value: string | null | undefined, field: string, max = 255
 function newRecording(em: EntityManager, r: RecordingRegistration, index: number, now: Date): Recording {
   const at = (field: string) => `${field} (recording ${index + 1})`;
   const pbxId = normalizeSerial(r.pbxId);
-  if (!(r.startedAt instanceof Date) || Number.isNaN(r.startedAt.getTime())) throw badInput(`${at('startedAt')} is not a valid instant`, 'startedAt');
+  if (!(r.startedAt instanceof Date) || Number.isNaN(r.startedAt.getTime()))
+    throw badInput(`${at('startedAt')} is not a valid instant`, 'startedAt');
   if (!Number.isInteger(r.durationSeconds) || r.durationSeconds < 0 || r.durationSeconds > 2 ** 31 - 1) {
     throw badInput(`${at('durationSeconds')} must be a whole number of seconds, 0 or more`, 'durationSeconds');
   }
-  if (!Number.isSafeInteger(r.sizeBytes) || r.sizeBytes < 0) throw badInput(`${at('sizeBytes')} must be a whole number of bytes, 0 or more`, 'sizeBytes');
+  if (!Number.isSafeInteger(r.sizeBytes) || r.sizeBytes < 0)
+    throw badInput(`${at('sizeBytes')} must be a whole number of bytes, 0 or more`, 'sizeBytes');
   const sha256 = r.sha256 ? r.sha256.trim().toLowerCase() : null;
   if (sha256 !== null && !/^[0-9a-f]{64}$/.test(sha256)) throw badInput(`${at('sha256')} must be 64 hexadecimal characters`, 'sha256');
   const location = r.location ?? RecordingLocation.LOCAL;
-  if (!Object.values(RecordingLocation).includes(location)) throw badInput(`${at('location')} '${location}' is not a RecordingLocation`, 'location');
+  if (!Object.values(RecordingLocation).includes(location))
+    throw badInput(`${at('location')} '${location}' is not a RecordingLocation`, 'location');
   const objectKey = optionalText(r.objectKey, 'objectKey', 1024);
   const localCopyExpiresAt = r.localCopyExpiresAt ?? null;
   if (location !== RecordingLocation.LOCAL && (!sha256 || !objectKey)) {

@@ -46,7 +46,12 @@ const hashSeed = (text: string) => createHash('sha256').update(text).digest().re
  * outside numbers. Each has a distinct sourcePath, so seeding the same PBX
  * again with the same options (`now` included) adds nothing. Returns how many rows it offered.
  */
-export async function seedRecordings(db: DataSource | EntityManager, pbxId: string, count: number, options: SeedRecordingsOptions = {}): Promise<number> {
+export async function seedRecordings(
+  db: DataSource | EntityManager,
+  pbxId: string,
+  count: number,
+  options: SeedRecordingsOptions = {},
+): Promise<number> {
   const serial = normalizeSerial(pbxId);
   const now = options.now ?? new Date();
   const days = options.days ?? 90;
@@ -61,7 +66,8 @@ export async function seedRecordings(db: DataSource | EntityManager, pbxId: stri
   for (let i = 0; i < count; i++) {
     // Evenly spread with jitter, then pulled into office hours (08:00-18:59 UTC) on most calls.
     const base = new Date(now.getTime() - 60_000 - Math.floor(((i + next()) / Math.max(count, 1)) * spanMs));
-    if (next() < 0.85) base.setUTCHours(8 + Math.floor(next() * 11), Math.floor(next() * 60), Math.floor(next() * 60), Math.floor(next() * 1000));
+    if (next() < 0.85)
+      base.setUTCHours(8 + Math.floor(next() * 11), Math.floor(next() * 60), Math.floor(next() * 60), Math.floor(next() * 1000));
     const startedAt = base.getTime() > now.getTime() ? new Date(now.getTime() - 1000 - i) : base;
     const durationSeconds = Math.max(5, Math.round(Math.exp(3 + next() * 5.2)));
     const inbound = next() < 0.5;
@@ -86,7 +92,7 @@ export async function seedRecordings(db: DataSource | EntityManager, pbxId: stri
       objectKey: migrated ? `${serial}/${sourcePath}` : null,
       sourcePath,
       sourcePathHash: null,
-      migrationId: migrated ? options.migrationId ?? null : null,
+      migrationId: migrated ? (options.migrationId ?? null) : null,
       createdAt: now,
     });
     if (rows.length >= batchSize || i === count - 1) {

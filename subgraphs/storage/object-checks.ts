@@ -20,8 +20,13 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 export function checkSourcePath(sourcePath: string): string {
   const path = typeof sourcePath === 'string' ? sourcePath.replace(/\\/g, '/') : '';
-  if (!path || path.startsWith('/') || path.split('/').some((s) => s === '..' || s === '' || s === '.') || path.includes('\0')
-    || Buffer.byteLength(path) > MAX_SOURCE_PATH_BYTES) {
+  if (
+    !path ||
+    path.startsWith('/') ||
+    path.split('/').some((s) => s === '..' || s === '' || s === '.') ||
+    path.includes('\0') ||
+    Buffer.byteLength(path) > MAX_SOURCE_PATH_BYTES
+  ) {
     throw badInput(`'${String(sourcePath).slice(0, 200)}' is not a path relative to the PBX's storage root`, 'items');
   }
   return path;
@@ -32,7 +37,7 @@ export function checkDeclaredItem<T extends DeclaredItem>(item: T): T {
   const sourcePath = checkSourcePath(item.sourcePath);
   const sha256 = String(item.sha256 ?? '').toLowerCase();
   if (!SHA256.test(sha256)) throw badInput(`The SHA-256 of ${sourcePath} must be 64 hexadecimal characters`, 'items');
-  if (!Number.isSafeInteger(item.sizeBytes) || item.sizeBytes < 0) throw badInput(`The size of ${sourcePath} must be a whole number of bytes`, 'items');
+  if (!Number.isSafeInteger(item.sizeBytes) || item.sizeBytes < 0)
+    throw badInput(`The size of ${sourcePath} must be a whole number of bytes`, 'items');
   return { ...item, sourcePath, sha256 };
 }
-

@@ -23,27 +23,35 @@ export class Recording {
   /** the PBX serial */
   @Column({ type: 'varchar', length: 64 }) pbxId!: string;
   @Field({ description: "The PBX's id of the call; empty when the PBX recorded none" })
-  @Column({ type: 'varchar', length: 255 }) callId!: string;
+  @Column({ type: 'varchar', length: 255 })
+  callId!: string;
   @Field({ description: 'When the call started (UTC, milliseconds)' }) @InstantColumn() startedAt!: Date;
   @Field(() => Int) @Column({ type: 'int' }) durationSeconds!: number;
   @Field(() => GraphQLSafeInt, { description: 'Size of the file in bytes' }) @BytesColumn() sizeBytes!: number;
   @Field(() => String, { nullable: true, description: 'Personal data: FORBIDDEN to analysts' })
-  @Column({ type: 'varchar', length: 255, nullable: true }) caller!: string | null;
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  caller!: string | null;
   @Field(() => String, { nullable: true, description: 'Personal data: FORBIDDEN to analysts' })
-  @Column({ type: 'varchar', length: 255, nullable: true }) callee!: string | null;
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  callee!: string | null;
   @Field(() => RecordingLocation, { description: 'Where the file is now; a local copy past its expiry reads as CDS' })
-  @Column({ type: 'varchar', length: 24 }) location!: RecordingLocation;
+  @Column({ type: 'varchar', length: 24 })
+  location!: RecordingLocation;
   @Field(() => Date, { nullable: true, description: 'Until when the PBX keeps its local copy after migration (migration + 7 days)' })
-  @InstantColumn({ nullable: true }) localCopyExpiresAt!: Date | null;
+  @InstantColumn({ nullable: true })
+  localCopyExpiresAt!: Date | null;
   /** hex SHA-256 of the file, set once the CDS copy is verified; varchar because SQLite has no char type in TypeORM */
   @Field(() => String, { nullable: true, description: 'Hex SHA-256 of the file, known once its CDS copy is verified' })
-  @Column({ type: 'varchar', length: 64, nullable: true }) sha256!: string | null;
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  sha256!: string | null;
   /** where the file lives in CDS; null while it is only local */
   @Field(() => String, { nullable: true, description: 'Where its file lives in the CDS store of its region; null while only local' })
-  @Column({ type: 'varchar', length: 1024, nullable: true }) objectKey!: string | null;
+  @Column({ type: 'varchar', length: 1024, nullable: true })
+  objectKey!: string | null;
   /** the file's path on the PBX, relative to its storage root (e.g. recordings/2024/05/14/x.wav) */
   @Field(() => String, { nullable: true, description: "Its file's path on the PBX, relative to the PBX's storage root" })
-  @Column({ type: 'text', nullable: true }) sourcePath!: string | null;
+  @Column({ type: 'text', nullable: true })
+  sourcePath!: string | null;
   /** hex SHA-256 of sourcePath (kernel/objectstore sourcePathHash): what identifies the file; set by insertRecordingRows */
   @Column({ type: 'varchar', length: 64, nullable: true }) sourcePathHash!: string | null;
   /** the migration (storage subgraph) that moved it into CDS */
