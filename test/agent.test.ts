@@ -335,12 +335,15 @@ describe('what the agent reads', () => {
     // A path of any length the file system allows (the key is not the path): 1,300 bytes of backup path.
     const longPath = `backups/${Array.from({ length: 6 }, (_, i) => `${'d'.repeat(200)}${i}`).join('/')}/${'ü'.repeat(40)}-ütf8 name.bak`;
     write(longPath, Buffer.alloc(700, 3));
+    // And a recording's: its row is found by the SHA-256 of its path, which may be longer than any index key.
+    const longRecording = `recordings/${Array.from({ length: 6 }, (_, i) => `${'r'.repeat(200)}${i}`).join('/')}/${'ä'.repeat(40)}-call.wav`;
+    write(longRecording, Buffer.alloc(1300, 5));
     write('voicemails/101/m.wav', Buffer.alloc(10, 1));
 
     const bad = await runAgent(s, pbxId, dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/recordings\/2024\/05\/deep\/y\.json: the sidecar is not valid JSON/);
-    expect(bad.stdout).toMatch(/Found 2 recordings .*, 3 backups .*, 1 voicemails/);
+    expect(bad.stdout).toMatch(/Found 3 recordings .*, 3 backups .*, 1 voicemails/);
     expect(bad.stdout).toMatch(/Left alone: 5 entries that are not files to migrate/);
 
     write('recordings/2024/05/deep/y.json', JSON.stringify({ durationSeconds: 3 }));
@@ -349,8 +352,16 @@ describe('what the agent reads', () => {
     expect(good.code).toBe(0);
     const objects = await cdsObjects(s, pbxId);
     expect(Buffer.byteLength(longPath)).toBeGreaterThan(1300);
+    expect(Buffer.byteLength(longRecording)).toBeGreaterThan(1300);
     expect(objects.map((o) => o.sourcePath).sort()).toEqual(
-      ['backups/empty.bak', longPath, 'backups/real.tar', 'recordings/2024/05/deep/x.MP3', 'recordings/2024/05/deep/y.wav'].sort(),
+      [
+        'backups/empty.bak',
+        longPath,
+        'backups/real.tar',
+        'recordings/2024/05/deep/x.MP3',
+        'recordings/2024/05/deep/y.wav',
+        longRecording,
+      ].sort(),
     );
     expect(objects.find((o) => o.sourcePath === 'backups/empty.bak')).toMatchObject({
       sizeBytes: 0,
@@ -378,6 +389,9 @@ describe('what the agent reads', () => {
     const y = nodes.find((n) => n.sizeBytes === 500)!;
     expect(Math.abs(Date.parse(y.startedAt) - statSync(path.join(dir, 'recordings/2024/05/deep/y.wav')).mtimeMs)).toBeLessThan(1);
     expect(y.durationSeconds).toBe(3);
+    const long = nodes.find((n) => n.sizeBytes === 1300)!;
+    expect(long).toMatchObject({ location: 'CDS_WITH_LOCAL_COPY', sha256: sha256(path.join(dir, longRecording)) });
+    expect(nodes).toHaveLength(3);
   });
 });
 

@@ -89,6 +89,9 @@ export function cdsObjectKey(pbxSerial: string, category: string, relativePath: 
   return checkKey(`${pbxSerial}/${category}/${relativePath}`);
 }
 
+/** Paths are stored as text and identified by their hash (sourcePathHash), so only the file system bounds them (PATH_MAX). */
+export const MAX_SOURCE_PATH_BYTES = 4096;
+
 /** SHA-256 of a source path: what identifies a file of a PBX (paths can be longer than a key or an index may be). */
 export const sourcePathHash = (sourcePath: string): string => createHash('sha256').update(sourcePath).digest('hex');
 

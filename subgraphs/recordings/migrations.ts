@@ -1,5 +1,6 @@
-import { MigrationInterface, QueryRunner, Table } from 'typeorm';
+import { MigrationInterface, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
 import { col } from '../../kernel/columns';
+import { sourcePathHash } from '../../kernel/objectstore/store';
 
 export class CreateRecordingTables1700000000300 implements MigrationInterface {
   name = 'CreateRecordingTables1700000000300';
@@ -47,10 +48,7 @@ export class AddRecordingDayCounts1700000000301 implements MigrationInterface {
         columns: [col.id('pbxId', 64), col.id('day', 10), col.int('recordings')],
       }),
     );
-    const day =
-      q.connection.options.type === 'mysql' || q.connection.options.type === 'mariadb'
-        ? "DATE_FORMAT(`startedAt`, '%Y-%m-%d')"
-        : 'substr("startedAt", 1, 10)';
+    const day = isMysql(q) ? "DATE_FORMAT(`startedAt`, '%Y-%m-%d')" : 'substr("startedAt", 1, 10)';
     const e = (name: string) => q.connection.driver.escape(name);
     await q.query(
       `INSERT INTO ${e('recording_day_count')} (${e('pbxId')}, ${e('day')}, ${e('recordings')}) ` +
@@ -62,4 +60,63 @@ export class AddRecordingDayCounts1700000000301 implements MigrationInterface {
   }
 }
 
-export const RECORDINGS_MIGRATIONS = [CreateRecordingTables1700000000300, AddRecordingDayCounts1700000000301];
+/**
+ * Issue 9: a recording's path may be as long as the file system allows, so
+ * sourcePath becomes TEXT and a file is identified by (pbxId, SHA-256 of its
+ * path) instead of by the path itself (which an index key cannot hold).
+ * Existing rows get their hash here: MySQL's SHA2 over the utf8mb4 bytes (what
+ * sourcePathHash hashes); SQLite has no SHA-256, so in batches from Node.
+ */
+export class HashRecordingSourcePaths1700000000302 implements MigrationInterface {
+  name = 'HashRecordingSourcePaths1700000000302';
+  async up(q: QueryRunner): Promise<void> {
+    await q.addColumn('recording', new TableColumn(col.string('sourcePathHash', 64, true)));
+    if (isMysql(q)) {
+      await q.query('UPDATE `recording` SET `sourcePathHash` = SHA2(`sourcePath`, 256) WHERE `sourcePath` IS NOT NULL');
+      // One ALTER (not TypeORM's changeColumn, which drops and re-adds a column whose type changes, losing its data).
+      await q.query(
+        'ALTER TABLE `recording` DROP INDEX `UQ_recording_pbx_source`, MODIFY `sourcePath` TEXT NULL, ' +
+          'ADD UNIQUE INDEX `UQ_recording_pbx_source_hash` (`pbxId`, `sourcePathHash`)',
+      );
+      return;
+    }
+    for (;;) {
+      const rows = (await q.query(
+        'SELECT "id", "sourcePath" FROM "recording" WHERE "sourcePathHash" IS NULL AND "sourcePath" IS NOT NULL LIMIT 500',
+      )) as { id: string; sourcePath: string }[];
+      if (!rows.length) break;
+      for (const row of rows)
+        await q.query('UPDATE "recording" SET "sourcePathHash" = ? WHERE "id" = ?', [sourcePathHash(row.sourcePath), row.id]);
+    }
+    // SQLite does not enforce varchar lengths: the column already holds any length, only the index changes.
+    await q.dropIndex('recording', 'UQ_recording_pbx_source');
+    await q.createIndex(
+      'recording',
+      new TableIndex({ name: 'UQ_recording_pbx_source_hash', columnNames: ['pbxId', 'sourcePathHash'], isUnique: true }),
+    );
+  }
+  async down(q: QueryRunner): Promise<void> {
+    // Fails on MySQL while a path longer than 700 characters is stored: nothing is truncated.
+    if (isMysql(q)) {
+      await q.query(
+        'ALTER TABLE `recording` DROP INDEX `UQ_recording_pbx_source_hash`, MODIFY `sourcePath` VARCHAR(700) NULL, ' +
+          'ADD UNIQUE INDEX `UQ_recording_pbx_source` (`pbxId`, `sourcePath`)',
+      );
+    } else {
+      await q.dropIndex('recording', 'UQ_recording_pbx_source_hash');
+      await q.createIndex(
+        'recording',
+        new TableIndex({ name: 'UQ_recording_pbx_source', columnNames: ['pbxId', 'sourcePath'], isUnique: true }),
+      );
+    }
+    await q.dropColumn('recording', 'sourcePathHash');
+  }
+}
+
+const isMysql = (q: QueryRunner) => q.connection.options.type === 'mysql' || q.connection.options.type === 'mariadb';
+
+export const RECORDINGS_MIGRATIONS = [
+  CreateRecordingTables1700000000300,
+  AddRecordingDayCounts1700000000301,
+  HashRecordingSourcePaths1700000000302,
+];

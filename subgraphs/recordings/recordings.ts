@@ -5,6 +5,7 @@ import { RecordingLocation } from '../../kernel/domain/enums';
 import { normalizeSerial } from '../../kernel/domain/rules';
 import { badInput, DomainError } from '../../kernel/errors';
 import { Identity } from '../../kernel/identity';
+import { MAX_SOURCE_PATH_BYTES, sourcePathHash } from '../../kernel/objectstore/store';
 import { SubgraphRuntime } from '../../kernel/subgraph';
 import { addToDayCounts } from './day-counts';
 import { Recording } from './entities/recording';
@@ -37,7 +38,6 @@ export interface RecordingRegistration {
 
 /** Rows per INSERT: well below SQLite's bound-parameter limit at 15 columns a row. */
 const INSERT_CHUNK = 500;
-const SOURCE_PATH_MAX = 700;
 
 const fileKey = (pbxId: string, sourcePath: string | null) => `${pbxId}\u0000${sourcePath ?? ''}`;
 
@@ -50,6 +50,7 @@ const fileKey = (pbxId: string, sourcePath: string | null) => `${pbxId}\u0000${s
  */
 export async function insertRecordingRows(em: EntityManager, rows: readonly Recording[]): Promise<Recording[]> {
   const inserted: Recording[] = [];
+  for (const row of rows) row.sourcePathHash = row.sourcePath === null ? null : sourcePathHash(row.sourcePath);
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     await em
@@ -57,7 +58,7 @@ export async function insertRecordingRows(em: EntityManager, rows: readonly Reco
       .insert()
       .into(Recording)
       .values(chunk)
-      .orUpdate(['pbxId'], ['pbxId', 'sourcePath'])
+      .orUpdate(['pbxId'], ['pbxId', 'sourcePathHash'])
       .updateEntity(false)
       .execute();
     // Ids are new random UUIDs: one found now was written by this statement, not by an earlier registration.
@@ -174,7 +175,8 @@ export class RecordingService {
     const stored = new Map<string, Recording>();
     for (const [pbxId, paths] of pathsByPbx) {
       for (let i = 0; i < paths.length; i += INSERT_CHUNK) {
-        const found = await em.find(Recording, { where: { pbxId, sourcePath: In(paths.slice(i, i + INSERT_CHUNK)) } });
+        const hashes = paths.slice(i, i + INSERT_CHUNK).map((p) => sourcePathHash(p));
+        const found = await em.find(Recording, { where: { pbxId, sourcePathHash: In(hashes) } });
         for (const recording of found) stored.set(fileKey(recording.pbxId, recording.sourcePath), recording);
       }
     }
@@ -200,7 +202,9 @@ export function normalizeSourcePath(path: string, field = 'sourcePath'): string 
     throw badInput(`'${path}' is not a file path under the PBX's storage root`, field);
   }
   const normalized = segments.join('/');
-  if (normalized.length > SOURCE_PATH_MAX) throw badInput(`'${field}' is longer than ${SOURCE_PATH_MAX} characters`, field);
+  if (normalized.includes('\0')) throw badInput(`'${field}' contains a NUL character, which no file name can`, field);
+  if (Buffer.byteLength(normalized) > MAX_SOURCE_PATH_BYTES)
+    throw badInput(`'${field}' is longer than ${MAX_SOURCE_PATH_BYTES} bytes`, field);
   return normalized;
 }
 
@@ -249,6 +253,7 @@ function newRecording(em: EntityManager, r: RecordingRegistration, index: number
     sha256,
     objectKey,
     sourcePath: normalizeSourcePath(r.sourcePath),
+    sourcePathHash: null,
     migrationId: optionalText(r.migrationId, 'migrationId', 64),
     createdAt: now,
   });

@@ -91,6 +91,7 @@ export async function seedRecordings(
       sha256: migrated ? createHash('sha256').update(callId).digest('hex') : null,
       objectKey: migrated ? `${serial}/${sourcePath}` : null,
       sourcePath,
+      sourcePathHash: null,
       migrationId: migrated ? (options.migrationId ?? null) : null,
       createdAt: now,
     });

@@ -1,6 +1,7 @@
 import { DataCategory } from '../../kernel/domain/enums';
 import { isMigrated } from '../../kernel/domain/what-moves';
 import { badInput } from '../../kernel/errors';
+import { MAX_SOURCE_PATH_BYTES } from '../../kernel/objectstore/store';
 
 /**
  * What every item an agent names (for a grant, in a report, for a purge
@@ -16,8 +17,6 @@ export interface DeclaredItem {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-/** Paths are stored as text and identified by their hash, so only the file system bounds them (PATH_MAX). */
-export const MAX_SOURCE_PATH_BYTES = 4096;
 
 export function checkSourcePath(sourcePath: string): string {
   const path = typeof sourcePath === 'string' ? sourcePath.replace(/\\/g, '/') : '';

@@ -15,8 +15,9 @@ import { RecordingLocation } from '../../../kernel/domain/enums';
 @Entity('recording')
 // Newest-first keyset paging per PBX reads this index and nothing else.
 @Index('IX_recording_pbx_started', ['pbxId', 'startedAt', 'id'])
-// Registering the same file of a PBX twice finds the first row (RecordingService.registerRecordings).
-@Index('UQ_recording_pbx_source', ['pbxId', 'sourcePath'], { unique: true })
+// Registering the same file of a PBX twice finds the first row (RecordingService.registerRecordings);
+// by the path's SHA-256, as a path may be longer than an index key.
+@Index('UQ_recording_pbx_source_hash', ['pbxId', 'sourcePathHash'], { unique: true })
 export class Recording {
   @Field(() => ID) @PrimaryColumn({ type: 'varchar', length: 36 }) id!: string;
   /** the PBX serial */
@@ -49,8 +50,10 @@ export class Recording {
   objectKey!: string | null;
   /** the file's path on the PBX, relative to its storage root (e.g. recordings/2024/05/14/x.wav) */
   @Field(() => String, { nullable: true, description: "Its file's path on the PBX, relative to the PBX's storage root" })
-  @Column({ type: 'varchar', length: 700, nullable: true })
+  @Column({ type: 'text', nullable: true })
   sourcePath!: string | null;
+  /** hex SHA-256 of sourcePath (kernel/objectstore sourcePathHash): what identifies the file; set by insertRecordingRows */
+  @Column({ type: 'varchar', length: 64, nullable: true }) sourcePathHash!: string | null;
   /** the migration (storage subgraph) that moved it into CDS */
   @Column({ type: 'varchar', length: 64, nullable: true }) migrationId!: string | null;
   @InstantColumn() createdAt!: Date;
