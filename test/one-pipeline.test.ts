@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { signToken } from '../kernel/identity';
 import { PbxKind } from '../kernel/domain/enums';
 import { createCustomer, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TEST_SECRET, TestStack, tokens } from './support/harness';
+import { TestObjectStore } from './support/objects';
 import { contractDocument, contractOperation } from './support/operations';
 import { subscribeWs } from './support/subscriptions';
 
@@ -16,7 +16,8 @@ interface Progress {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** CDS verifies every reported object: the tests store them where the stack's CDS store keeps them. */
+const objects = new TestObjectStore();
 const PROTOCOL = 'graphql-transport-ws';
 
 /** A raw graphql-transport-ws connection (to send what a well-behaved client never would). */
@@ -57,6 +58,7 @@ describe('one request pipeline for every transport', () => {
   let runToken = '';
 
   beforeAll(async () => {
+    process.env.CDS_STORES = objects.setting;
     stack = await startTestStack({
       coalesceMs: 20,
       env: {
@@ -68,6 +70,7 @@ describe('one request pipeline for every transport', () => {
         WS_MAX_PAYLOAD_BYTES: '100000',
       },
     });
+    delete process.env.CDS_STORES;
     await createCustomer(stack, 'pipe');
     await registerPbx(stack, { id: pbx, customerId: 'pipe', kind: PbxKind.VIRTUAL, wmsVersion: '6.05' });
     await stack.settle();
@@ -82,7 +85,10 @@ describe('one request pipeline for every transport', () => {
       })
     ).beginMigrationRun.runToken;
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    await stack?.stop();
+    objects.remove();
+  });
 
   let reported = 0;
   const report = () => {
@@ -90,7 +96,7 @@ describe('one request pipeline for every transport', () => {
     return stack.ok(REPORT, {
       id: migrationId,
       token: runToken,
-      items: [{ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) }],
+      items: [objects.put(pbx, 'eu-central-1', 'BACKUPS', path, 10)],
     });
   };
 

@@ -1,11 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { CdsState, DataCategory, MigrationStatus, MigrationTrigger } from '../kernel/domain/enums';
 import { seedStorage } from '../subgraphs/storage/seed';
 import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
+import { TestObjectStore } from './support/objects';
 import { contractDocument, contractOperation } from './support/operations';
 
 /**
@@ -56,13 +53,17 @@ const Q2 = serial(5, 'b4'); // ov-b standalone, us-east-1, VIRTUAL: migrated, AC
 const Q3 = serial(6, 'b4'); // ov-b standalone, us-east-1, CLOUD 6.10: migrating by itself
 const R1 = serial(7, 'b4'); // ov-b standalone, ap-south-1: seeded ACTIVE with every category, one old completed run
 const ALL = [P1, P2, P3, Q1, Q2, Q3, R1];
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('cdsOverview', () => {
   let stack: TestStack;
-  const cdsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cds-overview-test-'));
+  const objects = new TestObjectStore();
 
-  async function migrate(pbx: string, items: { category: string; path: string; size: number }[], outcome: 'complete' | 'fail') {
+  async function migrate(
+    pbx: string,
+    region: string,
+    items: { category: string; path: string; size: number }[],
+    outcome: 'complete' | 'fail',
+  ) {
     const {
       activateCompanyDataStorage: { migration },
     } = await stack.ok<{ activateCompanyDataStorage: { migration: { id: string } } }>(ACTIVATE, { pbxId: pbx }, tokens.admin());
@@ -78,13 +79,7 @@ describe('cdsOverview', () => {
       {
         id: migration.id,
         token: runToken,
-        items: items.map((i) => ({
-          category: i.category,
-          sourcePath: i.path,
-          objectKey: `${pbx}/${i.category}/${i.path}`,
-          sizeBytes: i.size,
-          sha256: sha(i.path),
-        })),
+        items: items.map((i) => objects.put(pbx, region, i.category, i.path, i.size)),
       },
       tokens.pbx(pbx),
     );
@@ -93,7 +88,7 @@ describe('cdsOverview', () => {
   }
 
   beforeAll(async () => {
-    process.env.CDS_STORES = `*=file:${cdsDir}/{region}`;
+    process.env.CDS_STORES = objects.setting;
     stack = await startTestStack({ keepStatements: true });
     delete process.env.CDS_STORES;
     await createCustomer(stack, 'ov-a');
@@ -110,6 +105,7 @@ describe('cdsOverview', () => {
 
     await migrate(
       P3,
+      'eu-central-1',
       [
         { category: 'CALL_RECORDINGS', path: 'recordings/1.wav', size: 1_000 },
         { category: 'CALL_RECORDINGS', path: 'recordings/2.wav', size: 2_500 },
@@ -117,8 +113,9 @@ describe('cdsOverview', () => {
       ],
       'complete',
     );
-    await migrate(Q2, [{ category: 'BACKUPS', path: 'backups/b.tar', size: 7_000_000_000 }], 'complete');
-    await migrate(Q1, [{ category: 'BACKUPS', path: 'backups/ok.tar', size: 10 }], 'fail');
+    // above 2^31 bytes (a 32-bit integer would overflow); the object is sparse, CDS still reads all of it to verify
+    await migrate(Q2, 'us-east-1', [{ category: 'BACKUPS', path: 'backups/b.tar', size: 2_500_000_000 }], 'complete');
+    await migrate(Q1, 'us-east-1', [{ category: 'BACKUPS', path: 'backups/ok.tar', size: 10 }], 'fail');
     await seedStorage(stack.subgraphs.storage.runtime.db, {
       status: [{ pbxId: R1, state: CdsState.ACTIVE, region: 'ap-south-1', activatedAt: new Date('2024-03-01T00:00:00Z') }],
       usage: [
@@ -141,7 +138,7 @@ describe('cdsOverview', () => {
   }, 240_000);
   afterAll(async () => {
     await stack?.stop();
-    fs.rmSync(cdsDir, { recursive: true, force: true });
+    objects.remove();
   });
 
   /** The overview as the per-PBX operations show it: PbxDetails per PBX, the network's PBXs as NetworkDashboard has them. */
@@ -174,7 +171,7 @@ describe('cdsOverview', () => {
     expect(cdsOverview).toEqual({ region: null, ...(await expectedFrom(ALL)) });
     // And the figures themselves, so the comparison cannot pass on two empty answers.
     expect(cdsOverview.pbxCount).toBe(7);
-    expect(cdsOverview.usedBytes).toBe(43_500 + 7_000_000_000 + 4_355);
+    expect(cdsOverview.usedBytes).toBe(43_500 + 2_500_000_000 + 4_355);
     expect(cdsOverview.byState).toEqual([
       { state: 'NOT_ACTIVATED', pbxCount: 1 },
       { state: 'MIGRATING', pbxCount: 2 },
@@ -183,7 +180,7 @@ describe('cdsOverview', () => {
     ]);
     expect(cdsOverview.byCategory).toEqual([
       { category: 'CALL_RECORDINGS', usedBytes: 3_800, itemCount: 5 },
-      { category: 'BACKUPS', usedBytes: 7_000_044_000, itemCount: 3 },
+      { category: 'BACKUPS', usedBytes: 2_500_044_000, itemCount: 3 },
       { category: 'VOICEMAILS', usedBytes: 55, itemCount: 5 },
       { category: 'FAXES', usedBytes: 0, itemCount: 0 },
     ]);

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { PbxKind } from '../kernel/domain/enums';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
 import { createTokenVerifier } from '../kernel/identity';
@@ -11,6 +10,7 @@ import { storageSubgraph } from '../subgraphs/storage/schema';
 import { contractDocument, contractOperation } from './support/operations';
 import { createCustomer, registerPbx, serial } from './support/fixtures';
 import { postGraphQL, startTestStack, TEST_SECRET, TestStack, tokens } from './support/harness';
+import { TestObjectStore } from './support/objects';
 import { Received, subscribeWs } from './support/subscriptions';
 
 /**
@@ -28,7 +28,8 @@ interface Progress {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** CDS verifies every reported object: the tests store them where both storage instances' CDS store keeps them. */
+const objects = new TestObjectStore();
 
 describe('subscriptions across two gateways and two storage subgraphs on Redis', () => {
   let stack: TestStack;
@@ -37,6 +38,7 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
   const buses: RedisStreamBus[] = [];
 
   beforeAll(async () => {
+    process.env.CDS_STORES = objects.setting;
     stack = await startTestStack({ redis: true, coalesceMs: 30 });
     const redis = stack.redis!;
     const verifier = createTokenVerifier({ secret: TEST_SECRET });
@@ -62,6 +64,7 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
       subgraphUrls: { ...Object.fromEntries(Object.values(stack.subgraphs).map((s) => [s.name, s.url])), storage: storage2.url },
     });
     await createCustomer(stack, 'fan');
+    delete process.env.CDS_STORES;
     for (const n of [1, 2]) await registerPbx(stack, { id: serial(n, 'fa'), customerId: 'fan', kind: PbxKind.VIRTUAL, wmsVersion: '6.05' });
     await stack.settle();
   });
@@ -70,6 +73,7 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
     await storage2?.stop();
     for (const b of buses) await b.close();
     await stack?.stop();
+    objects.remove();
   });
 
   it('gets every event once and in order on both gateways', async () => {
@@ -102,15 +106,7 @@ describe('subscriptions across two gateways and two storage subgraphs on Redis',
         await via(REPORT, {
           id: migration.id,
           token: runToken,
-          items: [
-            {
-              category: 'BACKUPS',
-              sourcePath: `backups/${i}`,
-              objectKey: `${pbx}/BACKUPS/backups/${i}`,
-              sizeBytes: 1,
-              sha256: sha(`${pbx}${i}`),
-            },
-          ],
+          items: [objects.put(pbx, 'eu-central-1', 'BACKUPS', `backups/${i}`, 1)],
         });
       }
       await sleep(120);

@@ -3,9 +3,9 @@ import { signToken } from '../kernel/identity';
 import { contractDocument, contractOperation } from './support/operations';
 import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TEST_SECRET, TestStack, tokens } from './support/harness';
+import { TestObjectStore } from './support/objects';
 import { subscribeWs } from './support/subscriptions';
 import { PbxKind } from '../kernel/domain/enums';
-import { createHash } from 'node:crypto';
 
 const PROGRESS = contractDocument('MigrationProgress.graphql');
 const ACTIVATE = contractOperation('Lifecycle.graphql', 'ActivateCds');
@@ -33,7 +33,8 @@ interface Progress {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** CDS verifies every reported object: the tests store them where the stack's CDS store keeps them. */
+const objects = new TestObjectStore();
 
 /** Drives one migration the way the agent does: N items, one report each, `gapMs` apart. */
 async function migrate(stack: TestStack, pbx: string, items: number, gapMs: number): Promise<string> {
@@ -55,7 +56,7 @@ async function migrate(stack: TestStack, pbx: string, items: number, gapMs: numb
       {
         id: migration.id,
         token: runToken,
-        items: [{ category: 'BACKUPS', sourcePath: path, objectKey: `${pbx}/BACKUPS/${path}`, sizeBytes: 10, sha256: sha(path) }],
+        items: [objects.put(pbx, 'eu-central-1', 'BACKUPS', path, 10)],
       },
       tokens.admin(),
     );
@@ -71,7 +72,9 @@ describe('MigrationProgress subscription through the gateway', () => {
   const other = serial(2, 'f1');
 
   beforeAll(async () => {
+    process.env.CDS_STORES = objects.setting;
     stack = await startTestStack({ coalesceMs: 50 });
+    delete process.env.CDS_STORES;
     await createCustomer(stack, 'sub-a');
     await createCustomer(stack, 'sub-b');
     await createNetwork(stack, 'sub-a', 'sub-a-net', 'Sub A Net');
@@ -86,7 +89,10 @@ describe('MigrationProgress subscription through the gateway', () => {
     await registerPbx(stack, { id: other, customerId: 'sub-b', kind: PbxKind.HARDWARE, wmsVersion: '6.05' });
     await stack.settle();
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    await stack?.stop();
+    objects.remove();
+  });
 
   it('delivers progress in order and the terminal event once, with fields of several subgraphs', async () => {
     const partner = subscribeWs<Progress>(stack.gatewayUrl, tokens.partner(['sub-a']), PROGRESS, { customerId: 'sub-a' });
@@ -221,15 +227,7 @@ describe('MigrationProgress subscription through the gateway', () => {
       {
         id: migration.id,
         token: runToken,
-        items: [
-          {
-            category: 'BACKUPS',
-            sourcePath: 'backups/big.tar',
-            objectKey: `${pbx}/BACKUPS/backups/big.tar`,
-            sizeBytes: 4_900_000_000,
-            sha256: sha('big'),
-          },
-        ],
+        items: [objects.put(pbx, 'eu-central-1', 'BACKUPS', 'backups/big.tar', 4_900_000_000)],
       },
       tokens.admin(),
     );
