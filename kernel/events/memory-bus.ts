@@ -149,18 +149,30 @@ export class MemoryBus implements EventBus {
             group.retryTimer = setTimeout(() => void this.drain(name), this.retryDelayMs);
             return;
           }
-          this.letters.push({
-            group: name,
-            entryId: `${group.cursor + 1}-0`,
-            event: JSON.stringify(event),
-            error: String((error as Error)?.message ?? error),
-            at: new Date().toISOString(),
-          });
-          this.stats.deadLettered++;
-          log.error(
-            { err: error, group: name, type: event.type, eventId: event.id, attempts: group.attempts },
-            'event set aside as a dead letter',
-          );
+          // Healthy now: one more attempt tells a poison event from one that failed only while the consumer was not.
+          const handler = group.handler;
+          if (
+            handler &&
+            (await handler(event).then(
+              () => true,
+              () => false,
+            ))
+          ) {
+            this.stats.applied++;
+          } else {
+            this.letters.push({
+              group: name,
+              entryId: `${group.cursor + 1}-0`,
+              event: JSON.stringify(event),
+              error: String((error as Error)?.message ?? error),
+              at: new Date().toISOString(),
+            });
+            this.stats.deadLettered++;
+            log.error(
+              { err: error, group: name, type: event.type, eventId: event.id, attempts: group.attempts },
+              'event set aside as a dead letter',
+            );
+          }
         }
         group.attempts = 0;
         group.cursor++;
@@ -172,7 +184,8 @@ export class MemoryBus implements EventBus {
   }
 
   private async isPoison(group: Group): Promise<boolean> {
-    if (group.attempts < (group.options.maxAttempts ?? 5)) return false;
+    // The last of `maxAttempts` is the confirmation attempt made once the consumer is known to be healthy.
+    if (group.attempts < Math.max(1, (group.options.maxAttempts ?? 5) - 1)) return false;
     try {
       await group.options.healthy?.();
       return true;

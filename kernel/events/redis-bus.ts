@@ -166,7 +166,8 @@ export class RedisStreamBus implements EventBus {
       if (!raw) return true;
       const pending = (await this.writer.xpending(this.stream, group, id, id, 1)) as [string, string, number, number][];
       const deliveries = pending[0]?.[3] ?? 0;
-      if (deliveries < maxAttempts) return false;
+      // The last of `maxAttempts` is the confirmation attempt made once the consumer is known to be healthy.
+      if (deliveries < Math.max(1, maxAttempts - 1)) return false;
       try {
         await consumeOptions.healthy?.();
         return true;
@@ -186,7 +187,19 @@ export class RedisStreamBus implements EventBus {
           this.stats.applied++;
         } catch (error) {
           try {
-            if (await isPoison(id, raw)) {
+            // Healthy now: one more attempt tells a poison event from one that failed only while the consumer was not.
+            const poison = await isPoison(id, raw);
+            const confirmed =
+              poison &&
+              raw !== undefined &&
+              (await handler(JSON.parse(raw) as EventEnvelope).then(
+                () => true,
+                () => false,
+              ));
+            if (confirmed) {
+              await this.writer.xack(this.stream, group, id);
+              this.stats.applied++;
+            } else if (poison) {
               const letter: DeadLetter = {
                 group,
                 entryId: id,
