@@ -73,7 +73,8 @@ describe('MigrationProgress subscription through the gateway', () => {
 
   beforeAll(async () => {
     process.env.CDS_STORES = objects.setting;
-    stack = await startTestStack({ coalesceMs: 50 });
+    // CDS reads the 4.9 GB backup below to verify it: give the storage subgraph time for it.
+    stack = await startTestStack({ coalesceMs: 50, env: { SUBGRAPH_TIMEOUT_MS: '120000' } });
     delete process.env.CDS_STORES;
     await createCustomer(stack, 'sub-a');
     await createCustomer(stack, 'sub-b');
