@@ -1,12 +1,13 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
+import { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
 import { createHandler, OperationArgs } from 'graphql-sse';
 import { readBody, Route } from '../../kernel/http';
 import { Identity, TokenVerifier } from '../../kernel/identity';
-import { fromFormatted, Pipeline } from '../pipeline';
-import { GatewayContext, GatewayRequest } from '../plugins/types';
-import { released, SubscriptionCaps } from './caps';
+import { Pipeline } from '../pipeline';
+import { GatewayRequest } from '../plugins/types';
+import { SubscriptionCaps } from './caps';
 import { SubscriptionEngine } from './engine';
+import { expired, OperationContext, operationHandlers } from './operations';
 
 export interface SseOptions {
   schema: GraphQLSchema;
@@ -17,15 +18,6 @@ export interface SseOptions {
   /** the same body limit as HTTP (413 above) */
   maxBodyBytes: number;
 }
-
-/** graphql-sse wants a record type for the operation context. */
-type OperationContext = GatewayContext & {
-  request: GatewayRequest;
-  release: () => void;
-  [key: PropertyKey]: unknown;
-};
-
-const expired = (identity: Identity) => identity.expiresAt !== null && identity.expiresAt * 1000 <= Date.now();
 
 type Refusal = [string, { status: number; statusText: string; headers: Record<string, string> }];
 function refusal(errors: readonly GraphQLError[]): Refusal {
@@ -91,25 +83,7 @@ export function sseRoute(path: string, options: SseOptions): Route {
       };
       return args as OperationArgs<OperationContext>;
     },
-    execute: async (args) => {
-      const { request, identity, transport } = args.contextValue as OperationContext;
-      const result = await pipeline.execute(request, { identity, transport });
-      return { data: result.data, ...(result.errors ? { errors: result.errors.map(fromFormatted) } : {}) } as ExecutionResult;
-    },
-    subscribe: async (args) => {
-      const { identity, release } = args.contextValue as OperationContext;
-      const outcome = await engine.subscribe(
-        args.document,
-        args.variableValues as Record<string, unknown> | undefined,
-        identity,
-        args.operationName,
-      );
-      if (!(Symbol.asyncIterator in outcome)) {
-        release();
-        return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
-      }
-      return released(outcome, release);
-    },
+    ...operationHandlers(pipeline, engine),
     onComplete: (ctx) => ctx.release(),
   });
 

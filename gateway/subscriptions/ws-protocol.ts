@@ -1,14 +1,15 @@
 import { IncomingMessage, Server } from 'node:http';
-import { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
+import { ExecutionArgs, GraphQLError } from 'graphql';
 import { Context as WsContext, SubscribePayload } from 'graphql-ws';
 import type { useServer as UseServer } from 'graphql-ws/dist/use/ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DomainError } from '../../kernel/errors';
 import { Identity, TokenVerifier } from '../../kernel/identity';
-import { fromFormatted, Pipeline } from '../pipeline';
-import { GatewayContext, GatewayRequest } from '../plugins/types';
+import { Pipeline } from '../pipeline';
+import { GatewayRequest } from '../plugins/types';
 import { SubscriptionEngine } from './engine';
-import { released, SubscriptionCaps } from './caps';
+import { expired, OperationContext, operationHandlers } from './operations';
+import { SubscriptionCaps } from './caps';
 
 // graphql-ws publishes its ws binding only through package "exports", which this project's
 // TypeScript resolution (node10, CommonJS) does not read: the types come from the file, the code from the export.
@@ -34,14 +35,6 @@ export interface WebSocketOptions {
 
 type Extra = { socket: WebSocket; request: IncomingMessage };
 type Ctx = WsContext<Record<string, unknown>, Extra>;
-/** What graphql-ws hands `execute`/`subscribe`: the caller and the request as sent. */
-interface OperationContext extends GatewayContext {
-  request: GatewayRequest;
-  release: () => void;
-}
-
-const expired = (identity: Identity) => identity.expiresAt !== null && identity.expiresAt * 1000 <= Date.now();
-
 /**
  * Subscriptions, queries and mutations over WebSocket at `path`, through
  * graphql-ws's `useServer` with the project's subscription engine behind it.
@@ -101,25 +94,7 @@ export function attachWebSocket(
           contextValue,
         };
       },
-      execute: async (args) => {
-        const { request, identity, transport } = args.contextValue as OperationContext;
-        const result = await pipeline.execute(request, { identity, transport });
-        return { data: result.data, ...(result.errors ? { errors: result.errors.map(fromFormatted) } : {}) } as ExecutionResult;
-      },
-      subscribe: async (args) => {
-        const { identity, release } = args.contextValue as OperationContext;
-        const outcome = await engine.subscribe(
-          args.document,
-          args.variableValues as Record<string, unknown> | undefined,
-          identity,
-          args.operationName,
-        );
-        if (!(Symbol.asyncIterator in outcome)) {
-          release();
-          return { errors: (outcome.errors ?? []).map((e) => pipeline.asError(e as GraphQLError)) };
-        }
-        return released(outcome, release);
-      },
+      ...operationHandlers(pipeline, engine),
       onNext: (ctx) => {
         // Backpressure: the engine keeps at most a few results per subscriber (latest wins);
         // a socket that still cannot take them is closed rather than buffered without bound.
