@@ -14,7 +14,7 @@ const MIN_CHUNK_BYTES = 64 * 1024;
  * the scan is refused rather than followed out of the source tree, and it
  * must still be a regular file.
  */
-export async function hashFile(file: string): Promise<StoredObject> {
+export async function hashFile(file: string | Buffer): Promise<StoredObject> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const stats = await handle.stat();

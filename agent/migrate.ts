@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { mapLimited } from '../kernel/map-limited';
 import { GatewayUnavailableError, GraphQLRequestError } from './api';
 import { AgentError, SourceFileError } from './errors';
@@ -17,8 +16,9 @@ import { Retrier } from './retry';
 import { prepare, PreparedItem, UploadedItem, Uploader } from './upload';
 import { ProgressDisplay } from './progress';
 import { ProgressReporter } from './reporter';
-import { relative, scanSource, ScanResult, SourceItem } from './scan';
+import { scanSource, ScanResult, SourceItem, sourceRoot } from './scan';
 import { recordingMetadata } from './sidecar';
+import { joinPath, sourcePathOf, textToName } from './source-names';
 import { clearRunState, readRunState, writeRunState } from './state';
 
 export interface MigrateOptions {
@@ -172,7 +172,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     const { item, declared, objectKey } = uploaded;
     const metadata =
       item.category === 'CALL_RECORDINGS'
-        ? await recordingMetadata(item, item.sidecarPath ? relative(sourceDir, item.sidecarPath) : null)
+        ? await recordingMetadata(item, item.sidecarPath ? sourcePathOf(sourceRoot(sourceDir), item.sidecarPath) : null)
         : null;
     const reported: VerifiedItem = {
       category: item.category,
@@ -345,9 +345,21 @@ function summary(pbx: PbxFacts, migration: MigrationProgress, scan: ScanResult, 
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
-/** The absolute path of a source path under the source root, refusing anything that would leave it. */
-export function insideSource(sourceDir: string, sourcePath: string): string | null {
-  const abs = path.resolve(sourceDir, ...sourcePath.split('/'));
-  const root = path.resolve(sourceDir);
-  return abs.startsWith(root + path.sep) ? abs : null;
+/**
+ * The absolute path of a source path under the source root, refusing anything
+ * that would leave it (or name it): each name is decoded to its bytes
+ * (agent/source-names.ts) and none may be empty, '.' or '..', so the path
+ * cannot climb out whatever the bytes are. The server never stores such a path.
+ */
+export function insideSource(sourceDir: string, sourcePath: string): Buffer | null {
+  let names: Buffer[];
+  try {
+    names = sourcePath.split('/').map((text) => textToName(text));
+  } catch {
+    return null;
+  }
+  if (names.some((n) => !n.length || n.includes(0) || n.equals(DOT) || n.equals(DOT_DOT))) return null;
+  return joinPath(sourceRoot(sourceDir), ...names);
 }
+const DOT = Buffer.from('.');
+const DOT_DOT = Buffer.from('..');

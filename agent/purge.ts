@@ -3,6 +3,7 @@ import { AgentError, describeIoError } from './errors';
 import { hashFile } from './hash';
 import { insideSource } from './migrate';
 import { CdsApi, CopyCheck, RecordingRow } from './operations';
+import { sidecarOf } from './scan';
 import { mapLimited } from '../kernel/map-limited';
 
 export interface PurgeOptions {
@@ -128,8 +129,8 @@ async function purgeOne(recording: RecordingRow, sourceDir: string, check: CopyC
   await unlink(local);
   result.purged += 1;
   result.purgedBytes += stats.size;
-  const sidecar = local.replace(/\.(wav|mp3)$/i, '.json');
-  if (sidecar !== local) {
+  const sidecar = sidecarOf(local);
+  if (sidecar) {
     await unlink(sidecar).then(
       () => {
         result.sidecars += 1;
