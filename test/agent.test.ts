@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { objectKeyFor } from '../kernel/objectstore/store';
 import path from 'node:path';
@@ -339,12 +340,44 @@ describe('what the agent reads', () => {
     const longRecording = `recordings/${Array.from({ length: 6 }, (_, i) => `${'r'.repeat(200)}${i}`).join('/')}/${'ä'.repeat(40)}-call.wav`;
     write(longRecording, Buffer.alloc(1300, 5));
     write('voicemails/101/m.wav', Buffer.alloc(10, 1));
+    // File names are bytes, not always UTF-8 (an old PBX's Latin-1 names): they migrate under an escaped text
+    // (agent/source-names.ts: an invalid byte is U+FFFD and its hex digits, a literal U+FFFD is doubled).
+    const latin1 = (s: string) => Buffer.from(s, 'latin1');
+    const writeBytes = (names: Buffer[], content: Buffer) => {
+      const file = Buffer.concat([Buffer.from(dir), ...names.flatMap((n) => [Buffer.from('/'), n])]);
+      mkdirSync(file.subarray(0, file.lastIndexOf('/')), { recursive: true });
+      writeFileSync(file, content);
+      return file;
+    };
+    const oddNames = [
+      {
+        file: writeBytes([latin1('backups'), latin1('caf\xe9-latin1.bak')], Buffer.alloc(11, 0x11)),
+        text: 'backups/caf\uFFFDE9-latin1.bak',
+      },
+      { file: writeBytes([latin1('backups'), latin1('lone-\xff')], Buffer.alloc(12, 0x12)), text: 'backups/lone-\uFFFDFF' },
+      // A literal U+FFFD followed by what looks like an escape: it must not read as the byte 0xE9.
+      {
+        file: writeBytes([latin1('backups'), Buffer.from('literal-\uFFFDE9.bak')], Buffer.alloc(13, 0x13)),
+        text: 'backups/literal-\uFFFD\uFFFDE9.bak',
+      },
+      // A recording and its sidecar, both named in Latin-1, in a folder named in Latin-1.
+      {
+        file: writeBytes([latin1('recordings'), latin1('d\xe9p\xf4t'), latin1('call-\xe9t\xe9.wav')], Buffer.alloc(1700, 0x17)),
+        text: 'recordings/d\uFFFDE9p\uFFFDF4t/call-\uFFFDE9t\uFFFDE9.wav',
+      },
+    ];
+    // Left alone like any stray file, and named by its text in the summary.
+    writeBytes([latin1('recordings'), latin1('notes-\xe9.txt')], Buffer.from('not a recording'));
+    const oddSidecar = writeBytes(
+      [latin1('recordings'), latin1('d\xe9p\xf4t'), latin1('call-\xe9t\xe9.json')],
+      Buffer.from(JSON.stringify({ callId: 'latin1-call', startedAt: '2024-06-01T12:00:00Z', durationSeconds: 17, caller: '301' })),
+    );
 
     const bad = await runAgent(s, pbxId, dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/recordings\/2024\/05\/deep\/y\.json: the sidecar is not valid JSON/);
-    expect(bad.stdout).toMatch(/Found 3 recordings .*, 3 backups .*, 1 voicemails/);
-    expect(bad.stdout).toMatch(/Left alone: 5 entries that are not files to migrate/);
+    expect(bad.stdout).toMatch(/Found 4 recordings .*, 6 backups .*, 1 voicemails/);
+    expect(bad.stdout).toMatch(/Left alone: 6 entries that are not files to migrate/);
 
     write('recordings/2024/05/deep/y.json', JSON.stringify({ durationSeconds: 3 }));
     const good = await runAgent(s, pbxId, dir);
@@ -361,23 +394,32 @@ describe('what the agent reads', () => {
         'recordings/2024/05/deep/x.MP3',
         'recordings/2024/05/deep/y.wav',
         longRecording,
+        ...oddNames.map((o) => o.text),
       ].sort(),
     );
+    // The CDS copies are those files' bytes, and the run's messages name them by their text, never by raw bytes.
+    for (const { file, text } of oddNames) {
+      const object = objects.find((o) => o.sourcePath === text)!;
+      expect(readFileSync(path.join(s.storeRoot(), ...object.objectKey.split('/')))).toEqual(readFileSync(file));
+    }
+    // (Printed as raw bytes, the name would read back as a bare U+FFFD, without its hex digits.)
+    expect(good.stdout).toContain('recordings/notes-\uFFFDE9.txt (not a .wav or .mp3 recording)');
     expect(objects.find((o) => o.sourcePath === 'backups/empty.bak')).toMatchObject({
       sizeBytes: 0,
       sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
     });
     // Nothing of /etc reached CDS; the links are reported by name, in the summary and on the migration.
     for (const o of objects) expect(o.sha256).not.toBe(sha256('/etc/passwd'));
-    expect(good.stdout).toMatch(/Skipped 5 entries of the source tree \(not migrated\): .*backups\/etc \(a symbolic link/);
+    expect(good.stdout).toMatch(/Skipped 6 entries of the source tree \(not migrated\): .*backups\/etc \(a symbolic link/);
     expect(good.stdout).toContain('recordings/x.wav (a symbolic link');
     const skipped = await s.stack.ok<{
       pbx: { migrations: { skippedCount: number; skipped: { sourcePath: string; reason: string }[] }[] };
     }>(`query($id: ID!) { pbx(id: $id) { migrations { skippedCount skipped { sourcePath reason } } } }`, { id: pbxId });
-    expect(skipped.pbx.migrations[0].skippedCount).toBe(5);
+    expect(skipped.pbx.migrations[0].skippedCount).toBe(6);
     expect(skipped.pbx.migrations[0].skipped.map((e) => e.sourcePath).sort()).toEqual([
       'backups/etc',
       'backups/link.tar',
+      'recordings/notes-\uFFFDE9.txt',
       'recordings/notes.txt',
       'recordings/orphan.json',
       'recordings/x.wav',
@@ -391,7 +433,30 @@ describe('what the agent reads', () => {
     expect(y.durationSeconds).toBe(3);
     const long = nodes.find((n) => n.sizeBytes === 1300)!;
     expect(long).toMatchObject({ location: 'CDS_WITH_LOCAL_COPY', sha256: sha256(path.join(dir, longRecording)) });
-    expect(nodes).toHaveLength(3);
+    const odd = nodes.find((n) => n.sizeBytes === 1700)!;
+    expect(odd).toMatchObject({
+      callId: 'latin1-call',
+      startedAt: '2024-06-01T12:00:00.000Z',
+      durationSeconds: 17,
+      caller: '301',
+      callee: null,
+      location: 'CDS_WITH_LOCAL_COPY',
+      sha256: createHash('sha256').update(readFileSync(oddNames[3].file)).digest('hex'),
+    });
+    expect(nodes).toHaveLength(4);
+
+    // --purge finds the recording's local file (and its sidecar) from that text, once its 7 days are over.
+    await s.stack.subgraphs.recordings.runtime.db
+      .getRepository(Recording)
+      .update({ pbxId, sourcePath: oddNames[3].text }, { localCopyExpiresAt: new Date(Date.now() - 60_000) });
+    const purged = await runAgent(s, pbxId, dir, { extra: ['--purge'] });
+    expect(purged.stderr).toBe('');
+    expect(purged.code).toBe(0);
+    expect(purged.stdout).toMatch(/removed 1 expired local recording copy .* and 1 sidecar; 3 still within their 7 days, 0 already gone/);
+    expect(existsSync(oddNames[3].file)).toBe(false);
+    expect(existsSync(oddSidecar)).toBe(false);
+    for (const { file } of oddNames.slice(0, 3)) expect(existsSync(file)).toBe(true);
+    expect(existsSync(path.join(dir, longRecording))).toBe(true);
   });
 });
 
