@@ -9,12 +9,18 @@ import path from 'node:path';
  * path that does not exist.
  *
  * The mapping, per name (one path component):
- * - a name that is valid UTF-8 and holds no U+FFFD is its own text, so every
- *   path that worked before keeps its sourcePath (and its stored rows);
+ * - a name that is valid UTF-8 and holds no U+FFFD and no backslash is its
+ *   own text, so every path that worked before keeps its sourcePath (and its
+ *   stored rows);
  * - otherwise each byte that is not part of a valid UTF-8 sequence becomes
  *   U+FFFD and two upper-case hex digits (`\xE9` -> `\uFFFDE9`), and a literal
  *   U+FFFD in the name becomes U+FFFD U+FFFD (quoting the quote character, as
- *   rclone does), while every other character is itself.
+ *   rclone does), while every other character is itself;
+ * - a backslash is escaped like an invalid byte (`\uFFFD5C`): it is a plain
+ *   character of a Linux name, but the server reads it as a path separator
+ *   (subgraphs/storage/object-checks.ts, recordings' normalizeSourcePath), so
+ *   `a\b.wav` would be stored as `a/b.wav`, never found again by its path, and
+ *   never purged.
  * After a U+FFFD comes either a second U+FFFD or two hex digits, never both
  * readings, so decoding is unambiguous; and decoding refuses any text that
  * the encoding would not have produced (`\uFFFD41` for `A`, lower-case hex, an
@@ -26,16 +32,17 @@ import path from 'node:path';
 
 const ESCAPE = '\uFFFD';
 const ESCAPE_BYTES = Buffer.from(ESCAPE, 'utf8');
+const BACKSLASH = 0x5c;
 const HEX2 = /^[0-9A-F]{2}$/;
 const SEP = Buffer.from(path.sep);
 
 /** The text of one file name (no '/'): the sourcePath component the server keeps. */
 export function nameToText(name: Buffer): string {
   // The common case, and the one that must stay exactly as before: valid UTF-8 without the escape character.
-  if (isUtf8(name) && !name.includes(ESCAPE_BYTES)) return name.toString('utf8');
+  if (isUtf8(name) && !name.includes(ESCAPE_BYTES) && !name.includes(BACKSLASH)) return name.toString('utf8');
   let text = '';
   for (let i = 0; i < name.length;) {
-    const length = sequenceLength(name, i);
+    const length = name[i] === BACKSLASH ? 0 : sequenceLength(name, i);
     if (!length) {
       text += ESCAPE + name[i].toString(16).toUpperCase().padStart(2, '0');
       i += 1;
@@ -79,7 +86,7 @@ export function textToName(text: string): Buffer {
   }
   flush();
   const name = Buffer.concat(parts);
-  // Escaped bytes that form valid UTF-8 after all (or an escaped ASCII byte) would give a second text for one name.
+  // Escaped bytes that form valid UTF-8 after all (or an escaped ASCII byte, or a bare backslash) would give a second text for one name.
   if (nameToText(name) !== text) throw badText(text, 'it escapes bytes that need no escape');
   return name;
 }

@@ -360,6 +360,8 @@ describe('what the agent reads', () => {
         file: writeBytes([latin1('backups'), Buffer.from('literal-\uFFFDE9.bak')], Buffer.alloc(13, 0x13)),
         text: 'backups/literal-\uFFFD\uFFFDE9.bak',
       },
+      // A backslash is a character of a Linux name, but the server reads it as a separator: it is escaped too.
+      { file: writeBytes([latin1('backups'), latin1('back\\slash.bak')], Buffer.alloc(14, 0x14)), text: 'backups/back\uFFFD5Cslash.bak' },
       // A recording and its sidecar, both named in Latin-1, in a folder named in Latin-1.
       {
         file: writeBytes([latin1('recordings'), latin1('d\xe9p\xf4t'), latin1('call-\xe9t\xe9.wav')], Buffer.alloc(1700, 0x17)),
@@ -376,7 +378,7 @@ describe('what the agent reads', () => {
     const bad = await runAgent(s, pbxId, dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/recordings\/2024\/05\/deep\/y\.json: the sidecar is not valid JSON/);
-    expect(bad.stdout).toMatch(/Found 4 recordings .*, 6 backups .*, 1 voicemails/);
+    expect(bad.stdout).toMatch(/Found 4 recordings .*, 7 backups .*, 1 voicemails/);
     expect(bad.stdout).toMatch(/Left alone: 6 entries that are not files to migrate/);
 
     write('recordings/2024/05/deep/y.json', JSON.stringify({ durationSeconds: 3 }));
@@ -441,21 +443,21 @@ describe('what the agent reads', () => {
       caller: '301',
       callee: null,
       location: 'CDS_WITH_LOCAL_COPY',
-      sha256: createHash('sha256').update(readFileSync(oddNames[3].file)).digest('hex'),
+      sha256: createHash('sha256').update(readFileSync(oddNames[4].file)).digest('hex'),
     });
     expect(nodes).toHaveLength(4);
 
     // --purge finds the recording's local file (and its sidecar) from that text, once its 7 days are over.
     await s.stack.subgraphs.recordings.runtime.db
       .getRepository(Recording)
-      .update({ pbxId, sourcePath: oddNames[3].text }, { localCopyExpiresAt: new Date(Date.now() - 60_000) });
+      .update({ pbxId, sourcePath: oddNames[4].text }, { localCopyExpiresAt: new Date(Date.now() - 60_000) });
     const purged = await runAgent(s, pbxId, dir, { extra: ['--purge'] });
     expect(purged.stderr).toBe('');
     expect(purged.code).toBe(0);
     expect(purged.stdout).toMatch(/removed 1 expired local recording copy .* and 1 sidecar; 3 still within their 7 days, 0 already gone/);
-    expect(existsSync(oddNames[3].file)).toBe(false);
+    expect(existsSync(oddNames[4].file)).toBe(false);
     expect(existsSync(oddSidecar)).toBe(false);
-    for (const { file } of oddNames.slice(0, 3)) expect(existsSync(file)).toBe(true);
+    for (const { file } of oddNames.slice(0, 4)) expect(existsSync(file)).toBe(true);
     expect(existsSync(path.join(dir, longRecording))).toBe(true);
   });
 });

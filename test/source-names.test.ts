@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { insideSource } from '../agent/migrate';
 import { nameToText, joinPath, sourcePathOf, textToName } from '../agent/source-names';
 
 /**
@@ -22,18 +23,8 @@ function randomName(pick: () => number): Buffer {
 }
 
 describe('nameToText', () => {
-  it('leaves valid UTF-8 without U+FFFD as it is', () => {
-    for (const name of [
-      'call-1.wav',
-      'ütf8 näme.bak',
-      '日本語.wav',
-      'emoji 🎙️.mp3',
-      'a\\b',
-      ' ',
-      '\u0001x',
-      '\uFFFE\uFFFF',
-      '\u{10FFFF}',
-    ]) {
+  it('leaves valid UTF-8 without U+FFFD or a backslash as it is', () => {
+    for (const name of ['call-1.wav', 'ütf8 näme.bak', '日本語.wav', 'emoji 🎙️.mp3', ' ', '\u0001x', '\uFFFE\uFFFF', '\u{10FFFF}']) {
       expect(nameToText(Buffer.from(name, 'utf8'))).toBe(name);
       expect(textToName(name)).toEqual(Buffer.from(name, 'utf8'));
     }
@@ -46,6 +37,13 @@ describe('nameToText', () => {
     // A truncated sequence: its lead byte is escaped, what follows is read on its own.
     expect(nameToText(bytes(0xe2, 0x82, 0x41))).toBe(`${E}E2${E}82A`);
     expect(nameToText(bytes(0xe2, 0x82, 0xac, 0xe2, 0x82))).toBe(`€${E}E2${E}82`);
+  });
+
+  it('escapes a backslash, which the server would read as a separator', () => {
+    expect(nameToText(Buffer.from('a\\b.wav'))).toBe(`a${E}5Cb.wav`);
+    expect(textToName(`a${E}5Cb.wav`)).toEqual(Buffer.from('a\\b.wav'));
+    expect(nameToText(Buffer.from('\\\\'))).toBe(`${E}5C${E}5C`);
+    expect(() => textToName('a\\b.wav')).toThrow(/is not the text of a file name/);
   });
 
   it('treats overlong forms, surrogates and code points above U+10FFFF as invalid bytes', () => {
@@ -93,7 +91,7 @@ describe('nameToText', () => {
     for (let n = 0; n < 2000; n++) {
       const text = nameToText(randomName(pick));
       expect(Buffer.from(text, 'utf8').toString('utf8')).toBe(text);
-      expect(text).not.toMatch(/[/\0]/);
+      expect(text).not.toMatch(/[/\\\0]/);
     }
   });
 });
@@ -129,6 +127,7 @@ describe('textToName', () => {
       `${E}G0`,
       `${E} E9`,
       `${E}41`, // 'A' needs no escape
+      '\\', // a backslash needs one
       `${E}2F`, // nor '/'
       `${E}00`,
       `${E}C3${E}A9`, // é is valid UTF-8: it is its own text
@@ -152,6 +151,35 @@ describe('paths', () => {
     expect(joinPath(Buffer.from('/'), Buffer.from('x'))).toEqual(Buffer.from('/x'));
     expect(sourcePathOf(Buffer.from('/'), Buffer.from('/x/y'))).toBe('x/y');
     expect(() => sourcePathOf(root, Buffer.from('/srv/pbx2/x'))).toThrow(/is not under/);
+  });
+});
+
+describe('insideSource (what --purge deletes)', () => {
+  it('maps a sourcePath back to the bytes of its file under the source root', () => {
+    expect(insideSource('/srv/pbx', `recordings/d${E}E9p/call-${E}E9.wav`)).toEqual(
+      Buffer.concat([Buffer.from('/srv/pbx/recordings/d'), bytes(0xe9), Buffer.from('p/call-'), bytes(0xe9), Buffer.from('.wav')]),
+    );
+    expect(insideSource('/srv/pbx/', 'recordings/ütf8.wav')).toEqual(Buffer.from('/srv/pbx/recordings/ütf8.wav'));
+  });
+
+  it('refuses anything that would leave the source root, name it, or is not the text of a name', () => {
+    for (const sourcePath of [
+      '',
+      '.',
+      '..',
+      '../x.wav',
+      'recordings/../../etc/passwd',
+      'recordings/./x.wav',
+      'recordings//x.wav',
+      '/etc/passwd',
+      'recordings/',
+      'recordings/x\0.wav',
+      `recordings/${E}2E${E}2E/x.wav`, // '..' spelled as escapes
+      `recordings/${E}2F/x.wav`, // an escaped '/'
+      `recordings/${E}zz.wav`,
+    ]) {
+      expect(insideSource('/srv/pbx', sourcePath)).toBeNull();
+    }
   });
 });
 
