@@ -169,7 +169,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     retrier: options.retrier,
   });
   const register = async (uploaded: UploadedItem) => {
-    const { item, declared, objectKey } = uploaded;
+    const { item, declared, objectKey, receipt } = uploaded;
     const metadata =
       item.category === 'CALL_RECORDINGS'
         ? await recordingMetadata(item, item.sidecarPath ? sourcePathOf(sourceRoot(sourceDir), item.sidecarPath) : null)
@@ -180,6 +180,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       objectKey,
       sizeBytes: declared.sizeBytes,
       sha256: declared.sha256,
+      ...(receipt ? { receipt } : {}),
     };
     const recording: RecordingRegistration | null = metadata
       ? { ...metadata, sourcePath: item.sourcePath, sizeBytes: declared.sizeBytes, sha256: declared.sha256, objectKey }

@@ -51,6 +51,8 @@ export interface VerifiedItem {
   objectKey: string;
   sizeBytes: number;
   sha256: string;
+  /** The upload endpoint's receipt for the object it stored: CDS verifies by it instead of reading the object back. */
+  receipt?: string | null;
 }
 
 /** A file the agent hashed and is about to upload: what it declares for a grant. */

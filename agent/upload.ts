@@ -20,6 +20,8 @@ export interface UploadedItem extends PreparedItem {
   objectKey: string;
   /** false when the key already held the object (an earlier run uploaded it and never reported it) */
   stored: boolean;
+  /** what the upload endpoint signed for the object it placed (gateway/uploads.ts), for the report */
+  receipt: string | null;
 }
 
 export interface UploaderOptions {
@@ -42,7 +44,7 @@ const S3_REQUESTS_AT_ONCE = 16;
 const ATTEMPTS = 3;
 const REQUEST_IDLE_TIMEOUT_MS = 120_000;
 
-type Outcome = { kind: 'ok'; stored: boolean } | { kind: 'changed' } | { kind: 'regrant'; why: string };
+type Outcome = { kind: 'ok'; stored: boolean; receipt?: string } | { kind: 'changed' } | { kind: 'regrant'; why: string };
 
 /** Hashes a source file for its grant; a file that cannot be read fails the migration naming it. */
 export async function prepare(item: SourceItem): Promise<PreparedItem> {
@@ -82,7 +84,8 @@ export class Uploader {
       const next: PreparedItem[] = [];
       for (const [index, prepared] of pending.entries()) {
         const outcome = outcomes[index];
-        if (outcome.kind === 'ok') done.push({ ...prepared, objectKey: grants[index].objectKey, stored: outcome.stored });
+        if (outcome.kind === 'ok')
+          done.push({ ...prepared, objectKey: grants[index].objectKey, stored: outcome.stored, receipt: outcome.receipt ?? null });
         else if (outcome.kind === 'changed') next.push(await prepare(prepared.item));
         else next.push(prepared);
       }
@@ -150,7 +153,7 @@ export class Uploader {
           { 'content-type': 'application/octet-stream', 'content-length': String(length), authorization: this.options.authorization },
           stream,
         );
-        type Answer = { results?: { objectKey: string; status: string; reason?: string }[]; reason?: string };
+        type Answer = { results?: { objectKey: string; status: string; reason?: string; receipt?: string }[]; reason?: string };
         let parsed: Answer | null;
         try {
           parsed = JSON.parse(answer.body) as Answer;
@@ -159,7 +162,8 @@ export class Uploader {
         }
         if (parsed?.results && parsed.results.length === grants.length) {
           return parsed.results.map((r): Outcome => {
-            if (r.status === 'STORED' || r.status === 'ALREADY_STORED') return { kind: 'ok', stored: r.status === 'STORED' };
+            if (r.status === 'STORED' || r.status === 'ALREADY_STORED')
+              return { kind: 'ok', stored: r.status === 'STORED', receipt: typeof r.receipt === 'string' ? r.receipt : undefined };
             if (r.status === 'MISMATCH') return { kind: 'changed' };
             return { kind: 'regrant', why: r.reason ?? r.status };
           });

@@ -38,6 +38,9 @@ const OUT = path.resolve(PROJECT, outArg > 0 ? process.argv[outArg + 1] : 'bench
 const RECORDINGS = option('recordings', 10_000);
 const BACKUPS = option('backups', 3);
 const BACKUP_BYTES = option('backup-mb', 1024) * 1024 * 1024;
+const storesArg = process.argv.indexOf('--stores');
+/** `--stores directory` or `--stores s3` measures one kind of store only (quicker, while tuning); both by default. */
+const STORES = new Set((storesArg > 0 ? process.argv[storesArg + 1] : 'directory,s3').split(','));
 
 const now = () => performance.now() / 1000;
 const sync = () => execFileSync('sync');
@@ -151,6 +154,7 @@ async function main(): Promise<void> {
       ['small', await generateSampleTree(path.join(tmp, 'small'), { recordings: RECORDINGS })],
       ['large', await generateSampleTree(path.join(tmp, 'large'), { recordings: 0, backups: { count: BACKUPS, bytes: BACKUP_BYTES } })],
     ];
+    trees.splice(0, trees.length, ...trees.filter(([, tree]) => tree.recordings.length + tree.backups.length > 0));
     for (const [name, tree] of trees) {
       const files = tree.recordings.length + tree.backups.length;
       const bytes = tree.recordings.reduce((n, r) => n + r.sizeBytes, 0) + tree.backups.reduce((n, b) => n + b.sizeBytes, 0);
@@ -182,36 +186,39 @@ async function main(): Promise<void> {
         return pbxId;
       };
       // Directory store: cp -r + sync, then the agent.
-      const copy = path.join(tmp, 'cp-copy');
-      const cp = await timed(async () => {
-        execFileSync('cp', ['-r', tree.root, copy]);
-        sync();
-      });
-      rows.push({ tree: name, store: 'directory', tool: '`cp -r` + `sync`', seconds: cp.seconds, note: 'no checksum' });
-      console.log(`${name} cp ${cp.seconds.toFixed(2)} s`);
-      rmSync(copy, { recursive: true, force: true });
-      const dirPbx = await agent('eu-central-1', 'directory');
-      // The store's copy goes as soon as it is measured: the disk holds one tree and one copy at a time.
-      rmSync(path.join(tmp, 'cds', 'eu-central-1', dirPbx), { recursive: true, force: true });
+      if (STORES.has('directory')) {
+        const copy = path.join(tmp, 'cp-copy');
+        const cp = await timed(async () => {
+          execFileSync('cp', ['-r', tree.root, copy]);
+          sync();
+        });
+        rows.push({ tree: name, store: 'directory', tool: '`cp -r` + `sync`', seconds: cp.seconds, note: 'no checksum' });
+        console.log(`${name} cp ${cp.seconds.toFixed(2)} s`);
+        rmSync(copy, { recursive: true, force: true });
+        const dirPbx = await agent('eu-central-1', 'directory');
+        // The store's copy goes as soon as it is measured: the disk holds one tree and one copy at a time.
+        rmSync(path.join(tmp, 'cds', 'eu-central-1', dirPbx), { recursive: true, force: true });
+      }
       // S3 (s3rver): rclone, then the agent.
-      const rc = await timed(() =>
-        run(
-          'rclone',
-          ['copy', tree.root, `s3:rclone/${name}`, '--transfers', '16', '--checkers', '16', '--exclude', '.cds-agent/**'],
-          rcloneEnv,
-        ),
-      );
-      if (rc.result.code !== 0) throw new Error(`rclone: ${rc.result.stderr}`);
-      rows.push({
-        tree: name,
-        store: 'S3 (s3rver)',
-        tool: 'rclone copy',
-        seconds: rc.seconds,
-        note: 'MD5 of each upload checked against the ETag',
-      });
-      console.log(`${name} rclone ${rc.seconds.toFixed(2)} s`);
-      await agent('eu-west-1', 'S3 (s3rver)');
-      rows.push(...[]);
+      if (STORES.has('s3')) {
+        const rc = await timed(() =>
+          run(
+            'rclone',
+            ['copy', tree.root, `s3:rclone/${name}`, '--transfers', '16', '--checkers', '16', '--exclude', '.cds-agent/**'],
+            rcloneEnv,
+          ),
+        );
+        if (rc.result.code !== 0) throw new Error(`rclone: ${rc.result.stderr}`);
+        rows.push({
+          tree: name,
+          store: 'S3 (s3rver)',
+          tool: 'rclone copy',
+          seconds: rc.seconds,
+          note: 'MD5 of each upload checked against the ETag',
+        });
+        console.log(`${name} rclone ${rc.seconds.toFixed(2)} s`);
+        await agent('eu-west-1', 'S3 (s3rver)');
+      }
       (rows as (Row & { bytes?: number; files?: number })[])
         .filter((r) => r.tree === name)
         .forEach((r) => Object.assign(r, { bytes, files }));

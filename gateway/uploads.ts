@@ -4,6 +4,7 @@ import { sendJson, Route } from '../kernel/http';
 import { Identity, TokenVerifier } from '../kernel/identity';
 import { DirectoryStore, ReceivedObjectMismatch } from '../kernel/objectstore/directory-store';
 import { UPLOAD_PATH, UploadGrantClaims, UsedGrants, verifyUploadGrant } from '../kernel/objectstore/grants';
+import { signStoreReceipt } from '../kernel/objectstore/receipts';
 import { ObjectStore } from '../kernel/objectstore/store';
 import { httpStatusOf } from './rest-recordings';
 
@@ -27,7 +28,9 @@ import { httpStatusOf } from './rest-recordings';
  * issued to), the body's length against the declared sizes (413 when larger,
  * 400 when smaller). Then each object is hashed as it arrives and placed only
  * when it is exactly the declared size and SHA-256. Per object the answer says
- * STORED, ALREADY_STORED (its content-addressed key already holds an object),
+ * STORED (with a store receipt: the SHA-256 this endpoint computed, bound to
+ * the file it placed, which the report presents instead of CDS reading the
+ * object back), ALREADY_STORED (its content-addressed key already holds an object),
  * or why it was refused: EXPIRED, REUSED (a grant stores its object once), MISMATCH
  * (nothing stored; the grant stays good for the right bytes).
  */
@@ -47,6 +50,8 @@ export interface UploadResult {
   objectKey: string;
   status: UploadOutcome;
   reason?: string;
+  /** STORED: the store receipt the report presents (kernel/objectstore/receipts.ts), so CDS need not read the object back */
+  receipt?: string;
 }
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -76,7 +81,8 @@ export function uploadRoute(deps: UploadDeps): Route {
         return refuse(res, httpStatusOf(error.code), error.message, error.code === 'RATE_LIMITED' ? { 'retry-after': '2' } : {});
       throw error;
     }
-    if (!deps.grantSecret) return refuse(res, 503, 'Uploads into CDS are not configured here (no UPLOAD_GRANT_SECRET)');
+    const secret = deps.grantSecret;
+    if (!secret) return refuse(res, 503, 'Uploads into CDS are not configured here (no UPLOAD_GRANT_SECRET)');
     const declaredLength = Number(req.headers['content-length']);
     if (!req.headers['content-length'] || !Number.isSafeInteger(declaredLength)) {
       return refuse(res, 411, 'Send Content-Length: the body is the manifest and exactly the declared bytes of each object');
@@ -106,13 +112,13 @@ export function uploadRoute(deps: UploadDeps): Route {
       grants = [];
       for (const [index, token] of (tokens as string[]).entries()) {
         // Checked with no expiry first: an expired grant still frames its bytes, which are skipped.
-        const check = verifyUploadGrant(deps.grantSecret, token, 0);
+        const check = verifyUploadGrant(secret, token, 0);
         if (!check.ok) return refuse(res, check.status, `Grant ${index + 1}: ${check.reason}`);
         const claims = check.claims;
         if (claims.sub !== identity.sub || (identity.role === 'pbx' && claims.pbxId !== identity.pbx)) {
           return refuse(res, 403, `Grant ${index + 1} (${claims.key}) was issued to another caller; ask CDS for your own grants`);
         }
-        if (!verifyUploadGrant(deps.grantSecret, token).ok) expired.add(index);
+        if (!verifyUploadGrant(secret, token).ok) expired.add(index);
         grants.push(claims);
       }
       const expected = 4 + manifestLength + grants.reduce((n, g) => n + g.sizeBytes, 0);
@@ -166,7 +172,20 @@ export function uploadRoute(deps: UploadDeps): Route {
             .commit()
             .then(
               (placed) => {
-                results[slot] = { objectKey: grant.key, status: placed === 'stored' ? 'STORED' : 'ALREADY_STORED' };
+                results[slot] =
+                  placed.outcome === 'stored' && placed.version
+                    ? {
+                        objectKey: grant.key,
+                        status: 'STORED',
+                        receipt: signStoreReceipt(secret, {
+                          region: grant.region,
+                          key: grant.key,
+                          sizeBytes: grant.sizeBytes,
+                          sha256: grant.sha256,
+                          version: placed.version,
+                        }),
+                      }
+                    : { objectKey: grant.key, status: placed.outcome === 'stored' ? 'STORED' : 'ALREADY_STORED' };
               },
               (error: unknown) => {
                 used.release(grant.id);

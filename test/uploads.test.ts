@@ -69,7 +69,7 @@ async function upload(token: string, grants: string[], parts: Buffer[], extra: B
   });
   return {
     status: response.status,
-    body: (await response.json()) as { results?: { objectKey: string; status: string }[]; reason?: string },
+    body: (await response.json()) as { results?: { objectKey: string; status: string; receipt?: string }[]; reason?: string },
   };
 }
 
@@ -121,7 +121,7 @@ describe('upload grants and the upload endpoint', () => {
     // The right bytes: stored; the same grant again: REUSED (single use).
     const ok = await upload(tokens.pbx(A), [grant.token], [data]);
     expect(ok.status).toBe(200);
-    expect(ok.body.results).toEqual([{ objectKey: grant.objectKey, status: 'STORED' }]);
+    expect(ok.body.results).toEqual([{ objectKey: grant.objectKey, status: 'STORED', receipt: expect.any(String) }]);
     expect(readFileSync(storeFile(grant.objectKey))).toEqual(data);
     const again = await upload(tokens.pbx(A), [grant.token], [data]);
     expect(again.status).toBe(409);
@@ -191,6 +191,52 @@ describe('upload grants and the upload endpoint', () => {
     const good = await report([{ ...item, objectKey: key }]);
     expect(good.errors).toBeUndefined();
     expect(good.data?.reportMigrationProgress.itemsDone).toBe(1);
+  });
+
+  it('a store receipt stands in for reading the object back only while the file is the very one the endpoint placed', async () => {
+    const other = await beginRun(B);
+    const verifications = async (by: string) => {
+      const text = await (await fetch(new URL('/metrics', s.stack.subgraphs.storage.url))).text();
+      const line = text.split('\n').find((l) => l.startsWith('cds_object_verifications_total{') && l.includes(`by="${by}"`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const put = async (sourcePath: string, bytes: Buffer) => {
+      const declared = { category: 'BACKUPS', sourcePath, sizeBytes: bytes.length, sha256: sha(bytes) };
+      const granted = await s.stack.ok<{ requestUploadGrants: { objectKey: string; token: string }[] }>(
+        GRANTS,
+        { m: other.migrationId, t: other.runToken, items: [declared] },
+        tokens.pbx(B),
+      );
+      const grant = granted.requestUploadGrants[0];
+      const stored = await upload(tokens.pbx(B), [grant.token], [bytes]);
+      expect(stored.body.results?.[0]).toMatchObject({ status: 'STORED', receipt: expect.any(String) });
+      return { ...declared, objectKey: grant.objectKey, receipt: stored.body.results![0].receipt! };
+    };
+    const report = (items: unknown[]) => s.stack.gql(REPORT, { m: other.migrationId, t: other.runToken, items }, tokens.pbx(B));
+    const [one, two, three] = await Promise.all(['r1', 'r2', 'r3'].map((n) => put(`backups/${n}.bak`, randomBytes(3000))));
+
+    // Rewritten after it was placed (same size, other bytes): the receipt no longer names the file, CDS reads it and refuses.
+    writeFileSync(storeFile(one.objectKey), randomBytes(3000));
+    const rewritten = await report([one]);
+    expect(rewritten.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(existsSync(storeFile(one.objectKey))).toBe(false);
+    // A receipt of another object, or one whose claims were changed, is not taken either: the object is read.
+    writeFileSync(storeFile(two.objectKey), randomBytes(3000));
+    const borrowed = await report([{ ...two, receipt: three.receipt }]);
+    expect(borrowed.errors?.[0].extensions?.code).toBe('CONFLICT');
+    const [body, sig] = three.receipt.split('.');
+    const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${Buffer.from(JSON.stringify({ ...claims, version: 'x' })).toString('base64url')}.${sig}`;
+    const readBefore = await verifications('store');
+    const byReceiptBefore = await verifications('receipt');
+    expect((await report([{ ...three, receipt: forged }])).errors).toBeUndefined();
+    expect(await verifications('store')).toBe(readBefore + 1);
+    expect(await verifications('receipt')).toBe(byReceiptBefore);
+    // The genuine receipt of an untouched object: verified without reading it.
+    const fresh = await put('backups/r4.bak', randomBytes(3000));
+    expect((await report([fresh])).errors).toBeUndefined();
+    expect(await verifications('receipt')).toBe(byReceiptBefore + 1);
+    expect(await verifications('store')).toBe(readBefore + 1);
   });
 
   it("recordings can only point at their own file's object; playback never serves bytes that no longer match", async () => {

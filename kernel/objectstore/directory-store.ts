@@ -7,6 +7,7 @@ import {
   ByteRange,
   checkKey,
   checkRange,
+  Inspection,
   IO_CHUNK_BYTES,
   ObjectStore,
   rangeNotSatisfiable,
@@ -14,6 +15,9 @@ import {
   sameObject,
   StoredObject,
 } from './store';
+
+/** What placing received bytes did: stored them (and which version of the file they are), or found the key taken. */
+export type Placement = { outcome: 'stored'; version: string | null } | { outcome: 'present'; version: null };
 
 /** Why received bytes were not stored: more than declared, or not the declared size or SHA-256. */
 export class ReceivedObjectMismatch extends Error {
@@ -56,6 +60,7 @@ export class DirectoryStore implements ObjectStore {
   readonly root: string;
   readonly location: string;
   private readonly fsync: boolean;
+  private readonly directorySyncs = new DirectorySyncs();
   private staging: Promise<string> | null = null;
 
   constructor(root: string, options: DirectoryStoreOptions = {}) {
@@ -83,7 +88,7 @@ export class DirectoryStore implements ObjectStore {
       const dir = path.dirname(target);
       const created = await mkdir(dir, { recursive: true });
       await rename(temp, target);
-      if (this.fsync) await syncDirectories(dir, created);
+      if (this.fsync) await this.syncDirectories(dir, created);
       return hashed.value;
     } catch (error) {
       await unlink(temp).catch(() => undefined);
@@ -101,7 +106,7 @@ export class DirectoryStore implements ObjectStore {
    * so the object there is meant to be these very bytes, and whoever counts it
    * verifies it first. Durable (fsync) like putFile.
    */
-  async receive(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<'stored' | 'present'> {
+  async receive(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<Placement> {
     return (await this.stage(key, source, expected)).commit();
   }
 
@@ -111,7 +116,7 @@ export class DirectoryStore implements ObjectStore {
    * and checks the bytes (ReceivedObjectMismatch, nothing kept), `commit`
    * fsyncs and places them (exclusively) and must be called once.
    */
-  async stage(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<{ commit(): Promise<'stored' | 'present'> }> {
+  async stage(key: string, source: AsyncIterable<Buffer>, expected: StoredObject): Promise<{ commit(): Promise<Placement> }> {
     const target = this.pathOf(key);
     const staging = await this.stagingDir();
     const temp = path.join(staging, `${randomUUID()}.part`);
@@ -142,11 +147,13 @@ export class DirectoryStore implements ObjectStore {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    const commit = async (): Promise<'stored' | 'present'> => {
+    const commit = async (): Promise<Placement> => {
       let placed = false;
+      let staged = true;
       try {
         try {
-          if (this.fsync) await handle.sync();
+          // The data and the size that finds it; the rest of the inode's metadata is not what keeps the object.
+          if (this.fsync) await handle.datasync();
         } finally {
           await handle.close();
         }
@@ -158,24 +165,50 @@ export class DirectoryStore implements ObjectStore {
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
-        if (placed && this.fsync) await syncDirectories(dir, created);
-        return placed ? 'stored' : 'present';
+        await unlink(temp);
+        staged = false;
+        if (!placed) return { outcome: 'present', version: null };
+        if (this.fsync) await this.syncDirectories(dir, created);
+        // Taken after the staging name is gone: unlinking it changed the inode's ctime.
+        return { outcome: 'stored', version: await this.version(key) };
       } finally {
-        await unlink(temp).catch(() => undefined);
+        if (staged) await unlink(temp).catch(() => undefined);
       }
     };
     return { commit };
   }
 
   async verify(key: string, expected: StoredObject): Promise<boolean> {
+    return (await this.inspect(key, expected)) === 'verified';
+  }
+
+  async inspect(key: string, expected: StoredObject): Promise<Inspection> {
     const handle = await this.openObject(key);
-    if (!handle) return false;
+    if (!handle) return 'missing';
     try {
       const { size } = await handle.stat();
-      if (size !== expected.sizeBytes) return false;
-      return sameObject(await hashFile(handle), expected);
+      if (size !== expected.sizeBytes) return 'differs';
+      return sameObject(await hashFile(handle), expected) ? 'verified' : 'differs';
     } finally {
       await handle.close();
+    }
+  }
+
+  /**
+   * Which write of the file under `key` is there now: device, inode, size and
+   * change time (ns). Any write, truncation, rename or link over it changes
+   * one of them, and no system call sets a change time back; so a version
+   * recorded when bytes of a known SHA-256 were placed (a store receipt,
+   * kernel/objectstore/receipts.ts) still names those bytes while it matches.
+   * Null when there is no file.
+   */
+  async version(key: string): Promise<string | null> {
+    try {
+      const s = await stat(this.pathOf(key), { bigint: true });
+      return s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.ctimeNs}` : null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
     }
   }
 
@@ -214,6 +247,20 @@ export class DirectoryStore implements ObjectStore {
 
   async close(): Promise<void> {
     // Nothing held open between calls.
+  }
+
+  /**
+   * Makes a rename durable: a directory entry is only on disk once its directory
+   * is synced, and so are the entries of directories mkdir just created
+   * (`created` is the topmost of them).
+   */
+  private async syncDirectories(dir: string, created: string | undefined): Promise<void> {
+    const dirs = [dir];
+    if (created) {
+      for (let d = dir; d !== created && path.dirname(d) !== d; d = path.dirname(d)) dirs.push(path.dirname(d));
+      dirs.push(path.dirname(created));
+    }
+    for (const d of dirs) await this.directorySyncs.sync(d);
   }
 
   /** The file of a key; the key rules keep it inside the root. */
@@ -305,17 +352,30 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * Makes a rename durable: a directory entry is only on disk once its directory
- * is synced, and so are the entries of directories mkdir just created
- * (`created` is the topmost of them).
+ * fsyncs of directories, group-committed: a sync asked for while one of the
+ * same directory runs is served by one more sync that starts after it (and
+ * so after the caller's change), shared by everyone who asks meanwhile. Many
+ * objects placed at once in one category directory then cost a few syncs of
+ * it, not one each.
  */
-async function syncDirectories(dir: string, created: string | undefined): Promise<void> {
-  const dirs = [dir];
-  if (created) {
-    for (let d = dir; d !== created && path.dirname(d) !== d; d = path.dirname(d)) dirs.push(path.dirname(d));
-    dirs.push(path.dirname(created));
+class DirectorySyncs {
+  private readonly latest = new Map<string, { started: boolean; done: Promise<void> }>();
+
+  sync(dir: string): Promise<void> {
+    const last = this.latest.get(dir);
+    if (last && !last.started) return last.done;
+    const next = { started: false, done: Promise.resolve() };
+    next.done = (last ? last.done.catch(() => undefined) : Promise.resolve())
+      .then(() => {
+        next.started = true;
+        return syncPath(dir);
+      })
+      .finally(() => {
+        if (this.latest.get(dir) === next) this.latest.delete(dir);
+      });
+    this.latest.set(dir, next);
+    return next.done;
   }
-  for (const d of dirs) await syncPath(d);
 }
 
 /** fsync of a file or a directory (both open read-only for it on Linux). */

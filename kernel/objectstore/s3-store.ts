@@ -22,6 +22,7 @@ import {
   checkRange,
   hashingTap,
   hashStream,
+  Inspection,
   IO_CHUNK_BYTES,
   ObjectStore,
   rangeNotSatisfiable,
@@ -36,6 +37,9 @@ const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 export const PRESIGNED_PART_BYTES = 64 * 1024 * 1024;
 /** Parts uploaded in parallel: memory per upload is about partSize × this. */
 const DEFAULT_QUEUE_SIZE = 4;
+
+/** Objects up to this size are inspected with one GET (length, kept checksum and bytes); larger ones ask for a kept checksum first. */
+const ONE_REQUEST_INSPECTION_BYTES = 1024 * 1024;
 
 /** A request someone else sends (the agent): method, url and the headers the signature covers. */
 export interface PresignedRequest {
@@ -209,35 +213,43 @@ export class S3Store implements ObjectStore {
       .catch(() => undefined);
   }
 
+  async verify(key: string, expected: StoredObject): Promise<boolean> {
+    return (await this.inspect(key, expected)) === 'verified';
+  }
+
   /**
    * Size and SHA-256 of the stored object: the checksum S3 computed and keeps
    * (a whole-object SHA-256, as presigned PUTs store) when there is one,
-   * without reading the object; otherwise (multipart uploads, servers that
-   * keep no checksums) by reading and hashing it.
+   * otherwise (multipart uploads, servers that keep no checksums) by reading
+   * and hashing it. A small object is one GET, which answers the length, any
+   * kept checksum and the bytes at once; a large one is asked for its kept
+   * checksum first (HEAD), and read only when there is none.
    */
-  async verify(key: string, expected: StoredObject): Promise<boolean> {
-    let head;
+  async inspect(key: string, expected: StoredObject): Promise<Inspection> {
+    const request = { Bucket: this.bucket, Key: this.objectKey(key), ChecksumMode: 'ENABLED' as const };
     try {
-      head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ChecksumMode: 'ENABLED' }));
+      if (expected.sizeBytes > ONE_REQUEST_INSPECTION_BYTES) {
+        const head = await this.client.send(new HeadObjectCommand(request));
+        if ((head.ContentLength ?? 0) !== expected.sizeBytes) return 'differs';
+        const kept = keptSha256(head);
+        if (kept) return kept === expected.sha256.toLowerCase() ? 'verified' : 'differs';
+      }
+      const response = await this.client.send(new GetObjectCommand(request));
+      const body = response.Body;
+      if (!(body instanceof Readable)) throw new Error(`S3 GetObject for '${key}' returned no Node.js stream`);
+      const kept = keptSha256(response);
+      if ((response.ContentLength ?? 0) !== expected.sizeBytes || kept) {
+        // Small (or the wrong size): read to the end so the connection is reused.
+        if (expected.sizeBytes <= ONE_REQUEST_INSPECTION_BYTES) for await (const _ of body);
+        else body.destroy();
+        if ((response.ContentLength ?? 0) !== expected.sizeBytes) return 'differs';
+        return kept === expected.sha256.toLowerCase() ? 'verified' : 'differs';
+      }
+      return sameObject(await hashStream(body), expected) ? 'verified' : 'differs';
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isNotFound(error)) return 'missing';
       throw error;
     }
-    if ((head.ContentLength ?? 0) !== expected.sizeBytes) return false;
-    const kept = head.ChecksumSHA256;
-    if (kept && !kept.includes('-') && head.ChecksumType !== 'COMPOSITE') {
-      return Buffer.from(kept, 'base64').toString('hex') === expected.sha256.toLowerCase();
-    }
-    const found = { sizeBytes: head.ContentLength ?? 0 };
-    if (!found || found.sizeBytes !== expected.sizeBytes) return false;
-    let body: Readable;
-    try {
-      body = await this.get(key);
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
-    return sameObject(await hashStream(body), expected);
   }
 
   async stat(key: string): Promise<{ sizeBytes: number } | null> {
@@ -316,6 +328,13 @@ function clientConfig(options: S3StoreOptions): S3ClientConfig {
   if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
   if (options.credentials) config.credentials = options.credentials;
   return config;
+}
+
+/** The whole-object SHA-256 S3 keeps with an object (hex), or null: none kept, or a checksum of part checksums. */
+function keptSha256(response: { ChecksumSHA256?: string; ChecksumType?: string }): string | null {
+  const kept = response.ChecksumSHA256;
+  if (!kept || kept.includes('-') || response.ChecksumType === 'COMPOSITE') return null;
+  return Buffer.from(kept, 'base64').toString('hex');
 }
 
 function httpStatus(error: unknown): number | undefined {

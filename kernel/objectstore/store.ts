@@ -22,6 +22,12 @@ export interface ObjectStore {
   putFile(key: string, filePath: string): Promise<StoredObject>;
   /** Re-reads the stored object and hashes it; false when it is missing or differs in size or SHA-256. */
   verify(key: string, expected: StoredObject): Promise<boolean>;
+  /**
+   * `verify`, saying which way it failed: by the checksum the store computed
+   * and keeps where it keeps one, else by reading and hashing the bytes, in as
+   * few requests as the store allows.
+   */
+  inspect(key: string, expected: StoredObject): Promise<Inspection>;
   /** The object's size, or null when there is no object under the key. */
   stat(key: string): Promise<{ sizeBytes: number } | null>;
   /**
@@ -36,6 +42,9 @@ export interface ObjectStore {
   /** Releases connections; the store is unusable afterwards. */
   close?(): Promise<void>;
 }
+
+/** What CDS found under a key: the expected object, nothing, or other bytes. */
+export type Inspection = 'verified' | 'missing' | 'differs';
 
 export interface StoredObject {
   sizeBytes: number;

@@ -34,6 +34,8 @@ export interface VerifiedItem {
   objectKey: string;
   sizeBytes: number;
   sha256: string;
+  /** The upload endpoint's store receipt for the object, when it placed it (kernel/objectstore/receipts.ts). */
+  receipt?: string | null;
 }
 /** An entry of the source tree the agent did not migrate (a symbolic link, a device), reported by name. */
 export interface SkippedEntry {
@@ -242,7 +244,12 @@ export class LifecycleService {
       throw badInput(`At most ${MAX_ITEMS_PER_REPORT} items per report (got ${items.length})`, 'items');
     this.assertHeld(seen, runToken);
     const rows = items.map((item) => this.checkedItem(pbx.id, migrationId, item));
-    if (rows.length) await this.uploads.verifyReported(pbx.id, seen.region, rows as (VerifiedItem & { category: Category })[]);
+    if (rows.length)
+      await this.uploads.verifyReported(
+        pbx.id,
+        seen.region,
+        rows.map((row, i) => ({ ...(row as VerifiedItem & { category: Category }), receipt: items[i].receipt })),
+      );
     let migrated = 0;
     const result = await this.runtime.transact(async (em) => {
       const migration = await this.heldMigration(em, migrationId, runToken);

@@ -25,6 +25,12 @@ class VerifiedItemInput {
   @Field() objectKey!: string;
   @Field(() => GraphQLSafeInt) sizeBytes!: number;
   @Field() sha256!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The receipt CDS's upload endpoint answered when it stored the object: CDS then verifies it by the checksum it computed, without reading it back",
+  })
+  receipt?: string | null;
 }
 
 @InputType({ description: 'An entry of the source tree the agent did not migrate (a symbolic link, a special file)' })
