@@ -154,11 +154,20 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     done,
   );
 
+  let lastVerifying = '';
   const reporter = new ProgressReporter(api, {
     pbxId: pbx.id,
     migrationId: migration.id,
     runToken: run.runToken,
     batchSize: options.batchSize,
+    onVerifying: (sourcePaths) => {
+      const said = sourcePaths.join('\u0000');
+      if (said === lastVerifying) return;
+      lastVerifying = said;
+      display.log(
+        `Waiting: CDS is reading ${sourcePaths.length === 1 ? sourcePaths[0] : `${sourcePaths.length} files (${sourcePaths[0]}, ...)`} back from its store to verify ${sourcePaths.length === 1 ? 'it' : 'them'}.`,
+      );
+    },
   });
   const uploader = new Uploader({
     api,

@@ -12,7 +12,12 @@ export interface ReporterOptions {
   /** With nothing to report for this long, an empty report keeps the run's lease on the migration. */
   heartbeatMs?: number;
   onReported?: (migration: MigrationProgress) => void;
+  /** CDS is still reading reported objects back (large ones): the report goes again until they are verified. */
+  onVerifying?: (sourcePaths: string[]) => void;
 }
+
+/** Between sending a report again while CDS still verifies its objects (each attempt itself waits CDS_VERIFY_WAIT_MS there). */
+const VERIFYING_PAUSE_MS = 250;
 
 /** The request body stays well under the gateway's 1 MB limit whatever the paths. */
 const MAX_BATCH_JSON_BYTES = 600_000;
@@ -142,10 +147,9 @@ export class ProgressReporter {
   }
 
   private async send(items: VerifiedItem[], recordings: RecordingRegistration[]): Promise<void> {
-    const { pbxId, migrationId, runToken } = this.options;
     let migration: MigrationProgress;
     try {
-      migration = await this.api.report(pbxId, migrationId, runToken, items, recordings);
+      migration = await this.reportWhileVerifying(items, recordings);
     } catch (error) {
       // CDS verifies every object before it counts; those that did not verify are taken out, the rest reported again.
       const refused = new Set(
@@ -157,10 +161,7 @@ export class ProgressReporter {
       this.unverified.push(...items.filter((i) => refused.has(i.sourcePath)));
       const keep = items.filter((i) => !refused.has(i.sourcePath));
       if (!keep.length) return;
-      migration = await this.api.report(
-        pbxId,
-        migrationId,
-        runToken,
+      migration = await this.reportWhileVerifying(
         keep,
         recordings.filter((r) => !refused.has(r.sourcePath)),
       );
@@ -169,5 +170,29 @@ export class ProgressReporter {
     this.lastSentAt = Date.now();
     this.reported += items.length;
     this.options.onReported?.(migration);
+  }
+
+  /**
+   * One report, sent again for as long as CDS answers that it is still
+   * reading some of its objects back (a large file from a store that keeps
+   * no checksum): CDS goes on reading meanwhile, so each attempt gets nearer,
+   * and the run keeps its lease. Recordings are registered once.
+   */
+  private async reportWhileVerifying(items: VerifiedItem[], recordings: RecordingRegistration[]): Promise<MigrationProgress> {
+    const { pbxId, migrationId, runToken } = this.options;
+    for (;;) {
+      try {
+        return await this.api.report(pbxId, migrationId, runToken, items, recordings);
+      } catch (error) {
+        const verifying =
+          error instanceof GraphQLRequestError
+            ? error.errors.flatMap((e) => (Array.isArray(e.extensions?.verifying) ? (e.extensions.verifying as string[]) : []))
+            : [];
+        if (!verifying.length) throw error;
+        this.options.onVerifying?.(verifying);
+        recordings = [];
+        await new Promise((resolve) => setTimeout(resolve, VERIFYING_PAUSE_MS));
+      }
+    }
   }
 }

@@ -144,6 +144,11 @@ export const ENV = {
   UPLOAD_GRANT_SECONDS: int(1, 86_400)
     .default(900)
     .describe('storage: how long an upload grant is good for (large files get 1 s per MB on top)'),
+  CDS_VERIFY_WAIT_MS: int(1, 3_600_000)
+    .default(4000)
+    .describe(
+      'storage: how long a progress report waits for CDS to read reported objects back; past it the report answers that they are still being verified (the reads go on) and the agent sends it again. Keep it below `SUBGRAPH_STORAGE_TIMEOUT_MS`',
+    ),
   UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000)
     .default(67_108_864)
     .describe('storage: files from this size on go up to S3 in presigned multipart uploads, in parts of this size'),
@@ -278,14 +283,7 @@ function parseRoleLimits(text: string | undefined): Record<string, number> {
  */
 export function loadConfig(source: Readonly<Record<string, string | undefined>> = process.env): Config {
   const parsed = envSchema.safeParse(source);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? '');
-        const value = source[name];
-        const shown = name.includes('SECRET') || name.includes('KEY') ? '' : ` (got '${String(value).slice(0, 80)}')`;
-        return `${name}: ${issue.message}${value === undefined ? '' : shown}`;
-      });
+  const problems: string[] = parsed.success ? [] : describeIssues(source, parsed.error.issues);
   // The keys are checked on the raw values too, so one start reports every problem at once.
   const raw = (name: EnvName) => (source[name] === '' ? undefined : source[name]);
   const production = (parsed.success ? parsed.data.NODE_ENV : raw('NODE_ENV')) === 'production';
@@ -376,6 +374,28 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       serviceName: env.OTEL_SERVICE_NAME ?? null,
     },
   };
+}
+
+/** One line per bad variable, naming it and (unless it is a secret) the value it had. */
+function describeIssues(source: Readonly<Record<string, string | undefined>>, issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const name = String(issue.path[0] ?? '');
+    const value = source[name];
+    const shown = name.includes('SECRET') || name.includes('KEY') ? '' : ` (got '${String(value).slice(0, 80)}')`;
+    return `${name}: ${issue.message}${value === undefined ? '' : shown}`;
+  });
+}
+
+/**
+ * A few settings from raw settings (a subgraph's own, which tests and the dev
+ * stack pass directly), validated and defaulted by the same schema as
+ * loadConfig; a ConfigError names every bad one.
+ */
+export function readSettings<K extends EnvName>(source: Readonly<Record<string, string | undefined>>, names: readonly K[]): Pick<Env, K> {
+  const shape: z.ZodRawShape = Object.fromEntries(names.map((name) => [name, ENV[name]]));
+  const parsed = z.object(shape).safeParse(source);
+  if (!parsed.success) throw new ConfigError(describeIssues(source, parsed.error.issues));
+  return parsed.data as unknown as Pick<Env, K>;
 }
 
 /** The configuration a test or the dev stack starts from: development defaults, with `overrides` as if set in the environment. */

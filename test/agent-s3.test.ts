@@ -9,8 +9,9 @@ import { AgentStack, cdsObjects, pbxView, registerAgentPbx, runAgent, sha256, st
 /**
  * The agent against an S3-compatible store (s3rver on loopback): presigned
  * PUTs for small files, a presigned multipart upload (created and completed
- * by CDS) for a large one, SIGKILL mid-run and resume; and a run that rides
- * out a restart of the gateway and of the storage subgraph.
+ * by CDS) for a large one, SIGKILL mid-run and resume, reports that CDS
+ * answers before it has read their objects back; and a run that rides out a
+ * restart of the gateway and of the storage subgraph.
  */
 jest.setTimeout(240_000);
 
@@ -43,6 +44,9 @@ beforeAll(async () => {
     CDS_STORES: `eu-central-1=s3://cds-euc1/objects?endpoint=${endpoint}&forcePathStyle=true&accessKeyId=${CREDENTIALS.accessKeyId}&secretAccessKey=${CREDENTIALS.secretAccessKey}`,
     UPLOAD_MULTIPART_MIN_BYTES: String(6 * 1024 * 1024),
     MIGRATION_LEASE_SECONDS: '3',
+    // Reports never wait for CDS to read objects back: every store read outlasts the report, the agent
+    // sends the report again until CDS has read everything, and the run keeps its 3-second lease meanwhile.
+    CDS_VERIFY_WAIT_MS: '1',
   });
   store = new S3Store({
     bucket: 'cds-euc1',
@@ -86,11 +90,13 @@ describe('S3 store', () => {
     const first = startAgent(s, pbxId, dir, { extra: ['--batch-size', '50'] });
     await waitFor('the first progress report', async () => ((await pbxView(s, pbxId)).currentMigration?.itemsDone ?? 0) > 0, 60_000);
     first.child.kill('SIGKILL');
-    await first.done;
+    const killed = await first.done;
 
     const second = await runAgent(s, pbxId, dir);
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
+    // The first report (new objects, read back by CDS) is always answered before CDS read them all.
+    expect(killed.stdout).toMatch(/Waiting: CDS is reading .* back from its store to verify/);
     const view = await pbxView(s, pbxId);
     expect(view.cds.state).toBe('ACTIVE');
     expect(view.migrations[0]).toMatchObject({ status: 'COMPLETED', itemsDone: total, itemsTotal: total });

@@ -17,7 +17,7 @@ import { StorageLoaders } from './loaders';
 import { DATA_CATEGORIES, initialCategoryState, isMigrated, migrationTotals, sortByCategory } from './rules';
 import { CdsUsageService } from './usage';
 import { checkDeclaredItem, checkSourcePath } from './object-checks';
-import { CdsRegions, UploadService } from './uploads';
+import { CdsRegions, StillVerifying, UploadService } from './uploads';
 import { sourcePathHash } from '../../kernel/objectstore/store';
 import { DataCategory as Category } from '../../kernel/domain/enums';
 
@@ -244,12 +244,19 @@ export class LifecycleService {
       throw badInput(`At most ${MAX_ITEMS_PER_REPORT} items per report (got ${items.length})`, 'items');
     this.assertHeld(seen, runToken);
     const rows = items.map((item) => this.checkedItem(pbx.id, migrationId, item));
-    if (rows.length)
-      await this.uploads.verifyReported(
-        pbx.id,
-        seen.region,
-        rows.map((row, i) => ({ ...(row as VerifiedItem & { category: Category }), receipt: items[i].receipt })),
-      );
+    if (rows.length) {
+      try {
+        await this.uploads.verifyReported(
+          pbx.id,
+          seen.region,
+          rows.map((row, i) => ({ ...(row as VerifiedItem & { category: Category }), receipt: items[i].receipt })),
+        );
+      } catch (error) {
+        // CDS is still reading objects back: the run is busy, not gone, so it keeps its lease meanwhile.
+        if (error instanceof StillVerifying) await this.extendLease(migrationId, runToken);
+        throw error;
+      }
+    }
     let migrated = 0;
     const result = await this.runtime.transact(async (em) => {
       const migration = await this.heldMigration(em, migrationId, runToken);
@@ -377,6 +384,14 @@ export class LifecycleService {
     Object.assign(migration, migrationTotals(categories));
     await em.save(Migration, migration);
     if (announce) await this.runtime.emit(em, 'MigrationProgressed', migration.pbxId, await progressOf(em, migration));
+  }
+
+  private async extendLease(migrationId: string, runToken: string): Promise<void> {
+    await this.runtime.transact(async (em) => {
+      const migration = await this.heldMigration(em, migrationId, runToken);
+      migration.leaseExpiresAt = new Date(Date.now() + this.leaseMs);
+      await em.save(Migration, migration);
+    });
   }
 
   private async heldMigration(em: EntityManager, migrationId: string, runToken: string): Promise<Migration> {

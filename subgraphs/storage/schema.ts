@@ -1,3 +1,4 @@
+import { readSettings } from '../../kernel/config';
 import { SubgraphDefinition } from '../../kernel/subgraph';
 import { StorageServices } from './context';
 import { CdsStatus } from './entities/cds-status';
@@ -16,7 +17,7 @@ import { DEFAULT_CDS_STORES, RegionStores } from '../../kernel/objectstore/regio
 import { CdsObject } from './entities/cds-object';
 import { MIGRATION_SUBSCRIPTION_SDL, MigrationProgressEvent } from './entities/migration-progress-event';
 import { LifecycleService } from './lifecycle';
-import { MULTIPART_MIN_BYTES, UploadService } from './uploads';
+import { UploadService } from './uploads';
 import { LifecycleResolver } from './resolvers/lifecycle.resolver';
 import { UploadResolver } from './resolvers/upload.resolver';
 import { OverviewResolver } from './resolvers/overview.resolver';
@@ -32,18 +33,22 @@ export const storageSubgraph: SubgraphDefinition<StorageServices, StorageLoaders
   usesDirectory: true,
   createServices: (runtime) => {
     const usage = new CdsUsageService(runtime);
-    const stores = RegionStores.fromConfig(runtime.settings.CDS_STORES ?? DEFAULT_CDS_STORES);
-    const leaseMs = Number(runtime.settings.MIGRATION_LEASE_SECONDS ?? 30) * 1000;
-    const grantSeconds = Number(runtime.settings.UPLOAD_GRANT_SECONDS ?? 900);
-    if (!Number.isInteger(grantSeconds) || grantSeconds < 1 || grantSeconds > 86_400)
-      throw new Error(`UPLOAD_GRANT_SECONDS must be 1..86400 (got '${runtime.settings.UPLOAD_GRANT_SECONDS}')`);
-    const multipartMin = Number(runtime.settings.UPLOAD_MULTIPART_MIN_BYTES ?? MULTIPART_MIN_BYTES);
-    if (!Number.isSafeInteger(multipartMin) || multipartMin < 5 * 1024 * 1024)
-      throw new Error(
-        `UPLOAD_MULTIPART_MIN_BYTES must be a whole number of at least 5 MiB (got '${runtime.settings.UPLOAD_MULTIPART_MIN_BYTES}')`,
-      );
-    const uploads = new UploadService(runtime, stores, grantSeconds, multipartMin);
-    return { runtime, usage, lifecycle: new LifecycleService(runtime, usage, stores, leaseMs, uploads) };
+    const settings = readSettings(runtime.settings, [
+      'CDS_STORES',
+      'MIGRATION_LEASE_SECONDS',
+      'UPLOAD_GRANT_SECONDS',
+      'UPLOAD_MULTIPART_MIN_BYTES',
+      'CDS_VERIFY_WAIT_MS',
+    ]);
+    const stores = RegionStores.fromConfig(settings.CDS_STORES ?? DEFAULT_CDS_STORES);
+    const uploads = new UploadService(
+      runtime,
+      stores,
+      settings.UPLOAD_GRANT_SECONDS,
+      settings.UPLOAD_MULTIPART_MIN_BYTES,
+      settings.CDS_VERIFY_WAIT_MS,
+    );
+    return { runtime, usage, lifecycle: new LifecycleService(runtime, usage, stores, settings.MIGRATION_LEASE_SECONDS * 1000, uploads) };
   },
   eventAppliers: ({ lifecycle }) => ({
     // Rule 1: registering a cloud PBX already on 6.05 or later counts as its first version report.

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { In } from 'typeorm';
 import { DataCategory } from '../../kernel/domain/enums';
 import { badInput, conflict, DomainError, forbidden } from '../../kernel/errors';
-import { mapLimited } from '../../kernel/map-limited';
+import { limiter, mapLimited } from '../../kernel/map-limited';
 import { DirectoryStore } from '../../kernel/objectstore/directory-store';
 import { signUploadGrant, UPLOAD_PATH, uploadGrantSecretFrom, UploadGrantClaims, verifyUploadGrant } from '../../kernel/objectstore/grants';
 import { receiptFor } from '../../kernel/objectstore/receipts';
 import { S3Store } from '../../kernel/objectstore/s3-store';
-import { objectKeyFor, ObjectStore, sourcePathHash, StoredObject } from '../../kernel/objectstore/store';
+import { Inspection, objectKeyFor, ObjectStore, sourcePathHash, StoredObject } from '../../kernel/objectstore/store';
 import { SubgraphRuntime } from '../../kernel/subgraph';
 import { CdsObject } from './entities/cds-object';
 import { Migration } from './entities/migration';
@@ -46,6 +46,22 @@ export interface UploadGrantView extends DeclaredItem {
   expiresAt: Date;
 }
 
+/**
+ * A report named objects CDS is still reading back (large ones, from a store
+ * that keeps no checksum of its own): nothing of the report counted yet, the
+ * reads go on, and the same report sent again finds their results.
+ */
+export class StillVerifying extends DomainError {
+  constructor(readonly sourcePaths: string[]) {
+    super(
+      'CONFLICT',
+      `CDS is still verifying ${sourcePaths.length} reported object${sourcePaths.length === 1 ? '' : 's'} (reading ${sourcePaths.length === 1 ? 'it' : 'them'} back from the store), e.g. ${sourcePaths[0]}; ` +
+        'nothing of this report was counted yet: send it again shortly',
+      { verifying: sourcePaths },
+    );
+  }
+}
+
 export interface CopyCheck {
   sourcePath: string;
   objectKey: string | null;
@@ -59,6 +75,12 @@ export interface CopyCheck {
 export const MAX_GRANTS_PER_CALL = 1000;
 /** Files from this size on go up to S3 in presigned parts (the server creates and completes the multipart upload). */
 export const MULTIPART_MIN_BYTES = 64 * 1024 * 1024;
+/** How long a report waits for the store reads it needs, by default: well inside the gateway's SUBGRAPH_TIMEOUT_MS. */
+export const DEFAULT_VERIFY_WAIT_MS = 4000;
+/** Store reads of reported objects at once, in this process. */
+const INSPECTIONS_AT_ONCE = 32;
+/** A read's result waits this long for the report sent again that takes it. */
+const INSPECTION_KEPT_MS = 10 * 60 * 1000;
 /** Objects verified at once: small files are file-system calls, large ones reads; both want a few in flight. */
 const VERIFY_CONCURRENCY = 16;
 const h = (headers: Record<string, string>): HttpHeaderValue[] => Object.entries(headers).map(([name, value]) => ({ name, value }));
@@ -72,6 +94,10 @@ const h = (headers: Record<string, string>): HttpHeaderValue[] => Object.entries
  */
 export class UploadService {
   private readonly secret: string | null;
+  /** Store reads of reported objects, under way or waiting for the report sent again (UploadService.inspection). */
+  private readonly inspections = new Map<string, { result: Promise<Inspection>; expiresAt: number | null }>();
+  /** Store reads at once, over every report: past a report's wait they go on in the background, queued here. */
+  private readonly inspecting = limiter(INSPECTIONS_AT_ONCE);
 
   constructor(
     private readonly runtime: SubgraphRuntime,
@@ -80,6 +106,8 @@ export class UploadService {
     private readonly grantSeconds: number,
     /** files from this size on go up to S3 in presigned parts of this size */
     private readonly multipartMinBytes: number = MULTIPART_MIN_BYTES,
+    /** how long a report waits for objects CDS reads back before it answers that they are still being verified */
+    private readonly verifyWaitMs: number = DEFAULT_VERIFY_WAIT_MS,
   ) {
     this.secret = uploadGrantSecretFrom(runtime.settings);
   }
@@ -190,6 +218,8 @@ export class UploadService {
       'Reported objects verified by CDS, by how: known (verified before, still there), receipt (the checksum the upload endpoint computed, same file version), store (the checksum the store keeps, else reading the bytes)',
       ['by'],
     );
+    const verifying: string[] = [];
+    const waitOver = new Promise<'still verifying'>((resolve) => setTimeout(() => resolve('still verifying'), this.verifyWaitMs).unref());
     await mapLimited(items, VERIFY_CONCURRENCY, async (item) => {
       const expected: StoredObject = { sizeBytes: item.sizeBytes, sha256: item.sha256 };
       const row = known.get(`${item.category}\u0000${item.sourcePath}`);
@@ -203,7 +233,12 @@ export class UploadService {
         const receipt = receiptFor(this.secret, item.receipt, { region, key: item.objectKey, ...expected });
         if (receipt && (await store.version(item.objectKey)) === receipt.version) return counted.inc({ by: 'receipt' });
       }
-      const found = await store.inspect(item.objectKey, expected);
+      const found = await Promise.race([this.inspection(store, region, item), waitOver]);
+      if (found === 'still verifying') {
+        verifying.push(item.sourcePath);
+        return;
+      }
+      this.inspections.delete(this.inspectionId(region, item));
       counted.inc({ by: 'store' });
       if (found === 'missing') failures.push({ sourcePath: item.sourcePath, why: 'is not in CDS' });
       else if (found === 'differs') {
@@ -226,6 +261,34 @@ export class UploadService {
         { unverified: failures.map((f) => f.sourcePath) },
       );
     }
+    if (verifying.length) throw new StillVerifying(verifying);
+  }
+
+  /**
+   * The store read of one reported object, begun once and shared: a report
+   * that stops waiting leaves it running, and the report sent again (on any
+   * request of this process) takes its result, which is then forgotten.
+   */
+  private inspection(store: ObjectStore, region: string, item: DeclaredItem & { objectKey: string }): Promise<Inspection> {
+    const id = this.inspectionId(region, item);
+    const now = Date.now();
+    for (const [key, kept] of this.inspections) if (kept.expiresAt !== null && kept.expiresAt < now) this.inspections.delete(key);
+    const running = this.inspections.get(id);
+    if (running) return running.result;
+    const entry: { result: Promise<Inspection>; expiresAt: number | null } = {
+      result: this.inspecting(() => store.inspect(item.objectKey, { sizeBytes: item.sizeBytes, sha256: item.sha256 })),
+      expiresAt: null,
+    };
+    this.inspections.set(id, entry);
+    entry.result.then(
+      () => (entry.expiresAt = Date.now() + INSPECTION_KEPT_MS),
+      () => this.inspections.delete(id),
+    );
+    return entry.result;
+  }
+
+  private inspectionId(region: string, item: DeclaredItem & { objectKey: string }): string {
+    return `${region}\u0000${item.objectKey}\u0000${item.sizeBytes}\u0000${item.sha256}`;
   }
 
   /**
