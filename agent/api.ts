@@ -25,6 +25,39 @@ export class GraphQLRequestError extends AgentError {
   }
 }
 
+/** Between asking again while CDS says its work is still under way (each ask itself waits CDS_STORE_WAIT_MS there). */
+const UNDER_WAY_PAUSE_MS = 250;
+
+/**
+ * Runs `attempt` again for as long as CDS answers that the work it needs is
+ * still under way: a CONFLICT whose extensions carry `key` (`verifying`: the
+ * objects of a report CDS is still reading back; `completing`: a multipart
+ * upload the store is still assembling). CDS goes on meanwhile, so each ask
+ * gets nearer; `onWaiting` hears what it is waiting for.
+ */
+export async function whileUnderWay<T>(
+  key: 'verifying' | 'completing',
+  attempt: () => Promise<T>,
+  onWaiting?: (what: string[]) => void,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const what =
+        error instanceof GraphQLRequestError
+          ? error.errors.flatMap((e) => {
+              const value = e.extensions?.[key];
+              return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+            })
+          : [];
+      if (!what.length) throw error;
+      onWaiting?.(what);
+      await new Promise((resolve) => setTimeout(resolve, UNDER_WAY_PAUSE_MS));
+    }
+  }
+}
+
 /** The gateway could not be reached (or kept answering 5xx) even after retrying. */
 export class GatewayUnavailableError extends AgentError {
   constructor(url: string, cause: string) {

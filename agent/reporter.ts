@@ -1,4 +1,4 @@
-import { GraphQLRequestError } from './api';
+import { GraphQLRequestError, whileUnderWay } from './api';
 import { CdsApi, MAX_ITEMS_PER_CALL, MigrationProgress, RecordingRegistration, VerifiedItem } from './operations';
 
 export interface ReporterOptions {
@@ -15,9 +15,6 @@ export interface ReporterOptions {
   /** CDS is still reading reported objects back (large ones): the report goes again until they are verified. */
   onVerifying?: (sourcePaths: string[]) => void;
 }
-
-/** Between sending a report again while CDS still verifies its objects (each attempt itself waits CDS_VERIFY_WAIT_MS there). */
-const VERIFYING_PAUSE_MS = 250;
 
 /** The request body stays well under the gateway's 1 MB limit whatever the paths. */
 const MAX_BATCH_JSON_BYTES = 600_000;
@@ -175,24 +172,20 @@ export class ProgressReporter {
   /**
    * One report, sent again for as long as CDS answers that it is still
    * reading some of its objects back (a large file from a store that keeps
-   * no checksum): CDS goes on reading meanwhile, so each attempt gets nearer,
-   * and the run keeps its lease. Recordings are registered once.
+   * no checksum); the run keeps its lease meanwhile. Recordings are
+   * registered once.
    */
-  private async reportWhileVerifying(items: VerifiedItem[], recordings: RecordingRegistration[]): Promise<MigrationProgress> {
+  private reportWhileVerifying(items: VerifiedItem[], recordings: RecordingRegistration[]): Promise<MigrationProgress> {
     const { pbxId, migrationId, runToken } = this.options;
-    for (;;) {
-      try {
-        return await this.api.report(pbxId, migrationId, runToken, items, recordings);
-      } catch (error) {
-        const verifying =
-          error instanceof GraphQLRequestError
-            ? error.errors.flatMap((e) => (Array.isArray(e.extensions?.verifying) ? (e.extensions.verifying as string[]) : []))
-            : [];
-        if (!verifying.length) throw error;
-        this.options.onVerifying?.(verifying);
-        recordings = [];
-        await new Promise((resolve) => setTimeout(resolve, VERIFYING_PAUSE_MS));
-      }
-    }
+    let registering = recordings;
+    return whileUnderWay(
+      'verifying',
+      async () => {
+        const answer = this.api.report(pbxId, migrationId, runToken, items, registering);
+        registering = [];
+        return answer;
+      },
+      this.options.onVerifying,
+    );
   }
 }

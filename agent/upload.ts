@@ -1,7 +1,7 @@
 import { constants, createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { mapLimited } from '../kernel/map-limited';
-import { GraphQLRequestError } from './api';
+import { GraphQLRequestError, whileUnderWay } from './api';
 import { hashSourceFile } from './hash';
 import { describeIoError, SourceFileError, StoreError } from './errors';
 import { sendBody } from './http-put';
@@ -220,7 +220,9 @@ export class Uploader {
     });
     if (failed) return failed;
     try {
-      await this.options.api.completeMultipart(this.options.migrationId, this.options.runToken, grant.token, etags);
+      await whileUnderWay('completing', () =>
+        this.options.api.completeMultipart(this.options.migrationId, this.options.runToken, grant.token, etags),
+      );
     } catch (error) {
       if (error instanceof GraphQLRequestError && (error.has('FORBIDDEN') || error.has('CONFLICT')))
         return { kind: 'regrant', why: error.message };

@@ -241,7 +241,7 @@ async function main(): Promise<void> {
         `${rcloneVersion} (Debian package; \`apt-get install -y rclone\`), \`--transfers 16 --checkers 16\`. s3rver (@20minutes/s3rver) on 127.0.0.1:${PORT_S3} in its own process, ` +
         'the stack in-process on SQLite files, the agent as a child process exactly as `npm run cds-agent` starts it (TypeScript compiled at startup, included).',
       '',
-      `**The machine was shared** with five other engineers running tests and benchmarks: 2 cores, load average ${loadBefore[0].toFixed(2)} / ${loadBefore[1].toFixed(2)} (1 / 5 min) before the run, ${load1.toFixed(2)} / ${load5.toFixed(2)} after. Figures are noisy; one round each.`,
+      `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, working directory ${os.tmpdir()}; load average ${loadBefore[0].toFixed(2)} / ${loadBefore[1].toFixed(2)} (1 / 5 min) before the run, ${load1.toFixed(2)} / ${load5.toFixed(2)} after. One round each.`,
       '',
       '| tree | store | tool | time | throughput | |',
       '| --- | --- | --- | ---: | ---: | --- |',
@@ -250,7 +250,8 @@ async function main(): Promise<void> {
       `Trees: small = ${RECORDINGS.toLocaleString('en-US')} recordings of 8-40 kB with sidecars; large = ${BACKUPS} backups of ${BACKUP_BYTES / 2 ** 20} MiB.`,
       '',
       'What the agent does that the others do not: activation, hashing every file (SHA-256) before asking for grants, registering every recording, ' +
-        'and the storage subgraph verifying every stored object (size and SHA-256, read back from the directory or from s3rver, which keeps no SHA-256 of its own) before it counts; ' +
+        'and the storage subgraph verifying every stored object (size and SHA-256) before it counts: in the directory store by the signed store receipt of the upload endpoint, which hashed the bytes as they arrived, and a stat finding the same file version; ' +
+        'in s3rver, which keeps no SHA-256 of its own, by reading every object back; ' +
         'the directory store fsyncs each object and its directory. The stack, s3rver, the agent and the other tool share the same 2 cores.',
       '',
     ];

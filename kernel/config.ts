@@ -144,10 +144,10 @@ export const ENV = {
   UPLOAD_GRANT_SECONDS: int(1, 86_400)
     .default(900)
     .describe('storage: how long an upload grant is good for (large files get 1 s per MB on top)'),
-  CDS_VERIFY_WAIT_MS: int(1, 3_600_000)
+  CDS_STORE_WAIT_MS: int(1, 3_600_000)
     .default(4000)
     .describe(
-      'storage: how long a progress report waits for CDS to read reported objects back; past it the report answers that they are still being verified (the reads go on) and the agent sends it again. Keep it below `SUBGRAPH_STORAGE_TIMEOUT_MS`',
+      'storage: how long a progress report waits for CDS to read reported objects back, and a multipart completion for the store to assemble the object; past it the answer says the work is still under way (it goes on) and the agent asks again. Keep it below `SUBGRAPH_STORAGE_TIMEOUT_MS`',
     ),
   UPLOAD_MULTIPART_MIN_BYTES: int(5_242_880, 5_000_000_000_000)
     .default(67_108_864)

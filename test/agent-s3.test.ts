@@ -46,7 +46,7 @@ beforeAll(async () => {
     MIGRATION_LEASE_SECONDS: '3',
     // Reports never wait for CDS to read objects back: every store read outlasts the report, the agent
     // sends the report again until CDS has read everything, and the run keeps its 3-second lease meanwhile.
-    CDS_VERIFY_WAIT_MS: '1',
+    CDS_STORE_WAIT_MS: '1',
   });
   store = new S3Store({
     bucket: 'cds-euc1',

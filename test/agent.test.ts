@@ -7,7 +7,7 @@ import { In } from 'typeorm';
 import { generateSampleTree, SampleTree } from '../agent/sample-tree';
 import { Recording } from '../subgraphs/recordings/entities/recording';
 import { tokens } from './support/harness';
-import { contractOperation } from './support/operations';
+import { RecordingNode, contractOperation } from './support/operations';
 import {
   AgentStack,
   cdsObjects,
@@ -33,19 +33,6 @@ const VM = 'a70000000001';
 const CLOUD = 'a70000000002';
 const CLOUD_OLD = 'a70000000003';
 const DAY = 24 * 3600 * 1000;
-
-interface RecordingNode {
-  id: string;
-  callId: string;
-  startedAt: string;
-  durationSeconds: number;
-  sizeBytes: number;
-  caller: string | null;
-  callee: string | null;
-  location: string;
-  localCopyExpiresAt: string | null;
-  sha256: string | null;
-}
 
 let s: AgentStack;
 beforeAll(async () => {

@@ -1,16 +1,12 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import nodePath from 'node:path';
 import { PbxKind } from '../kernel/domain/enums';
 import { testConfig } from '../kernel/config';
 import { createTokenVerifier } from '../kernel/identity';
 import { InboxEvent, OutboxEvent, OutboxRelay } from '../kernel/events/outbox';
 import { RedisStreamBus } from '../kernel/events/redis-bus';
-import { objectKeyFor } from '../kernel/objectstore/store';
 import { RunningSubgraph, startSubgraph } from '../kernel/subgraph';
 import { databaseFor } from '../dev/stack';
 import { CONSUMER_GROUPS, SUBGRAPHS } from '../subgraphs';
+import { TestObjectStore } from './support/objects';
 import { contractOperation } from './support/operations';
 import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TEST_SECRET, TestStack, tokens } from './support/harness';
@@ -24,17 +20,12 @@ const REPORT_ITEMS = `mutation ($pbx: ID!, $id: ID!, $token: String!, $items: [V
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status finishedAt } }`;
 const RECORDINGS = `query ($id: ID!) { pbx(id: $id) { recordings { edges { node { location localCopyExpiresAt } } } } }`;
 
-const STORE_ROOT = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'cds-heal-'));
+const objects = new TestObjectStore();
 /** Writes a file's object into the CDS store of eu-central-1 under the key CDS gives it. */
-function store(sourcePath: string, size: number) {
-  const content = Buffer.alloc(size, sourcePath);
-  const sha256 = createHash('sha256').update(content).digest('hex');
-  const objectKey = objectKeyFor(serial(1, 'e1'), 'CALL_RECORDINGS', sourcePath, sha256);
-  const file = nodePath.join(STORE_ROOT, 'eu-central-1', ...objectKey.split('/'));
-  fs.mkdirSync(nodePath.dirname(file), { recursive: true });
-  fs.writeFileSync(file, content);
-  return { objectKey, sha256, sizeBytes: size };
-}
+const store = (sourcePath: string, size: number) => {
+  const { objectKey, sha256, sizeBytes } = objects.put(serial(1, 'e1'), 'eu-central-1', 'CALL_RECORDINGS', sourcePath, size);
+  return { objectKey, sha256, sizeBytes };
+};
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -62,7 +53,7 @@ describe('events heal', () => {
   const late = serial(2, 'e1');
 
   beforeAll(async () => {
-    process.env.CDS_STORES = `eu-central-1=file:${STORE_ROOT}/eu-central-1`;
+    process.env.CDS_STORES = objects.settingFor(['eu-central-1']);
     redis = await OwnRedis.start();
     // Lost events are noticed, and acknowledged rows pruned, within a fraction of a second.
     stack = await startTestStack({ redisUrl: redis.url, claimIdleMs: 500, tailGraceMs: 0, env: { EVENT_MAINTENANCE_MS: '200' } });
@@ -83,7 +74,7 @@ describe('events heal', () => {
     await stack?.stop();
     await redis?.down();
     delete process.env.CDS_STORES;
-    fs.rmSync(STORE_ROOT, { recursive: true, force: true });
+    objects.remove();
   });
 
   it('delivers and applies every event exactly once through a consumer outage and an empty Redis restart', async () => {

@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import nodePath from 'node:path';
-import { objectKeyFor } from '../kernel/objectstore/store';
+import { TestObjectStore } from './support/objects';
 import { contractDocument, contractOperation } from './support/operations';
 import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
@@ -21,18 +18,10 @@ const REPORT_ITEMS = `mutation ($pbx: ID!, $id: ID!, $token: String!, $items: [V
 const COMPLETE = `mutation ($id: ID!, $token: String!) { completeMigration(migrationId: $id, runToken: $token) { status finishedAt } }`;
 const FAIL = `mutation ($id: ID!, $token: String, $error: String!) { failMigration(migrationId: $id, runToken: $token, error: $error) { status error } }`;
 
-/** Content of `size` bytes for a path, so that reported objects can really be stored (CDS verifies each before it counts). */
-const contentOf = (path: string, size: number) => Buffer.alloc(size, path);
-const STORE_ROOT = '/tmp/cds-lifecycle-test';
+const objects = new TestObjectStore();
 /** Stores an item's object where the stack's store keeps it, under the key CDS gives it; answers the reported item. */
-function stored(pbxId: string, category: string, sourcePath: string, size: number) {
-  const content = contentOf(sourcePath, size);
-  const objectKey = objectKeyFor(pbxId, category, sourcePath, createHash('sha256').update(content).digest('hex'));
-  const file = nodePath.join(STORE_ROOT, 'eu-central-1', ...objectKey.split('/'));
-  fs.mkdirSync(nodePath.dirname(file), { recursive: true });
-  fs.writeFileSync(file, content);
-  return { category, sourcePath, objectKey, sizeBytes: size, sha256: createHash('sha256').update(content).digest('hex') };
-}
+const stored = (pbxId: string, category: string, sourcePath: string, size: number) =>
+  objects.put(pbxId, 'eu-central-1', category, sourcePath, size);
 const code = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 
 describe('CDS lifecycle', () => {
@@ -44,7 +33,7 @@ describe('CDS lifecycle', () => {
   const vmNoStore = serial(5, 'c0');
 
   beforeAll(async () => {
-    process.env.CDS_STORES = 'eu-central-1=file:/tmp/cds-lifecycle-test/eu-central-1,us-east-1=file:/tmp/cds-lifecycle-test/us-east-1';
+    process.env.CDS_STORES = objects.settingFor(['eu-central-1', 'us-east-1']);
     stack = await startTestStack();
     delete process.env.CDS_STORES;
     await createCustomer(stack, 'life');
@@ -68,7 +57,10 @@ describe('CDS lifecycle', () => {
     await registerPbx(stack, { id: vmNoStore, customerId: 'life', kind: 'VIRTUAL' as never, wmsVersion: '6.10', region: 'ap-south-1' });
     await stack.settle();
   });
-  afterAll(() => stack?.stop());
+  afterAll(async () => {
+    await stack?.stop();
+    objects.remove();
+  });
 
   it('starts the migration of a cloud PBX once, when it reports 6.05 or later (rule 1)', async () => {
     const before = await stack.ok<{ reportWmsVersion: { pbx: { cds: { state: string }; currentMigration: unknown } } }>(

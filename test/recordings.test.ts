@@ -1,4 +1,4 @@
-import { contractOperation } from './support/operations';
+import { contractOperation, RecordingNode } from './support/operations';
 import { createCustomer, networkOf, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
 import { seedRecordings } from '../subgraphs/recordings/seed';
@@ -10,17 +10,8 @@ import { seedRecordings } from '../subgraphs/recordings/seed';
  * registerRecordings) are in recordings-subgraph.test.ts.
  */
 
-interface Node {
-  id: string;
-  callId: string;
-  startedAt: string;
-  sizeBytes: number;
-  caller: string | null;
-  callee: string | null;
-  location: string;
-  localCopyExpiresAt: string | null;
-  sha256: string | null;
-}
+/** The Recordings selection of this file: the contract's, without the duration. */
+type Node = Omit<RecordingNode, 'durationSeconds'>;
 interface Recordings {
   pbx: {
     id: string;

@@ -4,7 +4,7 @@ import { signToken } from '../kernel/identity';
 import { seedRecordings } from '../subgraphs/recordings/seed';
 import { createCustomer, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
-import { contractOperation } from './support/operations';
+import { RecordingNode, contractOperation } from './support/operations';
 
 /**
  * GET /api/v1/pbx/recordings (contract README, "REST") at the gateway's port,
@@ -17,20 +17,8 @@ type RestRecord = RestRecording;
 type RestBody =
   { type: 'result'; result: { total: number; records: RestRecord[]; redacted?: string[] } } | { type: 'error'; reason: string };
 
-interface Node {
-  id: string;
-  callId: string;
-  startedAt: string;
-  durationSeconds: number;
-  sizeBytes: number;
-  caller: string | null;
-  callee: string | null;
-  location: string;
-  localCopyExpiresAt: string | null;
-  sha256: string | null;
-}
 interface Recordings {
-  pbx: { recordings: { totalCount: number; edges: { node: Node }[] } };
+  pbx: { recordings: { totalCount: number; edges: { node: RecordingNode }[] } };
 }
 
 const RECORDINGS = contractOperation('Recordings.graphql', 'Recordings');
@@ -43,7 +31,7 @@ const UNKNOWN = serial(99, 'e5');
 const seconds = (iso: string | null) => (iso === null ? null : Math.floor(Date.parse(iso) / 1000));
 
 /** What the contract says a REST record is, from the GraphQL node of the same recording. */
-const asRest = (node: Node): RestRecord => ({
+const asRest = (node: RecordingNode): RestRecord => ({
   id: node.id,
   callId: node.callId,
   start: seconds(node.startedAt)!,
@@ -58,7 +46,7 @@ const asRest = (node: Node): RestRecord => ({
 
 describe('GET /api/v1/pbx/recordings', () => {
   let stack: TestStack;
-  let all: Node[];
+  let all: RecordingNode[];
 
   async function rest(
     query: string,

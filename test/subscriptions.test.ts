@@ -74,10 +74,10 @@ describe('MigrationProgress subscription through the gateway', () => {
   beforeAll(async () => {
     process.env.CDS_STORES = objects.setting;
     // CDS reads the 4.9 GB backup below to verify it: give the storage subgraph time for it, and the report time to wait for it.
-    process.env.CDS_VERIFY_WAIT_MS = '110000';
+    process.env.CDS_STORE_WAIT_MS = '110000';
     stack = await startTestStack({ coalesceMs: 50, env: { SUBGRAPH_TIMEOUT_MS: '120000' } });
     delete process.env.CDS_STORES;
-    delete process.env.CDS_VERIFY_WAIT_MS;
+    delete process.env.CDS_STORE_WAIT_MS;
     await createCustomer(stack, 'sub-a');
     await createCustomer(stack, 'sub-b');
     await createNetwork(stack, 'sub-a', 'sub-a-net', 'Sub A Net');

@@ -38,7 +38,7 @@ export const storageSubgraph: SubgraphDefinition<StorageServices, StorageLoaders
       'MIGRATION_LEASE_SECONDS',
       'UPLOAD_GRANT_SECONDS',
       'UPLOAD_MULTIPART_MIN_BYTES',
-      'CDS_VERIFY_WAIT_MS',
+      'CDS_STORE_WAIT_MS',
     ]);
     const stores = RegionStores.fromConfig(settings.CDS_STORES ?? DEFAULT_CDS_STORES);
     const uploads = new UploadService(
@@ -46,7 +46,7 @@ export const storageSubgraph: SubgraphDefinition<StorageServices, StorageLoaders
       stores,
       settings.UPLOAD_GRANT_SECONDS,
       settings.UPLOAD_MULTIPART_MIN_BYTES,
-      settings.CDS_VERIFY_WAIT_MS,
+      settings.CDS_STORE_WAIT_MS,
     );
     return { runtime, usage, lifecycle: new LifecycleService(runtime, usage, stores, settings.MIGRATION_LEASE_SECONDS * 1000, uploads) };
   },

@@ -3,6 +3,7 @@ import { In } from 'typeorm';
 import { DataCategory } from '../../kernel/domain/enums';
 import { badInput, conflict, DomainError, forbidden } from '../../kernel/errors';
 import { limiter, mapLimited } from '../../kernel/map-limited';
+import { budget, SharedWork, STILL_UNDER_WAY, within } from '../../kernel/shared-work';
 import { DirectoryStore } from '../../kernel/objectstore/directory-store';
 import { signUploadGrant, UPLOAD_PATH, uploadGrantSecretFrom, UploadGrantClaims, verifyUploadGrant } from '../../kernel/objectstore/grants';
 import { receiptFor } from '../../kernel/objectstore/receipts';
@@ -75,12 +76,12 @@ export interface CopyCheck {
 export const MAX_GRANTS_PER_CALL = 1000;
 /** Files from this size on go up to S3 in presigned parts (the server creates and completes the multipart upload). */
 export const MULTIPART_MIN_BYTES = 64 * 1024 * 1024;
-/** How long a report waits for the store reads it needs, by default: well inside the gateway's SUBGRAPH_TIMEOUT_MS. */
-export const DEFAULT_VERIFY_WAIT_MS = 4000;
+/** How long a request waits for long store work, by default: well inside the gateway's SUBGRAPH_TIMEOUT_MS. */
+export const DEFAULT_STORE_WAIT_MS = 4000;
 /** Store reads of reported objects at once, in this process. */
 const INSPECTIONS_AT_ONCE = 32;
-/** A read's result waits this long for the report sent again that takes it. */
-const INSPECTION_KEPT_MS = 10 * 60 * 1000;
+/** The result of long store work waits this long for the request sent again that takes it. */
+const KEPT_MS = 10 * 60 * 1000;
 /** Objects verified at once: small files are file-system calls, large ones reads; both want a few in flight. */
 const VERIFY_CONCURRENCY = 16;
 const h = (headers: Record<string, string>): HttpHeaderValue[] => Object.entries(headers).map(([name, value]) => ({ name, value }));
@@ -94,10 +95,10 @@ const h = (headers: Record<string, string>): HttpHeaderValue[] => Object.entries
  */
 export class UploadService {
   private readonly secret: string | null;
-  /** Store reads of reported objects, under way or waiting for the report sent again (UploadService.inspection). */
-  private readonly inspections = new Map<string, { result: Promise<Inspection>; expiresAt: number | null }>();
-  /** Store reads at once, over every report: past a report's wait they go on in the background, queued here. */
-  private readonly inspecting = limiter(INSPECTIONS_AT_ONCE);
+  /** Store reads of reported objects (at most INSPECTIONS_AT_ONCE at once): past a report's wait they go on for the report sent again. */
+  private readonly inspections = new SharedWork<Inspection>(KEPT_MS, limiter(INSPECTIONS_AT_ONCE));
+  /** Multipart uploads being assembled by the store, by upload id, for the completion asked again. */
+  private readonly completions = new SharedWork<void>(KEPT_MS);
 
   constructor(
     private readonly runtime: SubgraphRuntime,
@@ -106,8 +107,8 @@ export class UploadService {
     private readonly grantSeconds: number,
     /** files from this size on go up to S3 in presigned parts of this size */
     private readonly multipartMinBytes: number = MULTIPART_MIN_BYTES,
-    /** how long a report waits for objects CDS reads back before it answers that they are still being verified */
-    private readonly verifyWaitMs: number = DEFAULT_VERIFY_WAIT_MS,
+    /** how long a report or a multipart completion waits for the store before it answers that the work is still under way */
+    private readonly storeWaitMs: number = DEFAULT_STORE_WAIT_MS,
   ) {
     this.secret = uploadGrantSecretFrom(runtime.settings);
   }
@@ -175,15 +176,27 @@ export class UploadService {
     if (!parts.length || parts.some((p) => !Number.isInteger(p.partNumber) || p.partNumber < 1 || p.partNumber > 10_000 || !p.etag)) {
       throw badInput('Name every uploaded part with its number (1 to 10000) and the ETag S3 answered', 'parts');
     }
-    try {
-      await store.completeMultipart(claims.key, claims.uploadId, parts);
-    } catch (error) {
-      // An answer lost on the way: a second completion finds the upload gone, and the object there.
-      const present = await store.stat(claims.key).catch(() => null);
-      if (present?.sizeBytes !== claims.sizeBytes) {
-        throw conflict(`The multipart upload of ${claims.key} could not be completed: ${(error as Error).message}`);
+    const uploadId = claims.uploadId;
+    const completion = this.completions.begin(`${claims.region}\u0000${uploadId}`, async () => {
+      try {
+        await store.completeMultipart(claims.key, uploadId, parts);
+      } catch (error) {
+        // An answer lost on the way: a second completion finds the upload gone, and the object there.
+        const present = await store.stat(claims.key).catch(() => null);
+        if (present?.sizeBytes !== claims.sizeBytes) {
+          throw conflict(`The multipart upload of ${claims.key} could not be completed: ${(error as Error).message}`);
+        }
       }
+    });
+    // S3 assembles a large upload for a while (s3rver copies every part): the caller asks again meanwhile.
+    if ((await within(completion, budget(this.storeWaitMs))) === STILL_UNDER_WAY) {
+      throw new DomainError(
+        'CONFLICT',
+        `The store is still assembling the multipart upload of ${claims.key}; call completeMultipartUpload again shortly (it goes on meanwhile)`,
+        { completing: claims.key },
+      );
     }
+    this.completions.taken(`${claims.region}\u0000${uploadId}`);
     return claims.key;
   }
 
@@ -219,7 +232,8 @@ export class UploadService {
       ['by'],
     );
     const verifying: string[] = [];
-    const waitOver = new Promise<'still verifying'>((resolve) => setTimeout(() => resolve('still verifying'), this.verifyWaitMs).unref());
+    const waitOver = budget(this.storeWaitMs);
+    const read: string[] = [];
     await mapLimited(items, VERIFY_CONCURRENCY, async (item) => {
       const expected: StoredObject = { sizeBytes: item.sizeBytes, sha256: item.sha256 };
       const row = known.get(`${item.category}\u0000${item.sourcePath}`);
@@ -233,15 +247,24 @@ export class UploadService {
         const receipt = receiptFor(this.secret, item.receipt, { region, key: item.objectKey, ...expected });
         if (receipt && (await store.version(item.objectKey)) === receipt.version) return counted.inc({ by: 'receipt' });
       }
-      const found = await Promise.race([this.inspection(store, region, item), waitOver]);
-      if (found === 'still verifying') {
+      const id = `${region}\u0000${item.objectKey}\u0000${item.sizeBytes}\u0000${item.sha256}`;
+      const found = await within(
+        this.inspections.begin(id, () => store.inspect(item.objectKey, expected)),
+        waitOver,
+      );
+      if (found === STILL_UNDER_WAY) {
         verifying.push(item.sourcePath);
         return;
       }
-      this.inspections.delete(this.inspectionId(region, item));
+      if (found === 'verified') {
+        // Kept until the report counts: a report sent again (another item was still being read) takes it then.
+        read.push(id);
+        return;
+      }
+      this.inspections.taken(id);
       counted.inc({ by: 'store' });
       if (found === 'missing') failures.push({ sourcePath: item.sourcePath, why: 'is not in CDS' });
-      else if (found === 'differs') {
+      else {
         failures.push({
           sourcePath: item.sourcePath,
           why: `does not hold the reported ${item.sizeBytes} bytes with SHA-256 ${item.sha256} (removed; upload it again)`,
@@ -262,33 +285,8 @@ export class UploadService {
       );
     }
     if (verifying.length) throw new StillVerifying(verifying);
-  }
-
-  /**
-   * The store read of one reported object, begun once and shared: a report
-   * that stops waiting leaves it running, and the report sent again (on any
-   * request of this process) takes its result, which is then forgotten.
-   */
-  private inspection(store: ObjectStore, region: string, item: DeclaredItem & { objectKey: string }): Promise<Inspection> {
-    const id = this.inspectionId(region, item);
-    const now = Date.now();
-    for (const [key, kept] of this.inspections) if (kept.expiresAt !== null && kept.expiresAt < now) this.inspections.delete(key);
-    const running = this.inspections.get(id);
-    if (running) return running.result;
-    const entry: { result: Promise<Inspection>; expiresAt: number | null } = {
-      result: this.inspecting(() => store.inspect(item.objectKey, { sizeBytes: item.sizeBytes, sha256: item.sha256 })),
-      expiresAt: null,
-    };
-    this.inspections.set(id, entry);
-    entry.result.then(
-      () => (entry.expiresAt = Date.now() + INSPECTION_KEPT_MS),
-      () => this.inspections.delete(id),
-    );
-    return entry.result;
-  }
-
-  private inspectionId(region: string, item: DeclaredItem & { objectKey: string }): string {
-    return `${region}\u0000${item.objectKey}\u0000${item.sizeBytes}\u0000${item.sha256}`;
+    for (const id of read) this.inspections.taken(id);
+    if (read.length) counted.inc({ by: 'store' }, read.length);
   }
 
   /**

@@ -37,6 +37,11 @@ export class TestObjectStore {
     return `*=file:${this.root}/{region}`;
   }
 
+  /** the CDS_STORES value for these regions only (any other has no store) */
+  settingFor(regions: string[]): string {
+    return regions.map((region) => `${region}=file:${this.root}/${region}`).join(',');
+  }
+
   /** Stores the object of a `size`-byte file at `sourcePath` of PBX `pbxId` (in `region`); answers the item to report. */
   put(pbxId: string, region: string, category: string, sourcePath: string, size: number): StoredItem {
     const content = size >= SPARSE_FROM_BYTES ? { zeros: size } : Buffer.alloc(size, sourcePath);

@@ -25,3 +25,17 @@ export const provisioning = {
   setLegacyLicenses: () => contractOperation('Provisioning.graphql', 'SetLegacyStorageLicenses'),
   addStaticIpPool: () => contractOperation('Provisioning.graphql', 'AddStaticIpPool'),
 };
+
+/** A recording as the contract's Recordings operation (Recordings.graphql) selects it. */
+export interface RecordingNode {
+  id: string;
+  callId: string;
+  startedAt: string;
+  durationSeconds: number;
+  sizeBytes: number;
+  caller: string | null;
+  callee: string | null;
+  location: string;
+  localCopyExpiresAt: string | null;
+  sha256: string | null;
+}

@@ -16,6 +16,33 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
 
+/**
+ * A table that scrolls on its own on narrow screens: one header cell per
+ * column (a `false` column is left out, for columns some readers do not see),
+ * and the rows. Each cell carries its column's name as `data-label`, which the
+ * narrow layout shows in front of it.
+ */
+export function DataTable({ className, columns, children }: { className: string; columns: (string | false)[]; children: ReactNode }) {
+  return (
+    <div className="table-wrap">
+      <table className={className}>
+        <thead>
+          <tr>
+            {columns
+              .filter((c): c is string => c !== false)
+              .map((column) => (
+                <th scope="col" key={column}>
+                  {column}
+                </th>
+              ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 /** An error in words, announced to screen readers; `retry` offers to try again. */
 export function ErrorNote({ error, retry }: { error: BoardError | string; retry?: () => void }) {
   const message = typeof error === 'string' ? error : error.message;

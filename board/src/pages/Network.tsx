@@ -1,7 +1,7 @@
 import CATALOG from '../operations/BundleCatalog.graphql?raw';
 import DASHBOARD from '../operations/NetworkDashboard.graphql?raw';
 import { ActivateCds, BundleOrder, StaticIpControl, useMayAct } from '../components/actions';
-import { Empty, ErrorNote, Field, Loading, ProgressBar, StatePill, UsageMeter } from '../components/ui';
+import { DataTable, Empty, ErrorNote, Field, Loading, ProgressBar, StatePill, UsageMeter } from '../components/ui';
 import { date, dateTime, months, words } from '../format';
 import { useQuery } from '../hooks';
 import { LiveMigration, useLiveMigrations } from '../live';
@@ -58,27 +58,11 @@ export function NetworkPage({ networkId }: { networkId: string }) {
       {network.pbxs.length === 0 ? (
         <Empty>This network has no PBXs yet.</Empty>
       ) : (
-        <div className="table-wrap">
-          <table className="pbxs">
-            <thead>
-              <tr>
-                <th scope="col">PBX</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Version</th>
-                <th scope="col">Region</th>
-                <th scope="col">CDS</th>
-                <th scope="col">Migration</th>
-                <th scope="col">Static IP</th>
-                {mayAct && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {network.pbxs.map((pbx) => (
-                <PbxRow key={pbx.id} pbx={pbx} live={live.byPbx[pbx.id]} mayAct={mayAct} onChange={refresh} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable className="pbxs" columns={['PBX', 'Kind', 'Version', 'Region', 'CDS', 'Migration', 'Static IP', mayAct && 'Actions']}>
+          {network.pbxs.map((pbx) => (
+            <PbxRow key={pbx.id} pbx={pbx} live={live.byPbx[pbx.id]} mayAct={mayAct} onChange={refresh} />
+          ))}
+        </DataTable>
       )}
       {mayAct && (
         <div className="panel">

@@ -4,7 +4,7 @@ import DETAILS from '../operations/PbxDetails.graphql?raw';
 import RECORDINGS from '../operations/Recordings.graphql?raw';
 import RECORDINGS_ANALYST from '../operations/RecordingsWithoutPersonalData.graphql?raw';
 import { ActivateCds, BundleOrder, StaticIpControl, useMayAct } from '../components/actions';
-import { Empty, ErrorNote, Field, Loading, ProgressBar, StatePill, UsageMeter } from '../components/ui';
+import { DataTable, Empty, ErrorNote, Field, Loading, ProgressBar, StatePill, UsageMeter } from '../components/ui';
 import { bytes, date, dateTime, duration, months, words } from '../format';
 import { useBoard, useQuery } from '../hooks';
 import { useLiveMigrations } from '../live';
@@ -246,73 +246,57 @@ function Recordings({ pbxId }: { pbxId: string }) {
             {page.totalCount} recording{page.totalCount === 1 ? '' : 's'}
             {filter.from || filter.to ? ' in these days' : ''} · page {pageNumber}
           </p>
-          <div className="table-wrap">
-            <table className="recordings-table">
-              <thead>
-                <tr>
-                  <th scope="col">Started</th>
-                  <th scope="col">Length</th>
-                  {personal && (
-                    <>
-                      <th scope="col">Caller</th>
-                      <th scope="col">Callee</th>
-                    </>
-                  )}
-                  <th scope="col">Size</th>
-                  <th scope="col">Where</th>
-                  {personal && <th scope="col">Listen</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {page.edges.map(({ node }) => (
-                  <tr key={node.id} data-recording={node.id}>
-                    <td data-label="Started">{dateTime(node.startedAt)}</td>
-                    <td data-label="Length">{duration(node.durationSeconds)}</td>
-                    {personal && (
-                      <>
-                        <td data-label="Caller">{node.caller || '—'}</td>
-                        <td data-label="Callee">{node.callee || '—'}</td>
-                      </>
+          <DataTable
+            className="recordings-table"
+            columns={['Started', 'Length', personal && 'Caller', personal && 'Callee', 'Size', 'Where', personal && 'Listen']}
+          >
+            {page.edges.map(({ node }) => (
+              <tr key={node.id} data-recording={node.id}>
+                <td data-label="Started">{dateTime(node.startedAt)}</td>
+                <td data-label="Length">{duration(node.durationSeconds)}</td>
+                {personal && (
+                  <>
+                    <td data-label="Caller">{node.caller || '—'}</td>
+                    <td data-label="Callee">{node.callee || '—'}</td>
+                  </>
+                )}
+                <td data-label="Size">{bytes(node.sizeBytes)}</td>
+                <td data-label="Where">
+                  {words(node.location)}
+                  {node.localCopyExpiresAt && node.location === 'CDS_WITH_LOCAL_COPY' ? (
+                    <div className="muted small">local copy until {date(node.localCopyExpiresAt)}</div>
+                  ) : null}
+                </td>
+                {personal && (
+                  <td data-label="Listen">
+                    {node.playbackUrl ? (
+                      playing === node.id ? (
+                        <audio
+                          controls
+                          autoPlay
+                          preload="none"
+                          src={node.playbackUrl}
+                          aria-label={`Recording of ${dateTime(node.startedAt)}`}
+                          onError={() => undefined}
+                        />
+                      ) : (
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() => setPlaying(node.id)}
+                          aria-label={`Play the recording of ${dateTime(node.startedAt)}`}
+                        >
+                          Play
+                        </button>
+                      )
+                    ) : (
+                      <span className="muted small">Only on the PBX</span>
                     )}
-                    <td data-label="Size">{bytes(node.sizeBytes)}</td>
-                    <td data-label="Where">
-                      {words(node.location)}
-                      {node.localCopyExpiresAt && node.location === 'CDS_WITH_LOCAL_COPY' ? (
-                        <div className="muted small">local copy until {date(node.localCopyExpiresAt)}</div>
-                      ) : null}
-                    </td>
-                    {personal && (
-                      <td data-label="Listen">
-                        {node.playbackUrl ? (
-                          playing === node.id ? (
-                            <audio
-                              controls
-                              autoPlay
-                              preload="none"
-                              src={node.playbackUrl}
-                              aria-label={`Recording of ${dateTime(node.startedAt)}`}
-                              onError={() => undefined}
-                            />
-                          ) : (
-                            <button
-                              type="button"
-                              className="secondary"
-                              onClick={() => setPlaying(node.id)}
-                              aria-label={`Play the recording of ${dateTime(node.startedAt)}`}
-                            >
-                              Play
-                            </button>
-                          )
-                        ) : (
-                          <span className="muted small">Only on the PBX</span>
-                        )}
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </DataTable>
           <div className="pager">
             <button
               type="button"

@@ -1,6 +1,6 @@
 import { FormEvent, useState } from 'react';
 import TRANSITION from '../operations/RunLegacyTransition.graphql?raw';
-import { Empty, ErrorNote, Notice } from '../components/ui';
+import { DataTable, Empty, ErrorNote, Notice } from '../components/ui';
 import { useMutation } from '../hooks';
 import { Link } from '../router';
 import { TransitionData } from '../types';
@@ -40,44 +40,29 @@ export function TransitionPage() {
           {report.decisions.length === 0 ? (
             <Empty>No holder has legacy storage licences.</Empty>
           ) : (
-            <div className="table-wrap">
-              <table className="decisions">
-                <thead>
-                  <tr>
-                    <th scope="col">Customer</th>
-                    <th scope="col">Holder</th>
-                    <th scope="col">PBXs</th>
-                    <th scope="col">Licences</th>
-                    <th scope="col">Bundle</th>
-                    <th scope="col">Rule</th>
-                    <th scope="col">Would apply</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {report.decisions.map((d) => (
-                    <tr key={`${d.networkId ?? ''}:${d.pbxId ?? ''}`}>
-                      <td data-label="Customer">{d.customerId}</td>
-                      <td data-label="Holder">
-                        {d.networkId ? (
-                          <Link to={`/networks/${encodeURIComponent(d.networkId)}`}>network {d.networkId}</Link>
-                        ) : d.pbxId ? (
-                          <Link to={`/pbxs/${encodeURIComponent(d.pbxId)}`}>PBX {d.pbxId}</Link>
-                        ) : (
-                          '—'
-                        )}
-                      </td>
-                      <td data-label="PBXs">{d.pbxCount}</td>
-                      <td data-label="Licences">{d.legacyLicenses}</td>
-                      <td data-label="Bundle">
-                        <strong>{d.code}</strong>
-                      </td>
-                      <td data-label="Rule">{d.rule}</td>
-                      <td data-label="Would apply">{d.applied ? 'Yes' : 'No (kept)'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable className="decisions" columns={['Customer', 'Holder', 'PBXs', 'Licences', 'Bundle', 'Rule', 'Would apply']}>
+              {report.decisions.map((d) => (
+                <tr key={`${d.networkId ?? ''}:${d.pbxId ?? ''}`}>
+                  <td data-label="Customer">{d.customerId}</td>
+                  <td data-label="Holder">
+                    {d.networkId ? (
+                      <Link to={`/networks/${encodeURIComponent(d.networkId)}`}>network {d.networkId}</Link>
+                    ) : d.pbxId ? (
+                      <Link to={`/pbxs/${encodeURIComponent(d.pbxId)}`}>PBX {d.pbxId}</Link>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td data-label="PBXs">{d.pbxCount}</td>
+                  <td data-label="Licences">{d.legacyLicenses}</td>
+                  <td data-label="Bundle">
+                    <strong>{d.code}</strong>
+                  </td>
+                  <td data-label="Rule">{d.rule}</td>
+                  <td data-label="Would apply">{d.applied ? 'Yes' : 'No (kept)'}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </>
       )}
