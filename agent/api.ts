@@ -25,6 +25,15 @@ export class GraphQLRequestError extends AgentError {
   }
 }
 
+/** What the errors of a refused operation say under `extensions[key]` (a list or one string), as strings; [] for any other error. */
+export function extensionValues(error: unknown, key: string): string[] {
+  if (!(error instanceof GraphQLRequestError)) return [];
+  return error.errors.flatMap((e) => {
+    const value = e.extensions?.[key];
+    return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+  });
+}
+
 /** Between asking again while CDS says its work is still under way (each ask itself waits CDS_STORE_WAIT_MS there). */
 const UNDER_WAY_PAUSE_MS = 250;
 
@@ -44,13 +53,7 @@ export async function whileUnderWay<T>(
     try {
       return await attempt();
     } catch (error) {
-      const what =
-        error instanceof GraphQLRequestError
-          ? error.errors.flatMap((e) => {
-              const value = e.extensions?.[key];
-              return Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
-            })
-          : [];
+      const what = extensionValues(error, key);
       if (!what.length) throw error;
       onWaiting?.(what);
       await new Promise((resolve) => setTimeout(resolve, UNDER_WAY_PAUSE_MS));

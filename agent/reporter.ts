@@ -1,4 +1,4 @@
-import { GraphQLRequestError, whileUnderWay } from './api';
+import { extensionValues, whileUnderWay } from './api';
 import { CdsApi, MAX_ITEMS_PER_CALL, MigrationProgress, RecordingRegistration, VerifiedItem } from './operations';
 
 export interface ReporterOptions {
@@ -149,11 +149,7 @@ export class ProgressReporter {
       migration = await this.reportWhileVerifying(items, recordings);
     } catch (error) {
       // CDS verifies every object before it counts; those that did not verify are taken out, the rest reported again.
-      const refused = new Set(
-        error instanceof GraphQLRequestError
-          ? error.errors.flatMap((e) => (Array.isArray(e.extensions?.unverified) ? (e.extensions.unverified as string[]) : []))
-          : [],
-      );
+      const refused = new Set(extensionValues(error, 'unverified'));
       if (!refused.size) throw error;
       this.unverified.push(...items.filter((i) => refused.has(i.sourcePath)));
       const keep = items.filter((i) => !refused.has(i.sourcePath));

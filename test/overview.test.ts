@@ -2,7 +2,7 @@ import { CdsState, DataCategory, MigrationStatus, MigrationTrigger } from '../ke
 import { seedStorage } from '../subgraphs/storage/seed';
 import { createCustomer, createNetwork, registerPbx, serial } from './support/fixtures';
 import { startTestStack, TestStack, tokens } from './support/harness';
-import { TestObjectStore } from './support/objects';
+import { reportUntilVerified, TestObjectStore } from './support/objects';
 import { contractDocument, contractOperation } from './support/operations';
 
 /**
@@ -74,15 +74,8 @@ describe('cdsOverview', () => {
     const {
       beginMigrationRun: { runToken },
     } = await stack.ok<{ beginMigrationRun: { runToken: string } }>(BEGIN, { id: migration.id, inventory }, tokens.pbx(pbx));
-    await stack.ok(
-      REPORT,
-      {
-        id: migration.id,
-        token: runToken,
-        items: items.map((i) => objects.put(pbx, region, i.category, i.path, i.size)),
-      },
-      tokens.pbx(pbx),
-    );
+    const reported = { id: migration.id, token: runToken, items: items.map((i) => objects.put(pbx, region, i.category, i.path, i.size)) };
+    await reportUntilVerified(() => stack.gql(REPORT, reported, tokens.pbx(pbx)));
     if (outcome === 'complete') await stack.ok(COMPLETE, { id: migration.id, token: runToken }, tokens.pbx(pbx));
     else await stack.ok(FAIL, { id: migration.id, token: runToken, error: 'a backup could not be read' }, tokens.pbx(pbx));
   }

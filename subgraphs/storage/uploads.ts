@@ -228,7 +228,7 @@ export class UploadService {
     const failures: { sourcePath: string; why: string }[] = [];
     const counted = this.runtime.metrics.counter(
       'cds_object_verifications_total',
-      'Reported objects verified by CDS, by how: known (verified before, still there), receipt (the checksum the upload endpoint computed, same file version), store (the checksum the store keeps, else reading the bytes)',
+      'Reported objects CDS checked, by how: known (verified before, still there), receipt (the checksum the upload endpoint computed, same file version), store (the checksum the store keeps, else reading the bytes; objects found missing or wrong included)',
       ['by'],
     );
     const verifying: string[] = [];

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { objectKeyFor } from '../../kernel/objectstore/store';
+import { GraphQLResult } from './harness';
 
 /** Files larger than this are written sparse (zeros), so a test can report a multi-gigabyte backup cheaply. */
 const SPARSE_FROM_BYTES = 64 * 1024 * 1024;
@@ -56,5 +57,22 @@ export class TestObjectStore {
 
   remove(): void {
     fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Sends a progress report as an agent does: again for as long as CDS answers
+ * that it is still reading reported objects back (CONFLICT with
+ * `extensions.verifying`; a multi-gigabyte backup outlasts CDS_STORE_WAIT_MS
+ * on a loaded machine). Any other error fails the test.
+ */
+export async function reportUntilVerified<T>(send: () => Promise<GraphQLResult<T>>): Promise<T> {
+  for (;;) {
+    const result = await send();
+    if (!result.errors?.length) return result.data as T;
+    if (!result.errors.every((e) => Array.isArray(e.extensions?.verifying))) {
+      throw new Error(`GraphQL errors: ${JSON.stringify(result.errors, null, 2)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
