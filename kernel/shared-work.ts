@@ -7,8 +7,11 @@
  * kept for `keepMs` after the work settled (a failure is forgotten at once, so
  * it is tried again) and forgotten once taken.
  */
+const PRUNE_EVERY_MS = 10_000;
+
 export class SharedWork<T> {
   private readonly entries = new Map<string, { result: Promise<T>; expiresAt: number | null }>();
+  private nextPruneAt = 0;
 
   constructor(
     private readonly keepMs: number,
@@ -18,8 +21,12 @@ export class SharedWork<T> {
 
   /** The work under `key`: the one under way or settled and kept, else `work` begun now. */
   begin(key: string, work: () => Promise<T>): Promise<T> {
+    // Results nobody came back for are dropped now and then, not on every call (a report begins up to 1000).
     const now = Date.now();
-    for (const [k, entry] of this.entries) if (entry.expiresAt !== null && entry.expiresAt < now) this.entries.delete(k);
+    if (now >= this.nextPruneAt) {
+      this.nextPruneAt = now + Math.min(this.keepMs, PRUNE_EVERY_MS);
+      for (const [k, entry] of this.entries) if (entry.expiresAt !== null && entry.expiresAt < now) this.entries.delete(k);
+    }
     const known = this.entries.get(key);
     if (known) return known.result;
     const entry: { result: Promise<T>; expiresAt: number | null } = { result: this.run(work), expiresAt: null };

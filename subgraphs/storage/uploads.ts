@@ -74,10 +74,6 @@ export interface CopyCheck {
 
 /** Items per grant request, and per purge check: one round trip covers a report's batch. */
 export const MAX_GRANTS_PER_CALL = 1000;
-/** Files from this size on go up to S3 in presigned parts (the server creates and completes the multipart upload). */
-export const MULTIPART_MIN_BYTES = 64 * 1024 * 1024;
-/** How long a request waits for long store work, by default: well inside the gateway's SUBGRAPH_TIMEOUT_MS. */
-export const DEFAULT_STORE_WAIT_MS = 4000;
 /** Store reads of reported objects at once, in this process. */
 const INSPECTIONS_AT_ONCE = 32;
 /** The result of long store work waits this long for the request sent again that takes it. */
@@ -105,10 +101,10 @@ export class UploadService {
     private readonly stores: CdsRegions,
     /** how long a grant is good for, at least; large files get more time on top (1 s per MB) */
     private readonly grantSeconds: number,
-    /** files from this size on go up to S3 in presigned parts of this size */
-    private readonly multipartMinBytes: number = MULTIPART_MIN_BYTES,
-    /** how long a report or a multipart completion waits for the store before it answers that the work is still under way */
-    private readonly storeWaitMs: number = DEFAULT_STORE_WAIT_MS,
+    /** files from this size on go up to S3 in presigned parts of this size (UPLOAD_MULTIPART_MIN_BYTES) */
+    private readonly multipartMinBytes: number,
+    /** how long a report or a multipart completion waits for the store before it answers that the work is still under way (CDS_STORE_WAIT_MS) */
+    private readonly storeWaitMs: number,
   ) {
     this.secret = uploadGrantSecretFrom(runtime.settings);
   }
